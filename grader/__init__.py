@@ -1,0 +1,1 @@
+"""manualml's grader: submitted workbooks -> weights -> NumPy recompute -> gradebook and feedback."""

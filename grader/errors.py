@@ -1,0 +1,17 @@
+"""The one exception tree of the `grader` package."""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Base class: a problem the instructor or student can act on, explained in the message."""
+
+
+class SubmissionError(GraderError):
+    """A submitted file cannot be graded (broken, hostile, encrypted, wrong format...)."""
+
+    def __init__(self, path: str, message: str, code: str = "unreadable") -> None:
+        self.path = path  # the submission, as given
+        self.code = code  # short machine-readable kind, e.g. "encrypted", "zip-bomb"
+        self.detail = message
+        super().__init__(f"{path}: {message}")

@@ -1,0 +1,72 @@
+"""The built-in templates, found both in a checkout and in an installed wheel.
+
+The top-level `templates/` folder is shipped as the package `workbook.templates`
+(see pyproject's package-dir), so `importlib.resources` finds it after `pip install`;
+in a bare checkout we fall back to the folder itself.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from workbook.errors import TemplateError
+
+DEFAULT_TEMPLATE = "house-prices"
+
+
+@dataclass(frozen=True)
+class BuiltinTemplate:
+    """One built-in template: its name (file stem), one-line description and file."""
+
+    name: str
+    description: str
+    path: Path
+
+
+def templates_dir() -> Path:
+    try:
+        folder = Path(str(resources.files("workbook.templates")))
+        if folder.is_dir():
+            return folder
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def builtin_templates() -> list[BuiltinTemplate]:
+    """Every built-in template, the default first; reads only each file's [assignment] table."""
+    found = []
+    for path in sorted(templates_dir().glob("*.toml"), key=lambda p: (p.stem != DEFAULT_TEMPLATE, p.stem)):
+        try:
+            meta = tomllib.loads(path.read_text(encoding="utf-8")).get("assignment", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            meta = {}
+        found.append(BuiltinTemplate(path.stem, str(meta.get("description", "")), path))
+    return found
+
+
+def resolve_template(name_or_path: str | Path | None) -> Path:
+    """A built-in name ('house-prices') or a path to a .toml file -> the file."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_TEMPLATE
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if not candidate.is_file():
+            raise TemplateError(str(candidate), "no such template file")
+        return candidate
+    builtin = templates_dir() / f"{name_or_path}.toml"
+    if builtin.is_file():
+        return builtin
+    names = ", ".join(t.name for t in builtin_templates())
+    raise TemplateError(str(name_or_path), f"no built-in template of that name (built-ins: {names}); "
+                                           "or give the path to a .toml file")
+
+
+def load(name_or_path: str | Path | None):
+    """Resolve and load a template (built-in name or path)."""
+    from workbook.spec import load_template
+
+    return load_template(resolve_template(name_or_path))

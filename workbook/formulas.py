@@ -1,0 +1,65 @@
+"""Layout -> the readable formulas a student sees.
+
+Formulas use the defined names of the weights (``=w_in1_h1*A12+w_in2_h1*B12+b_h1``) and only
+functions that Excel, LibreOffice and Google Sheets compute identically. The NumPy model in
+`workbook.model` is the same math in the same order; tests prove they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from workbook.layout import Layout
+
+ACTIVATION_FORMULAS = {
+    "relu": "MAX(0,{z})",
+    "sigmoid": "1/(1+EXP(-{z}))",
+    "tanh": "TANH({z})",
+    "step": "IF({z}>=0,1,0)",
+    "linear": "{z}",
+}
+
+
+def activation_formula(activation: str, z_ref: str) -> str:
+    return "=" + ACTIVATION_FORMULAS[activation].format(z=z_ref)
+
+
+def weighted_sum(layout: Layout, label: str, row: int) -> str:
+    """'=w_in1_h1*A12+w_in2_h1*B12+b_h1' for neuron `label` at `row`."""
+    neuron = next(n for n in layout.network.neurons if n.label == label)
+    terms = [f"{neuron.weight_name(src)}*{_source_col(layout, src)}{row}" for src in neuron.sources]
+    return "=" + "+".join([*terms, neuron.bias_name])
+
+
+def _source_col(layout: Layout, source: str) -> str:
+    if source.startswith("in"):
+        return layout.input_cols[int(source[2:]) - 1]
+    return layout.neurons[source].a_col
+
+
+def row_formulas(layout: Layout, row: int, metric: str) -> Iterator[tuple[str, str]]:
+    """(column, formula) for every computed cell of one data row, left to right."""
+    for n in layout.neurons.values():
+        if n.has_z_column:
+            yield n.z_col, weighted_sum(layout, n.label, row)
+            yield n.a_col, activation_formula(n.activation, f"{n.z_col}{row}")
+        else:  # linear output: the prediction is the weighted sum itself
+            yield n.a_col, weighted_sum(layout, n.label, row)
+    diff = f"{layout.pred_col}{row}-{layout.target_col}{row}"
+    yield layout.error_col, f"=ABS({diff})" if metric == "mae" else f"=({diff})^2"
+
+
+def summary_formulas(layout: Layout, metric: str) -> dict[str, str]:
+    """The metric and Improvement cells."""
+    mean = f"AVERAGE({layout.column(layout.error_col)})"
+    current = f"=SQRT({mean})" if metric == "rmse" else f"={mean}"
+    b, c = layout.baseline_name, layout.metric_name
+    return {layout.metric_cell: current, layout.improvement_cell: f"=({b}-{c})/{b}"}
+
+
+def all_formulas(layout: Layout, metric: str) -> Iterator[tuple[str, str]]:
+    """(cell, formula) for every formula cell of the sheet; used by the grader's integrity check."""
+    for row in range(layout.first_row, layout.last_row + 1):
+        for col, formula in row_formulas(layout, row, metric):
+            yield f"{col}{row}", formula
+    yield from summary_formulas(layout, metric).items()

@@ -1,0 +1,211 @@
+"""Where everything sits in the sheet: the one source of truth for cells and defined names.
+
+The builder writes from a `Layout`, the grader reads with the same `Layout`; no other module
+spells a cell address. The picture follows the lecture's "Manual Machine Learning" sheet,
+read left to right like the network itself::
+
+    inputs | h1  ReLU(h1) | h2  ReLU(h2) | True  Predicted  Squared Error | RMSE
+             ^ weights and bias of each neuron sit in a block above its two columns
+
+Every neuron owns two columns (weighted sum, activation). Its incoming weights and bias
+sit above them: the label ("Weight: in1→h1") over the first, the editable value over the
+second. Bigger networks repeat the pattern layer by layer; no hidden layer is y = Wx + b.
+Per-row cells are described by columns and a row range, never by a per-cell dict, so a
+100,000-row sheet costs no more memory than a 6-row one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbook import LAYOUT_VERSION
+from workbook.network import ACTIVATION_TITLES, Network
+
+TITLE_ROW = 1
+INFO_ROW = 2
+GOAL_ROW = 3
+LAYER_ROW = 5
+PARAM_FIRST_ROW = 6
+INSTRUCTIONS_SHEET = "Instructions"
+
+
+def col_letter(index: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def col_index(letters: str) -> int:
+    """A -> 1, AA -> 27."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """'E12' -> ('E', 12)."""
+    col = ref.rstrip("0123456789")
+    return col, int(ref[len(col):])
+
+
+def absolute(sheet: str, ref: str) -> str:
+    """'Manual Machine Learning'!$E$6 — how defined names point at cells."""
+    col, row = split_ref(ref)
+    return f"{quote_sheet(sheet)}!${col}${row}"
+
+
+def quote_sheet(sheet: str) -> str:
+    return f"'{sheet}'" if not sheet.replace("_", "").isalnum() else sheet
+
+
+@dataclass(frozen=True)
+class NeuronColumns:
+    """The two columns of one neuron and its parameter block."""
+
+    label: str
+    activation: str
+    z_col: str  # weighted sum; for a linear output this is the target column (labels only)
+    a_col: str  # after activation; for the output neuron this is "Predicted"
+    params: dict[str, str]  # parameter name -> its editable cell
+    param_labels: dict[str, str]  # parameter name -> cell holding "Weight: in1→h1"
+    param_texts: dict[str, str]  # parameter name -> "Weight: in1→h1" / "Bias: h1" (the lecture's wording)
+    has_z_column: bool = True  # False for a linear output: the prediction is the weighted sum itself
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Positions of every region of one assignment's sheet."""
+
+    version: str
+    sheet: str
+    network: Network
+    n_rows: int
+    first_row: int  # first data row
+    header_row: int  # column headings of the data table
+    input_cols: tuple[str, ...]
+    target_col: str
+    error_col: str
+    summary_col: str
+    neurons: dict[str, NeuronColumns]  # label -> columns, network order (output last)
+    metric_cell: str
+    metric_label_cell: str
+    baseline_cell: str
+    baseline_label_cell: str
+    improvement_cell: str
+    improvement_label_cell: str
+    metric_name: str  # defined name of the live metric, e.g. current_rmse
+    baseline_name: str  # defined name of the baseline constant, e.g. baseline_rmse
+    spacer_cols: tuple[str, ...] = field(default=())
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + self.n_rows - 1
+
+    @property
+    def pred_col(self) -> str:
+        return self.neurons["out"].a_col
+
+    @property
+    def last_col(self) -> str:
+        return self.summary_col
+
+    @property
+    def param_cells(self) -> dict[str, str]:
+        """Every weight and bias -> its editable cell, in network order."""
+        return {name: ref for n in self.neurons.values() for name, ref in n.params.items()}
+
+    def column(self, col: str) -> str:
+        """The data range of a column, e.g. 'G12:G17'."""
+        return f"{col}{self.first_row}:{col}{self.last_row}"
+
+    def defined_names(self) -> dict[str, str]:
+        """Workbook-level names -> absolute references."""
+        names = {name: absolute(self.sheet, ref) for name, ref in self.param_cells.items()}
+        names[self.metric_name] = absolute(self.sheet, self.metric_cell)
+        names[self.baseline_name] = absolute(self.sheet, self.baseline_cell)
+        return names
+
+    def computed_columns(self) -> list[str]:
+        """Columns whose data rows hold formulas, left to right."""
+        cols = []
+        for n in self.neurons.values():
+            if n.has_z_column:
+                cols.append(n.z_col)
+            cols.append(n.a_col)
+        cols.append(self.error_col)
+        return cols
+
+    def given_columns(self) -> list[str]:
+        """Columns whose data rows hold the assignment's data."""
+        return [*self.input_cols, self.target_col]
+
+
+def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual Machine Learning") -> Layout:
+    """Place every region for a network and a number of data rows."""
+    max_fan = max(len(n.sources) + 1 for n in network.neurons)
+    header_row = PARAM_FIRST_ROW + max_fan + 1
+    first_row = header_row + 1
+    col = 1
+    input_cols = []
+    for _ in network.input_labels:
+        input_cols.append(col_letter(col))
+        col += 1
+    spacers = [col_letter(col)]
+    col += 1
+    neurons: dict[str, NeuronColumns] = {}
+    for layer in network.layers[:-1]:
+        for neuron in layer:
+            z_col, a_col = col_letter(col), col_letter(col + 1)
+            neurons[neuron.label] = _block(neuron, z_col, a_col, True)
+            col += 2
+        spacers.append(col_letter(col))
+        col += 1
+    out = network.output
+    target_col = col_letter(col)
+    col += 1
+    if out.activation == "linear":
+        neurons["out"] = _block(out, target_col, col_letter(col), False)
+        col += 1
+    else:
+        neurons["out"] = _block(out, col_letter(col), col_letter(col + 1), True)
+        col += 2
+    error_col = col_letter(col)
+    spacers.append(col_letter(col + 1))
+    summary_col = col_letter(col + 2)
+    s = summary_col
+    return Layout(
+        version=LAYOUT_VERSION, sheet=sheet, network=network, n_rows=n_rows, first_row=first_row,
+        header_row=header_row, input_cols=tuple(input_cols), target_col=target_col, error_col=error_col,
+        summary_col=summary_col, neurons=neurons,
+        metric_label_cell=f"{s}{header_row}", metric_cell=f"{s}{first_row}",
+        baseline_label_cell=f"{s}{first_row + 2}", baseline_cell=f"{s}{first_row + 3}",
+        improvement_label_cell=f"{s}{first_row + 5}", improvement_cell=f"{s}{first_row + 6}",
+        metric_name=f"current_{metric}", baseline_name=f"baseline_{metric}", spacer_cols=tuple(spacers),
+    )
+
+
+def _block(neuron, label_col: str, value_col: str, has_z: bool) -> NeuronColumns:
+    params, labels, texts = {}, {}, {}
+    captions = [f"Weight: {source}→{neuron.label}" for source in neuron.sources] + [f"Bias: {neuron.label}"]
+    for i, (name, caption) in enumerate(zip(neuron.parameter_names, captions, strict=True)):
+        row = PARAM_FIRST_ROW + i
+        params[name] = f"{value_col}{row}"
+        labels[name] = f"{label_col}{row}"
+        texts[name] = caption
+    return NeuronColumns(label=neuron.label, activation=neuron.activation, z_col=label_col, a_col=value_col,
+                         params=params, param_labels=labels, param_texts=texts, has_z_column=has_z)
+
+
+def activation_heading(activation: str, label: str) -> str:
+    """'ReLU(h1)' as in the lecture."""
+    return f"{ACTIVATION_TITLES[activation]}({label})"
+
+
+def layout_for(assignment) -> Layout:
+    """The layout of an assignment's main sheet (what the builder writes and the grader reads)."""
+    return make_layout(assignment.network, len(assignment.data.rows), assignment.metric,
+                       sheet=assignment.label("sheet"))

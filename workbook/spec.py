@@ -1,0 +1,477 @@
+"""Assignment templates (TOML) -> frozen, validated specs.
+
+A template is the instructor's whole description of one assignment. Everything downstream
+(layout, formulas, NumPy model, grader) reads these dataclasses, never raw TOML, so every
+check an instructor could trip over lives here and names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbook.errors import TemplateError
+from workbook.network import ACTIVATIONS, Network
+
+METRICS = {
+    # name: (long label, per-row error label, abbreviation)
+    "rmse": ("Root Mean Squared Error", "Squared Error", "RMSE"),
+    "mse": ("Mean Squared Error", "Squared Error", "MSE"),
+    "mae": ("Mean Absolute Error", "Absolute Error", "MAE"),
+}
+MIN_ROWS = 2
+
+
+@dataclass(frozen=True)
+class Column:
+    """One data column: an input feature or the target."""
+
+    label: str  # what the sheet shows, e.g. "Area"
+    unit: str = ""  # e.g. "m2"; shown in brackets after the label
+    source: str = ""  # CSV header this column is read from ("" = the label)
+
+    @property
+    def heading(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The assignment's own data: the grader recomputes from this, never from the student's cells."""
+
+    inputs: tuple[Column, ...]
+    target: Column
+    rows: tuple[tuple[float, ...], ...]  # each row: input values then the target
+
+    @property
+    def X(self) -> np.ndarray:
+        return np.array([r[:-1] for r in self.rows], dtype=float).reshape(len(self.rows), len(self.inputs))
+
+    @property
+    def y(self) -> np.ndarray:
+        return np.array([r[-1] for r in self.rows], dtype=float)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One rubric line: all given conditions must hold to earn `points`."""
+
+    points: float
+    min_improvement: float | None = None  # fraction: 0.5 means 50 % better than baseline
+    max_metric: float | None = None  # the metric itself at most this
+
+    def met(self, improvement: float, metric: float) -> bool:
+        if self.min_improvement is not None and not improvement >= self.min_improvement:
+            return False
+        return not (self.max_metric is not None and not metric <= self.max_metric)
+
+    def describe(self, metric_abbr: str) -> str:
+        parts = []
+        if self.min_improvement is not None:
+            parts.append(f"Improvement ≥ {self.min_improvement:.0%}")
+        if self.max_metric is not None:
+            parts.append(f"{metric_abbr} ≤ {self.max_metric:,g}")
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """How a result turns into points: the best tier met, or linear partial credit."""
+
+    max_points: float = 10.0
+    tiers: tuple[Tier, ...] = ()
+    partial_credit: str = "tiers"  # "tiers" or "linear"
+    full_improvement: float = 0.9  # linear mode: improvement that earns max_points
+
+    def points(self, improvement: float, metric: float) -> float:
+        if not (math.isfinite(improvement) and math.isfinite(metric)):
+            return 0.0
+        if self.partial_credit == "linear":
+            share = min(max(improvement / self.full_improvement, 0.0), 1.0)
+            return round(self.max_points * share, 2)
+        return max((t.points for t in self.tiers if t.met(improvement, metric)), default=0.0)
+
+    def full_marks(self, metric_abbr: str) -> str:
+        """One line a student can aim at."""
+        if self.partial_credit == "linear":
+            return f"Improvement ≥ {self.full_improvement:.0%} earns all {self.max_points:g} points"
+        best = [t for t in self.tiers if t.points >= self.max_points]
+        if not best:
+            return f"up to {self.max_points:g} points"
+        return f"{best[0].describe(metric_abbr)} earns all {self.max_points:g} points"
+
+
+@dataclass(frozen=True)
+class Display:
+    """Number formats and labels on the sheet."""
+
+    number_format: str = "#,##0.00"  # data, hidden values, predictions, errors, metric
+    weight_format: str = "General"
+    improvement_format: str = "0.0%"
+    scale: str = ""  # e.g. "thousands of EUR", shown with the target and metric
+    labels: Mapping[str, str] = field(default_factory=dict)  # see LABEL_KEYS
+
+
+LABEL_KEYS = ("prediction", "error", "metric", "baseline", "improvement", "sheet")
+
+
+@dataclass(frozen=True)
+class RandomInit:
+    """Weights not named in the template are drawn uniformly from [low, high]."""
+
+    seed: int
+    low: float = -1.0
+    high: float = 1.0
+    decimals: int = 2  # students type weights by hand: keep them short
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A whole validated template."""
+
+    id: str
+    title: str
+    description: str  # one line, for `manualml templates`
+    instructions: str
+    data: Dataset
+    network: Network
+    weights: Mapping[str, float]  # every parameter, in network order: the starting weights
+    explicit_weights: tuple[str, ...]  # names the template fixed (not random)
+    random_init: RandomInit | None
+    metric: str
+    rubric: Rubric
+    display: Display
+    integrity: str = "report"  # "report" or "zero": what a tampering finding does to the score
+    source: str = "<string>"  # the template file, for messages
+
+    @property
+    def metric_label(self) -> str:
+        return self.display.labels.get("metric", METRICS[self.metric][0])
+
+    @property
+    def metric_abbr(self) -> str:
+        return METRICS[self.metric][2]
+
+    def label(self, key: str) -> str:
+        """Sheet label for `key` (template override, else a default built from the metric)."""
+        defaults = {
+            "prediction": f"Predicted {self.data.target.label.removeprefix('True ')}",
+            "error": METRICS[self.metric][1],
+            "metric": METRICS[self.metric][0],
+            "baseline": f"Baseline {self.metric_abbr}",
+            "improvement": "Improvement",
+            "sheet": "Manual Machine Learning",
+        }
+        return self.display.labels.get(key, defaults[key])
+
+    def with_weights(self, weights: Mapping[str, float]) -> Assignment:
+        from dataclasses import replace
+
+        return replace(self, weights=dict(weights))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Table:
+    """A TOML table being consumed: remembers its dotted path and rejects unknown keys."""
+
+    def __init__(self, source: str, path: str, data: Mapping[str, Any]) -> None:
+        self.source, self.path, self.data = source, path, data
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str | None, message: str) -> TemplateError:
+        return TemplateError(self.source, message, self.key(name) if name else self.path or None)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False):
+        self.used.add(name)
+        if name not in self.data:
+            if required or default is ...:
+                raise self.fail(name, "missing required key")
+            return default
+        value = self.data[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            raise self.fail(name, f"expected {_kind_name(kinds)}, got {_kind_name((type(value),))} {value!r}")
+        return value
+
+    def table(self, name: str, *, required: bool = False) -> _Table:
+        raw = self.get(name, dict, {} if not required else ..., required=required)
+        return _Table(self.source, self.key(name), raw)
+
+    def finish(self) -> None:
+        extra = sorted(set(self.data) - self.used)
+        if extra:
+            allowed = ", ".join(sorted(self.used))
+            raise self.fail(extra[0], f"unknown key '{extra[0]}' (allowed here: {allowed})")
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list",
+             dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _number(table: _Table, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise table.fail(name, f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise table.fail(name, f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def load_template(path: str | Path) -> Assignment:
+    """Read and validate one template file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(str(path), "no such template file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(str(path), f"cannot read the file ({exc})") from None
+    return parse_template(text, source=str(path), base_dir=path.parent)
+
+
+def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None = None) -> Assignment:
+    """Validate template text; `base_dir` is where a `data.csv` file is looked up."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(source, f"not valid TOML: {exc}") from None
+    top = _Table(source, "", raw)
+
+    meta = top.table("assignment", required=True)
+    ident = meta.get("id", str, required=True)
+    if not ident or not all(c.isalnum() or c in "-_" for c in ident):
+        raise meta.fail("id", f"use letters, digits, '-' and '_' only, got {ident!r}")
+    title = meta.get("title", str, required=True)
+    description = meta.get("description", str, "")
+    instructions = meta.get("instructions", str, "")
+    meta.finish()
+
+    data = _read_data(top.table("data", required=True), base_dir)
+    network = _read_network(top.table("network", required=True), len(data.inputs))
+    weights_table = top.table("weights")
+    weights, explicit, random_init = _read_weights(weights_table, network)
+    metric_table = top.table("metric")
+    metric = metric_table.get("name", str, "rmse")
+    if metric not in METRICS:
+        raise metric_table.fail("name", f"unknown metric '{metric}' (choose one of: {', '.join(METRICS)})")
+    metric_table.finish()
+    rubric = _read_rubric(top.table("rubric"))
+    display = _read_display(top.table("display"), top.table("labels"))
+    integ = top.table("integrity")
+    on_tamper = integ.get("on_finding", str, "report")
+    if on_tamper not in ("report", "zero"):
+        raise integ.fail("on_finding", f"expected 'report' or 'zero', got {on_tamper!r}")
+    integ.finish()
+    top.finish()
+    return Assignment(
+        id=ident, title=title, description=description, instructions=instructions, data=data,
+        network=network, weights=weights, explicit_weights=explicit, random_init=random_init,
+        metric=metric, rubric=rubric, display=display, integrity=on_tamper, source=source,
+    )
+
+
+def _read_column(table: _Table) -> Column:
+    col = Column(label=table.get("label", str, required=True), unit=table.get("unit", str, ""),
+                 source=table.get("column", str, ""))
+    table.finish()
+    return col
+
+
+def _read_data(table: _Table, base_dir: Path | None) -> Dataset:
+    inputs_raw = table.get("inputs", list, required=True)
+    if not inputs_raw:
+        raise table.fail("inputs", "list at least one input column")
+    inputs = []
+    for i, item in enumerate(inputs_raw):
+        if not isinstance(item, dict):
+            raise table.fail(f"inputs[{i}]", "expected a table like {label = \"Area\", unit = \"m2\"}")
+        inputs.append(_read_column(_Table(table.source, table.key(f"inputs[{i}]"), item)))
+    target = _read_column(table.table("target", required=True))
+    has_rows, has_csv = "rows" in table.data, "csv" in table.data
+    if has_rows == has_csv:
+        raise table.fail(None, "give the data either as 'rows' (inline) or as 'csv' (a file beside the template)")
+    width = len(inputs) + 1
+    if has_rows:
+        rows = _read_inline_rows(table, width)
+    else:
+        rows = _read_csv_rows(table, table.get("csv", str), base_dir, inputs, target)
+    table.finish()
+    if len(rows) < MIN_ROWS:
+        raise table.fail("rows" if has_rows else "csv",
+                         f"has {len(rows)} data row(s); at least {MIN_ROWS} are needed to measure an error")
+    return Dataset(inputs=tuple(inputs), target=target, rows=tuple(rows))
+
+
+def _read_inline_rows(table: _Table, width: int) -> list[tuple[float, ...]]:
+    raw = table.get("rows", list)
+    rows = []
+    for i, row in enumerate(raw, start=1):
+        where = f"rows[{i}]"
+        if not isinstance(row, list):
+            raise table.fail(where, f"expected a list of {width} numbers, got {row!r}")
+        if len(row) != width:
+            raise table.fail(where, f"has {len(row)} values, expected {width} ({width - 1} input(s) then the target)")
+        rows.append(tuple(_number(table, where, v) for v in row))
+    return rows
+
+
+def _read_csv_rows(table: _Table, name: str, base_dir: Path | None,
+                   inputs: list[Column], target: Column) -> list[tuple[float, ...]]:
+    path = (base_dir or Path.cwd()) / name
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError:
+        raise table.fail("csv", f"data file {path} not found (it is looked up beside the template)") from None
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise table.fail("csv", f"{path} is empty; its first line must name the columns")
+        header = [h.strip() for h in header]
+        index = []
+        for col in [*inputs, target]:
+            wanted = col.source or col.label
+            if wanted not in header:
+                raise table.fail("csv", f"{path} has no column '{wanted}' (its columns: {', '.join(header)})")
+            index.append(header.index(wanted))
+        rows = []
+        for line_no, record in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in record):
+                continue
+            values = []
+            for col, i in zip([*inputs, target], index, strict=True):
+                cell = record[i].strip() if i < len(record) else ""
+                try:
+                    value = float(cell)
+                except ValueError:
+                    raise table.fail("csv", f"{path} line {line_no}, column '{col.source or col.label}': "
+                                            f"{cell!r} is not a number") from None
+                if not math.isfinite(value):
+                    raise table.fail("csv", f"{path} line {line_no}: {cell!r} is not a finite number")
+                values.append(value)
+            rows.append(tuple(values))
+    return rows
+
+
+def _read_network(table: _Table, n_inputs: int) -> Network:
+    hidden = table.get("hidden", list, [])
+    for i, size in enumerate(hidden):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise table.fail("hidden", f"entry {i + 1} must be a positive whole number of neurons, got {size!r}")
+    acts = table.get("activations", (list, str), "relu")
+    if isinstance(acts, str):
+        acts = [acts] * len(hidden)
+    if len(acts) != len(hidden):
+        raise table.fail("activations", f"gives {len(acts)} activation(s) for {len(hidden)} hidden layer(s); "
+                                        "give one per layer (or a single string for all)")
+    for a in acts:
+        if a not in ACTIVATIONS:
+            raise table.fail("activations", f"unknown activation '{a}' (choose from: {', '.join(ACTIVATIONS)})")
+    out = table.get("output_activation", str, "linear")
+    if out not in ACTIVATIONS:
+        raise table.fail("output_activation", f"unknown activation '{out}' (choose from: {', '.join(ACTIVATIONS)})")
+    table.finish()
+    return Network(n_inputs=n_inputs, hidden=tuple(hidden), activations=tuple(acts), output_activation=out)
+
+
+def _read_weights(table: _Table, network: Network) -> tuple[dict[str, float], tuple[str, ...], RandomInit | None]:
+    names = network.parameter_names()
+    given: dict[str, float] = {}
+    random_init = None
+    for key, value in table.data.items():
+        if key == "random":
+            continue
+        table.used.add(key)
+        if key not in names:
+            raise table.fail(key, f"unknown weight '{key}': this network's weights are {', '.join(names)}")
+        given[key] = _number(table, key, value)
+    if "random" in table.data:
+        rnd = table.table("random")
+        random_init = RandomInit(seed=rnd.get("seed", int, required=True), low=rnd.get("low", float, -1.0),
+                                 high=rnd.get("high", float, 1.0), decimals=rnd.get("decimals", int, 2))
+        if random_init.low >= random_init.high:
+            raise rnd.fail("low", f"must be below high ({random_init.low} >= {random_init.high})")
+        rnd.finish()
+    missing = [n for n in names if n not in given]
+    if missing and random_init is None:
+        raise table.fail(missing[0], f"missing weight '{missing[0]}' ({len(missing)} missing in all); name every "
+                                     "weight and bias, or add [weights.random] with a seed to draw the rest")
+    weights = draw_weights(network, given, random_init, salt="")
+    return weights, tuple(n for n in names if n in given), random_init
+
+
+def draw_weights(network: Network, given: Mapping[str, float], random_init: RandomInit | None,
+                 *, salt: str) -> dict[str, float]:
+    """Fill every parameter: `given` ones as they are, the rest drawn reproducibly.
+
+    `salt` (e.g. a student id) gives each student their own starting point from one seed.
+    """
+    names = network.parameter_names()
+    out = {}
+    rng = None
+    if random_init is not None:
+        digest = int.from_bytes(salt.encode("utf-8"), "big") % (2**63) if salt else 0
+        rng = np.random.default_rng([random_init.seed, digest])
+    for name in names:
+        if name in given:
+            out[name] = float(given[name])
+        else:
+            assert rng is not None and random_init is not None
+            out[name] = round(float(rng.uniform(random_init.low, random_init.high)), random_init.decimals)
+    return out
+
+
+def _read_rubric(table: _Table) -> Rubric:
+    max_points = table.get("max_points", float, 10.0)
+    mode = table.get("partial_credit", str, "tiers")
+    if mode not in ("tiers", "linear"):
+        raise table.fail("partial_credit", f"expected 'tiers' or 'linear', got {mode!r}")
+    full = table.get("full_improvement", float, 0.9)
+    if not 0 < full <= 1:
+        raise table.fail("full_improvement", f"must be a fraction in (0, 1], got {full}")
+    tiers = []
+    for i, raw in enumerate(table.get("tiers", list, [])):
+        if not isinstance(raw, dict):
+            raise table.fail(f"tiers[{i}]", "expected a table like {min_improvement = 0.5, points = 5}")
+        t = _Table(table.source, table.key(f"tiers[{i}]"), raw)
+        tier = Tier(points=t.get("points", float, required=True),
+                    min_improvement=t.get("min_improvement", float, None),
+                    max_metric=t.get("max_metric", float, None))
+        t.finish()
+        if tier.min_improvement is None and tier.max_metric is None:
+            raise t.fail(None, "give min_improvement and/or max_metric")
+        if not 0 <= tier.points <= max_points:
+            raise t.fail("points", f"must be between 0 and max_points ({max_points:g}), got {tier.points:g}")
+        tiers.append(tier)
+    if mode == "tiers" and not tiers:
+        tiers = [Tier(points=max_points, min_improvement=full)]
+    table.finish()
+    return Rubric(max_points=max_points, tiers=tuple(tiers), partial_credit=mode, full_improvement=full)
+
+
+def _read_display(table: _Table, labels: _Table) -> Display:
+    display = Display(
+        number_format=table.get("number_format", str, "#,##0.00"),
+        weight_format=table.get("weight_format", str, "General"),
+        improvement_format=table.get("improvement_format", str, "0.0%"),
+        scale=table.get("scale", str, ""),
+        labels={k: labels.get(k, str) for k in LABEL_KEYS if k in labels.data},
+    )
+    table.finish()
+    labels.finish()
+    return display
