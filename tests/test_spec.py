@@ -130,7 +130,7 @@ def _edit(old: str, new: str) -> str:
      "t.toml: display.font: unknown key 'font' (allowed here: improvement_format, number_format, scale, "
      "weight_format)"),
     (GOOD + "\n[extra]\n", "t.toml: extra: unknown key 'extra' (allowed here: assignment, data, display, "
-                           "integrity, labels, metric, network, rubric, weights)"),
+                           "integrity, labels, metric, network, rubric, variants, weights)"),
     (_edit("rows = [[1, 2], [2, 4], [3, 7]]", 'rows = [[1, 2], [2, 4], [3, 7]]\ncsv = "d.csv"'),
      "t.toml: data: give the data either as 'rows' (inline) or as 'csv' (a file beside the template)"),
     ("[assignment\n", "t.toml: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 12)"),
@@ -178,5 +178,5 @@ def test_templates_readme_documents_every_key():
                 "column", "hidden", "activations", "output_activation", "[weights.random]", "seed", "low", "high",
                 "decimals", "name", "max_points", "tiers", "min_improvement", "max_metric", "partial_credit",
                 "full_improvement", "number_format", "weight_format", "improvement_format", "scale",
-                "prediction", "error", "metric", "baseline", "improvement", "sheet", "on_finding"]:
+                "prediction", "error", "metric", "baseline", "improvement", "sheet", "on_finding", "target_noise"]:
         assert f"`{key}`" in readme, key

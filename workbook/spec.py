@@ -149,6 +149,7 @@ class Assignment:
     rubric: Rubric
     display: Display
     integrity: str = "report"  # "report" or "zero": what a tampering finding does to the score
+    target_noise: float = 0.0  # per-student variants: targets scaled by 1 ± this (seeded by student id)
     source: str = "<string>"  # the template file, for messages
 
     @property
@@ -277,11 +278,16 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
     if on_tamper not in ("report", "zero"):
         raise integ.fail("on_finding", f"expected 'report' or 'zero', got {on_tamper!r}")
     integ.finish()
+    variants = top.table("variants")
+    noise = variants.get("target_noise", float, 0.0)
+    if not 0 <= noise < 1:
+        raise variants.fail("target_noise", f"must be a fraction between 0 and 1 (0.05 = ±5 %), got {noise}")
+    variants.finish()
     top.finish()
     return Assignment(
         id=ident, title=title, description=description, instructions=instructions, data=data,
         network=network, weights=weights, explicit_weights=explicit, random_init=random_init,
-        metric=metric, rubric=rubric, display=display, integrity=on_tamper, source=source,
+        metric=metric, rubric=rubric, display=display, integrity=on_tamper, target_noise=noise, source=source,
     )
 
 
