@@ -8,6 +8,7 @@ LibreOffice therefore computes every formula on open, and Excel is told to (full
 from __future__ import annotations
 
 from collections.abc import Mapping
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -20,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from workbook import LAYOUT_VERSION, styles
 from workbook.errors import WorkbookError
-from workbook.formulas import row_formulas, summary_formulas
+from workbook.formulas import row_templates, summary_formulas
 from workbook.layout import (
     GOAL_ROW,
     INFO_ROW,
@@ -155,16 +156,7 @@ def _main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: 
     _fit_to_page_width(ws, landscape=True)  # write-only: sheet properties must precede the first row
     _emit(ws, {r: cells for r, cells in grid.items() if r < layout.first_row}, layout.first_row - 1)
 
-    formats = _column_formats(layout, fmt)
-    for i, values in enumerate(a.data.rows):
-        row = layout.first_row + i
-        cells = dict(grid.get(row, {}))
-        for col, v in zip(layout.input_cols, values[:-1], strict=True):
-            cells[col_index(col)] = _cell(ws, v, fill=styles.GIVEN_FILL)
-        cells[col_index(layout.target_col)] = _cell(ws, values[-1], fill=styles.GIVEN_FILL, fmt=fmt)
-        for col, formula in row_formulas(layout, row, a.metric):
-            cells[col_index(col)] = _cell(ws, formula, fill=styles.COMPUTED_FILL, fmt=formats[col])
-        ws.append([cells.get(c) for c in range(1, max(cells) + 1)])
+    _data_rows(ws, a, layout, grid)
     tail = max([r for r in grid if r > layout.last_row], default=layout.last_row)
     for row in range(layout.last_row + 1, tail + 1):
         cells = grid.get(row, {})
@@ -172,6 +164,39 @@ def _main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: 
 
     _chart(ws, a, layout)
     _protect(ws, layout, password)
+
+
+def _data_rows(ws, a: Assignment, layout: Layout, grid: dict[int, dict[int, WriteOnlyCell]]) -> None:
+    """Stream the data rows. Styles are registered once per column and copied, formulas filled from
+    per-column templates: this loop runs for every row of a 100,000-row sheet."""
+    fmt = a.display.number_format
+    formats = _column_formats(layout, fmt)
+    given = _cell(ws, None, fill=styles.GIVEN_FILL)
+    target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=fmt)
+    inputs = [(col_index(c) - 1, given) for c in layout.input_cols]
+    templates = [(col_index(col) - 1, tpl, _cell(ws, None, fill=styles.COMPUTED_FILL, fmt=formats[col]))
+                 for col, tpl in row_templates(layout, a.metric)]
+    target_at = col_index(layout.target_col) - 1
+    width = max(col_index(layout.last_col), max(i for i, _, _ in templates) + 1)
+
+    def styled(value, proto: WriteOnlyCell) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=value)
+        cell._style = copy(proto._style)
+        return cell
+
+    for i, values in enumerate(a.data.rows):
+        row = layout.first_row + i
+        cells: list = [None] * width
+        for (at, proto), v in zip(inputs, values[:-1], strict=True):
+            cells[at] = styled(v, proto)
+        cells[target_at] = styled(values[-1], target)
+        for at, tpl, proto in templates:
+            cells[at] = styled(tpl.format(r=row), proto)
+        for c, extra in grid.get(row, {}).items():
+            cells[c - 1] = extra
+        while cells and cells[-1] is None:
+            cells.pop()
+        ws.append(cells)
 
 
 def _fit_to_page_width(ws, *, landscape: bool) -> None:

@@ -24,7 +24,7 @@ def activation_formula(activation: str, z_ref: str) -> str:
     return "=" + ACTIVATION_FORMULAS[activation].format(z=z_ref)
 
 
-def weighted_sum(layout: Layout, label: str, row: int) -> str:
+def weighted_sum(layout: Layout, label: str, row: int | str) -> str:
     """'=w_in1_h1*A12+w_in2_h1*B12+b_h1' for neuron `label` at `row`."""
     neuron = next(n for n in layout.network.neurons if n.label == label)
     terms = [f"{neuron.weight_name(src)}*{_source_col(layout, src)}{row}" for src in neuron.sources]
@@ -37,16 +37,28 @@ def _source_col(layout: Layout, source: str) -> str:
     return layout.neurons[source].a_col
 
 
-def row_formulas(layout: Layout, row: int, metric: str) -> Iterator[tuple[str, str]]:
-    """(column, formula) for every computed cell of one data row, left to right."""
+def row_templates(layout: Layout, metric: str) -> list[tuple[str, str]]:
+    """(column, formula with '{r}' for the row) for every computed cell of a data row, left to right.
+
+    Built once per sheet and filled in per row: a 100,000-row sheet must not rebuild each formula.
+    """
+    marker = "\x00"  # a row number no formula contains, swapped for '{r}' below
+    out = []
     for n in layout.neurons.values():
         if n.has_z_column:
-            yield n.z_col, weighted_sum(layout, n.label, row)
-            yield n.a_col, activation_formula(n.activation, f"{n.z_col}{row}")
+            out.append((n.z_col, weighted_sum(layout, n.label, marker)))
+            out.append((n.a_col, activation_formula(n.activation, f"{n.z_col}{marker}")))
         else:  # linear output: the prediction is the weighted sum itself
-            yield n.a_col, weighted_sum(layout, n.label, row)
-    diff = f"{layout.pred_col}{row}-{layout.target_col}{row}"
-    yield layout.error_col, f"=ABS({diff})" if metric == "mae" else f"=({diff})^2"
+            out.append((n.a_col, weighted_sum(layout, n.label, marker)))
+    diff = f"{layout.pred_col}{marker}-{layout.target_col}{marker}"
+    out.append((layout.error_col, f"=ABS({diff})" if metric == "mae" else f"=({diff})^2"))
+    return [(col, f.replace("{", "{{").replace("}", "}}").replace(marker, "{r}")) for col, f in out]
+
+
+def row_formulas(layout: Layout, row: int, metric: str) -> Iterator[tuple[str, str]]:
+    """(column, formula) for every computed cell of one data row, left to right."""
+    for col, template in row_templates(layout, metric):
+        yield col, template.format(r=row)
 
 
 def summary_formulas(layout: Layout, metric: str) -> dict[str, str]:
@@ -59,7 +71,8 @@ def summary_formulas(layout: Layout, metric: str) -> dict[str, str]:
 
 def all_formulas(layout: Layout, metric: str) -> Iterator[tuple[str, str]]:
     """(cell, formula) for every formula cell of the sheet; used by the grader's integrity check."""
+    templates = row_templates(layout, metric)
     for row in range(layout.first_row, layout.last_row + 1):
-        for col, formula in row_formulas(layout, row, metric):
-            yield f"{col}{row}", formula
+        for col, template in templates:
+            yield f"{col}{row}", template.format(r=row)
     yield from summary_formulas(layout, metric).items()
