@@ -1,0 +1,177 @@
+"""LibreOffice Calc, headless: the real spreadsheet engine our workbooks are checked against.
+
+Two facts shape this module (measured on LibreOffice 7.4):
+- LibreOffice does not recalculate, on load, a file that carries cached values, and ignores
+  fullCalcOnLoad. A throwaway profile whose registrymodifications.xcu sets the OOXML and ODF
+  "recalculation on load" modes to 0 (always) forces it; without that a test could read back
+  stale numbers and prove nothing.
+- `soffice --convert-to` exits 0 even when loading failed, so every output is checked to exist.
+Each call gets its own profile, so concurrent runs never share one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from workbook.errors import LibreOfficeError
+
+RECALC_ALWAYS_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse">
+<value>0</value></prop></item>
+</oor:items>
+"""
+FILTERS = {".xlsx": "Calc MS Excel 2007 XML", ".xlsm": "Calc MS Excel 2007 VBA XML", ".ods": "calc8",
+           ".pdf": "calc_pdf_Export"}
+UNO_SCRIPT = Path(__file__).with_name("_uno_edit.py")
+
+
+def find_soffice() -> str | None:
+    """The soffice binary: $MANUALML_SOFFICE, else soffice/libreoffice on PATH."""
+    override = os.environ.get("MANUALML_SOFFICE")
+    if override:
+        return override if Path(override).exists() else None
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def available() -> bool:
+    return find_soffice() is not None
+
+
+def uno_python() -> str | None:
+    """Debian's python3-uno imports only under the system Python."""
+    candidate = "/usr/bin/python3"
+    if not Path(candidate).exists():
+        return None
+    probe = subprocess.run([candidate, "-c", "import uno"], capture_output=True, check=False)
+    return candidate if probe.returncode == 0 else None
+
+
+def _soffice() -> str:
+    found = find_soffice()
+    if found is None:
+        raise LibreOfficeError("LibreOffice is not installed (apt-get install libreoffice-calc-nogui)")
+    return found
+
+
+def make_profile(folder: Path) -> str:
+    """A fresh user profile forcing recalculation on load; returns its file URL."""
+    user = folder / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "registrymodifications.xcu").write_text(RECALC_ALWAYS_XCU, encoding="utf-8")
+    return folder.resolve().as_uri()
+
+
+def recalculate(paths: Sequence[Path], out_dir: Path, *, fmt: str = "xlsx", timeout: float = 180) -> list[Path]:
+    """Open every file in LibreOffice, recalculate everything, save as `fmt` into out_dir (one run)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="manualml-lo-") as tmp:
+        tmp_path = Path(tmp)
+        staged = []
+        for i, path in enumerate(paths):  # unique names: outputs are named after the input's stem
+            path = Path(path)
+            if not path.is_file():
+                raise LibreOfficeError(f"{path}: no such file")
+            target = tmp_path / "in" / f"{i:04d}-{path.name}"
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, target)
+            staged.append(target)
+        convert = fmt if fmt != "xlsx" else "xlsx:Calc MS Excel 2007 XML"
+        cmd = [_soffice(), f"-env:UserInstallation={make_profile(tmp_path / 'profile')}", "--headless",
+               "--norestore", "--convert-to", convert, "--outdir", str(tmp_path / "out"), *map(str, staged)]
+        _run(cmd, timeout, paths)
+        results = []
+        for source, original in zip(staged, paths, strict=True):
+            produced = tmp_path / "out" / f"{source.stem}.{fmt}"
+            if not produced.exists():
+                raise LibreOfficeError(f"{original}: LibreOffice could not open or convert this file")
+            final = out_dir / f"{Path(original).stem}.{fmt}"
+            shutil.move(produced, final)
+            results.append(final)
+    return results
+
+
+def _run(cmd: list[str], timeout: float, paths) -> None:
+    try:
+        subprocess.run(cmd, capture_output=True, timeout=timeout, check=False,
+                       env={**os.environ, "SAL_USE_VCLPLUGIN": "svp"})
+    except subprocess.TimeoutExpired:
+        raise LibreOfficeError(f"LibreOffice took longer than {timeout:g} s on {', '.join(map(str, paths))}") from None
+
+
+def render_pdf(path: Path, out_pdf: Path, *, timeout: float = 180) -> Path:
+    """The workbook as LibreOffice computes and prints it."""
+    (produced,) = recalculate([path], Path(out_pdf).parent, fmt="pdf", timeout=timeout)
+    if produced != Path(out_pdf):
+        shutil.move(produced, out_pdf)
+    return Path(out_pdf)
+
+
+def render(path: Path, out_png: Path, *, page: int | None = None, dpi: int = 110) -> Path:
+    """One page as a PNG (default: the last sheet's first page, i.e. the main sheet)."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise LibreOfficeError("pdftoppm is not installed (apt-get install poppler-utils)")
+    out_png = Path(out_png)
+    with tempfile.TemporaryDirectory(prefix="manualml-render-") as tmp:
+        pdf = render_pdf(path, Path(tmp) / "sheet.pdf")
+        pages = _page_count(pdf)
+        chosen = page or pages
+        stem = out_png.with_suffix("")
+        subprocess.run([pdftoppm, "-png", "-singlefile", "-r", str(dpi), "-f", str(chosen), "-l", str(chosen),
+                        str(pdf), str(stem)], check=True, capture_output=True)
+    return out_png
+
+
+def _page_count(pdf: Path) -> int:
+    info = shutil.which("pdfinfo")
+    if info:
+        out = subprocess.run([info, str(pdf)], capture_output=True, text=True, check=False).stdout
+        for line in out.splitlines():
+            if line.startswith("Pages:"):
+                return int(line.split()[1])
+    return 1
+
+
+def edit_and_save(path: Path, edits: Mapping[str, float | str], outputs: Sequence[Path], *,
+                  timeout: float = 180) -> list[Path]:
+    """What a student does: open in LibreOffice, type into cells, let it recalculate, save.
+
+    Keys are defined names (``w_in1_h1``) or ``Sheet Name!B5``. A float sets a number, a string
+    starting with "=" a formula (given with Excel's ``,`` separators; LibreOffice reads it in
+    Excel syntax), any other string text. Each output's format follows its suffix.
+    """
+    python = uno_python()
+    if python is None:
+        raise LibreOfficeError("LibreOffice's Python bridge is missing (apt-get install python3-uno)")
+    for out in outputs:
+        if Path(out).suffix.lower() not in FILTERS:
+            raise LibreOfficeError(f"{out}: cannot save as {Path(out).suffix!r}")
+    with tempfile.TemporaryDirectory(prefix="manualml-uno-") as tmp:
+        job = {"soffice": _soffice(), "profile": make_profile(Path(tmp) / "profile"),
+               "pipe": f"manualml{os.getpid()}{Path(tmp).name[-8:]}", "source": str(Path(path).resolve()),
+               "edits": dict(edits), "outputs": [[str(Path(o).resolve()), FILTERS[Path(o).suffix.lower()]]
+                                                 for o in outputs]}
+        try:
+            proc = subprocess.run([python, str(UNO_SCRIPT)], input=json.dumps(job), capture_output=True,
+                                  text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise LibreOfficeError(f"{path}: LibreOffice took longer than {timeout:g} s to edit and save") from None
+    lines = proc.stdout.strip().splitlines()
+    reply = json.loads(lines[-1]) if lines else {"error": proc.stderr.strip()[-500:] or "no reply"}
+    if "error" in reply:
+        raise LibreOfficeError(f"{path}: {reply['error']}")
+    missing = [str(o) for o in outputs if not Path(o).exists()]
+    if missing:
+        raise LibreOfficeError(f"{path}: LibreOffice did not write {', '.join(missing)}")
+    return [Path(o) for o in outputs]
