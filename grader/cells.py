@@ -1,0 +1,450 @@
+"""A streaming reader for exactly the cells the grader needs, from .xlsx/.xlsm and .ods.
+
+openpyxl builds a whole object model (milliseconds per file) and refuses .ods; pandas' odf
+engine gives values without formulas or names. The grader needs formulas, cached values,
+defined names and document properties from a known region, so it parses the XML itself:
+one pass over the sheet, elements cleared as it goes, stopping after the last wanted row.
+All XML goes through defusedxml with DTDs forbidden: a spreadsheet never needs one, and an
+entity-expansion bomb or an external entity is refused before it can do anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring, iterparse
+
+from grader.errors import SubmissionError
+from workbook.layout import col_index, col_letter, split_ref
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+META = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
+CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+
+HOSTILE = ("the file contains XML entity declarations (a DTD), which spreadsheets never need; it may be crafted "
+           "to attack the grader")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell as saved: its formula (Excel syntax, leading '='), cached value or error."""
+
+    ref: str
+    formula: str | None = None
+    value: float | str | bool | None = None
+    error: str | None = None  # "#DIV/0!", "#VALUE!", "Err:502"...
+    array_ref: str | None = None  # top-left cell of an array formula: the array's range
+
+
+@dataclass(frozen=True)
+class WorkbookCells:
+    """What was read: sheet names, workbook-level names, wanted cells, extents, properties."""
+
+    sheet_names: list[str]
+    defined_names: dict[str, str]  # name -> "'Sheet'!$C$5"
+    cells: dict[str, dict[str, Cell]] = field(default_factory=dict)  # sheet -> ref -> Cell
+    max_row: dict[str, int] = field(default_factory=dict)
+    max_col: dict[str, int] = field(default_factory=dict)
+    custom_properties: dict[str, str] = field(default_factory=dict)
+
+
+class _Wanted:
+    """Requested refs/ranges of one sheet, as a fast membership test."""
+
+    def __init__(self, specs: Iterable[str]) -> None:
+        self.boxes = []
+        for spec in specs:
+            first, _, last = spec.replace("$", "").partition(":")
+            (c1, r1), (c2, r2) = split_ref(first), split_ref(last or first)
+            self.boxes.append((min(r1, r2), max(r1, r2), min(col_index(c1), col_index(c2)),
+                               max(col_index(c1), col_index(c2))))
+        self.last_row = max((b[1] for b in self.boxes), default=0)
+
+    def __contains__(self, rc: tuple[int, int]) -> bool:
+        r, c = rc
+        return any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in self.boxes)
+
+
+def parse_reference(ref: str) -> tuple[str, str]:
+    """"'My Sheet'!$C$5" -> ("My Sheet", "$C$5"); "Sheet1!A1:B2" -> ("Sheet1", "A1:B2")."""
+    sheet, _, cells = ref.rpartition("!")
+    sheet = sheet.strip()
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, cells
+
+
+def _quote(sheet: str) -> str:
+    return sheet if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet) else "'" + sheet.replace("'", "''") + "'"
+
+
+def _hostile(archive, exc: Exception) -> SubmissionError:
+    return SubmissionError(str(getattr(archive, "path", "<archive>")), HOSTILE, code="hostile-xml")
+
+
+def _parse(archive, name: str):
+    try:
+        return fromstring(archive.read(name), forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise _hostile(archive, exc) from None
+    except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged part
+        raise SubmissionError(str(getattr(archive, "path", "<archive>")),
+                              f"the part {name} is damaged and cannot be read ({exc})", code="damaged") from None
+
+
+def _events(archive, name: str, events=("start", "end")):
+    try:
+        yield from iterparse(archive.open_stream(name), events=events, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise _hostile(archive, exc) from None
+    except SubmissionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged part, reported with its name
+        raise SubmissionError(str(getattr(archive, "path", "<archive>")),
+                              f"the part {name} is damaged and cannot be read ({exc})", code="damaged") from None
+
+
+def read_cells(archive, wanted: Mapping[str, Iterable[str]] | None, *, max_rows: int = 1_048_576) -> WorkbookCells:
+    """Read sheet names, names, properties and the wanted cells (None: every cell of every sheet)."""
+    if archive.kind == "ods":
+        return _read_ods(archive, wanted, max_rows)
+    return _read_xlsx(archive, wanted, max_rows)
+
+
+# ----------------------------------------------------------------------------------------- xlsx
+
+
+def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
+    book = _parse(archive, "xl/workbook.xml")
+    rels = _parse(archive, "xl/_rels/workbook.xml.rels") if archive.has("xl/_rels/workbook.xml.rels") else None
+    targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
+    sheets = []
+    for s in book.iter(f"{MAIN}sheet"):
+        target = targets.get(s.get(f"{REL}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        sheets.append((s.get("name", ""), re.sub(r"/[^/]+/\.\./", "/", part)))
+    names = {}
+    for dn in book.iter(f"{MAIN}definedName"):
+        name = dn.get("name", "")
+        if dn.get("localSheetId") is None and not name.startswith("_xlnm."):
+            names[name] = (dn.text or "").strip()
+    result = WorkbookCells(sheet_names=[s for s, _ in sheets], defined_names=names,
+                           custom_properties=_xlsx_properties(archive))
+    strings = _LazyStrings(archive)
+    for sheet, part in sheets:
+        if wanted is not None and sheet not in wanted:
+            continue
+        if not archive.has(part):
+            continue
+        _read_xlsx_sheet(archive, part, sheet, None if wanted is None else _Wanted(wanted[sheet]), strings,
+                         max_rows, result)
+    return result
+
+
+def _xlsx_properties(archive) -> dict[str, str]:
+    if not archive.has("docProps/custom.xml"):
+        return {}
+    props = {}
+    for prop in _parse(archive, "docProps/custom.xml").iter(f"{CUSTOM}property"):
+        value = next(iter(prop), None)
+        props[prop.get("name", "")] = (value.text or "") if value is not None else ""
+    return props
+
+
+class _LazyStrings:
+    """The shared-strings table, parsed only if a wanted cell needs it."""
+
+    def __init__(self, archive) -> None:
+        self.archive, self.items = archive, None
+
+    def __getitem__(self, index: int) -> str:
+        if self.items is None:
+            self.items = []
+            if self.archive.has("xl/sharedStrings.xml"):
+                for si in _parse(self.archive, "xl/sharedStrings.xml").iter(f"{MAIN}si"):
+                    self.items.append("".join(t.text or "" for t in si.iter(f"{MAIN}t")))
+        return self.items[index] if 0 <= index < len(self.items) else ""
+
+
+_REF = re.compile(r"([A-Z]{1,3})(\d+)$")
+
+
+def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_rows, result) -> None:
+    cells: dict[str, Cell] = {}
+    masters: dict[str, tuple[str, str]] = {}  # shared formula si -> (anchor ref, formula)
+    max_row = max_col = 0
+    row_no = 0
+    next_col = 1
+    dimension_row = dimension_col = None
+    stack: list = []
+    for event, el in _events(archive, part):
+        tag = el.tag
+        if event == "start":
+            stack.append(el)
+            if tag == f"{MAIN}row":
+                row_no = int(el.get("r") or row_no + 1)
+                next_col = 1
+                if want is not None and row_no > want.last_row:
+                    if dimension_row is not None or row_no > max_rows:
+                        break  # the dimension already told us the extent
+                    max_row = max(max_row, row_no)
+            continue
+        stack.pop()
+        if tag == f"{MAIN}dimension":
+            last = (el.get("ref") or "").split(":")[-1].replace("$", "")
+            m = _REF.match(last)
+            if m:
+                dimension_row, dimension_col = int(m.group(2)), col_index(m.group(1))
+        elif tag == f"{MAIN}c":
+            ref = el.get("r")
+            if ref:
+                m = _REF.match(ref)
+                col = col_index(m.group(1)) if m else next_col
+            else:
+                col, ref = next_col, f"{col_letter(next_col)}{row_no}"
+            next_col = col + 1
+            has_content = len(el) > 0
+            if has_content:
+                max_row, max_col = max(max_row, row_no), max(max_col, col)
+            if want is None or (row_no, col) in want:
+                cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
+                if cell is not None:
+                    cells[ref] = cell
+            el.clear()
+        elif tag == f"{MAIN}row":
+            el.clear()
+            if stack:
+                stack[-1].remove(el)  # keep memory flat however many rows there are
+    if dimension_row is not None:
+        max_row, max_col = max(max_row, dimension_row), max(max_col, dimension_col)
+    result.cells[sheet] = cells
+    result.max_row[sheet], result.max_col[sheet] = max_row, max_col
+
+
+def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
+    f = el.find(f"{MAIN}f")
+    v = el.find(f"{MAIN}v")
+    kind = el.get("t", "n")
+    formula = array_ref = None
+    if f is not None:
+        text = f.text or ""
+        if f.get("t") == "shared":
+            si = f.get("si", "")
+            if text:
+                masters[si] = (ref, text)
+            elif si in masters:
+                anchor, master = masters[si]
+                ar, ac = split_ref(anchor)[1], col_index(split_ref(anchor)[0])
+                text = shift_formula(master, row - ar, col - ac)
+        elif f.get("t") == "array":
+            array_ref = f.get("ref")
+        formula = "=" + text if text else None
+    raw = v.text if v is not None else None
+    value: float | str | bool | None = None
+    error = None
+    if kind == "inlineStr":
+        is_ = el.find(f"{MAIN}is")
+        value = "".join(t.text or "" for t in is_.iter(f"{MAIN}t")) if is_ is not None else ""
+    elif raw in (None, ""):
+        value = None
+    elif kind == "s":
+        value = strings[int(raw)]
+    elif kind in ("str", "d"):
+        value = raw
+    elif kind == "b":
+        value = raw.strip() == "1"
+    elif kind == "e":
+        error = raw
+    else:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = raw
+    if formula is None and value is None and error is None:
+        return None
+    return Cell(ref=ref, formula=formula, value=value, error=error, array_ref=array_ref)
+
+
+_TOKEN = re.compile(r'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(!])')
+
+
+def shift_formula(formula: str, d_row: int, d_col: int) -> str:
+    """Move relative references by (d_row, d_col), as Excel's shared formulas require.
+
+    String literals, absolute parts, defined names (w_in1_h1) and function names are left alone.
+    """
+    def repl(m: re.Match) -> str:
+        if m.group(0).startswith('"'):
+            return m.group(0)
+        col_abs, col, row_abs, row = m.groups()
+        new_col = col if col_abs else col_letter(col_index(col) + d_col)
+        new_row = row if row_abs else str(int(row) + d_row)
+        return f"{col_abs}{new_col}{row_abs}{new_row}"
+
+    return _TOKEN.sub(repl, formula)
+
+
+# ------------------------------------------------------------------------------------------ ods
+
+_ODS_REF = re.compile(r"\[([^\]]*)\]")
+
+
+def ods_formula(text: str) -> str:
+    """'of:=[.A12]*w_in1_h1+[$Sheet1.$C$5]' -> '=A12*w_in1_h1+Sheet1!$C$5' (Excel syntax)."""
+    body = text.split(":", 1)[1] if re.match(r"^[a-z]+:", text) else text
+    out, i = [], 0
+    while i < len(body):  # walk outside string literals only
+        ch = body[i]
+        if ch == '"':
+            j = i + 1
+            while j < len(body) and not (body[j] == '"' and (j + 1 >= len(body) or body[j + 1] != '"')):
+                j += 2 if body[j] == '"' else 1
+            out.append(body[i:j + 1])
+            i = j + 1
+        elif ch == "[":
+            j = body.find("]", i)
+            j = len(body) - 1 if j < 0 else j
+            out.append(_ods_ref(body[i + 1:j]))
+            i = j + 1
+        else:
+            out.append("," if ch == ";" else ch)
+            i += 1
+    result = "".join(out)
+    return result if result.startswith("=") else "=" + result
+
+
+def _ods_ref(inner: str) -> str:
+    parts = []
+    for k, part in enumerate(inner.split(":")):
+        if part.startswith("."):
+            parts.append(part[1:])
+            continue
+        sheet, _, cell = part.rpartition(".")
+        sheet = sheet.lstrip("$")
+        if sheet.startswith("'") and sheet.endswith("'"):
+            sheet = sheet[1:-1].replace("''", "'")
+        parts.append(f"{_quote(sheet)}!{cell}" if sheet and k == 0 else cell)
+    return ":".join(parts)
+
+
+def _ods_address(address: str) -> str:
+    """'$Sheet1.$C$5' or "$'My Sheet'.$C$5:.$C$9" -> Excel-style absolute reference."""
+    return _ods_ref(address.strip())
+
+
+def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
+    result = WorkbookCells(sheet_names=[], defined_names={}, custom_properties=_ods_properties(archive))
+    sheet = None
+    want: _Wanted | None = None
+    cells: dict[str, Cell] = {}
+    row_no = 0
+    col_no = 0
+    max_row = max_col = 0
+    stack: list = []
+    row_content = False
+    for event, el in _events(archive, "content.xml"):
+        tag = el.tag
+        if event == "start":
+            stack.append(el)
+            if tag == f"{TABLE}table":
+                sheet = el.get(f"{TABLE}name", "")
+                result.sheet_names.append(sheet)
+                want = None if wanted is None else (_Wanted(wanted[sheet]) if sheet in wanted else _Wanted([]))
+                cells, row_no, max_row, max_col = {}, 0, 0, 0
+            elif tag == f"{TABLE}table-row":
+                row_no += 1
+                col_no = 0
+                row_content = False
+            continue
+        stack.pop()
+        if tag in (f"{TABLE}table-cell", f"{TABLE}covered-table-cell"):
+            repeat = int(el.get(f"{TABLE}number-columns-repeated", "1"))
+            content = _ods_has_content(el)
+            if content:
+                row_content = True
+                max_row, max_col = max(max_row, row_no), max(max_col, col_no + repeat)
+            if content and sheet is not None and (want is None or want.boxes) and row_no <= max_rows:
+                for k in range(min(repeat, 1024)):
+                    c = col_no + 1 + k
+                    if want is None or (row_no, c) in want:
+                        ref = f"{col_letter(c)}{row_no}"
+                        cells[ref] = _ods_cell(el, ref)
+            col_no += repeat
+            el.clear()
+        elif tag == f"{TABLE}table-row":
+            repeat = int(el.get(f"{TABLE}number-rows-repeated", "1"))
+            if repeat > 1:
+                if row_content:
+                    max_row = max(max_row, row_no + repeat - 1)
+                row_no += repeat - 1
+            el.clear()
+            if stack:
+                stack[-1].remove(el)
+        elif tag == f"{TABLE}table":
+            result.cells[sheet] = cells
+            result.max_row[sheet], result.max_col[sheet] = max_row, max_col
+            el.clear()
+        elif tag == f"{TABLE}named-range":
+            name = el.get(f"{TABLE}name", "")
+            address = el.get(f"{TABLE}cell-range-address", "")
+            if name and address:
+                result.defined_names[name] = _ods_address(address)
+    if wanted is not None:
+        for name in list(result.cells):
+            if name not in wanted:
+                del result.cells[name]
+    return result
+
+
+def _ods_has_content(el) -> bool:
+    """A value, a formula or text; a chart anchored in a cell (draw:frame) is not content."""
+    return (el.get(f"{TABLE}formula") is not None or el.get(f"{OFFICE}value-type") is not None
+            or el.find(f"{TEXT}p") is not None)
+
+
+def _ods_cell(el, ref: str) -> Cell:
+    formula = el.get(f"{TABLE}formula")
+    array_ref = None
+    if formula is not None:
+        formula = ods_formula(formula)
+        cols = el.get(f"{TABLE}number-matrix-columns-spanned")
+        rows = el.get(f"{TABLE}number-matrix-rows-spanned")
+        if cols and rows:
+            c, r = split_ref(ref)
+            array_ref = f"{ref}:{col_letter(col_index(c) + int(cols) - 1)}{r + int(rows) - 1}"
+    kind = el.get(f"{OFFICE}value-type")
+    text = "\n".join("".join(p.itertext()) for p in el.iter(f"{TEXT}p"))
+    value: float | str | bool | None = None
+    error = None
+    if el.get(f"{CALCEXT}value-type") == "error":
+        error = text
+    elif kind in ("float", "percentage", "currency"):
+        value = float(el.get(f"{OFFICE}value", "nan"))
+    elif kind == "boolean":
+        value = el.get(f"{OFFICE}boolean-value") == "true"
+    elif kind == "date":
+        value = el.get(f"{OFFICE}date-value")
+    elif kind == "time":
+        value = el.get(f"{OFFICE}time-value")
+    elif kind == "string":
+        value = el.get(f"{OFFICE}string-value", text)
+    elif formula is not None and text.startswith(("#", "Err:")):
+        error = text
+    elif text:
+        value = text
+    return Cell(ref=ref, formula=formula, value=value, error=error, array_ref=array_ref)
+
+
+def _ods_properties(archive) -> dict[str, str]:
+    if not archive.has("meta.xml"):
+        return {}
+    return {el.get(f"{META}name", ""): el.text or "" for el in _parse(archive, "meta.xml").iter(f"{META}user-defined")}

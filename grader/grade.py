@@ -1,0 +1,66 @@
+"""The library API: grade one file -> GradeResult; grade many -> list of GradeResults.
+
+Usable without the CLI (a notebook, Gradescope's run_autograder, an LMS plug-in).
+A file that cannot be read becomes an error result with a reason; it never raises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from grader import identity, integrity
+from grader.errors import SubmissionError
+from grader.reader import read_submission
+from grader.results import TAMPER, WEIGHT, GradeResult
+from grader.safety import Limits
+from grader.scoring import score
+from workbook.layout import layout_for
+from workbook.spec import Assignment
+
+
+def grade_file(path: str | Path, assignment: Assignment, *, on_finding: str | None = None,
+               limits: Limits | None = None, student_id: str = "", student_name: str = "",
+               expected: identity.Expected | None = None) -> GradeResult:
+    """Grade one submission against `assignment` (its data, starting weights and rubric).
+
+    `expected` (from a class manifest) turns on the per-student stamp and signature checks.
+    """
+    start = time.perf_counter()
+    base = {"file": str(path), "assignment": assignment.id, "metric_name": assignment.metric,
+            "max_points": assignment.rubric.max_points, "student_id": student_id, "student_name": student_name}
+    layout = layout_for(assignment)
+    try:
+        sub = read_submission(str(path), layout, limits=limits)
+        findings = [*sub.findings, *integrity.check(sub, assignment, layout)]
+        if expected is not None:
+            findings += identity.check(sub.properties, expected)
+    except SubmissionError as exc:
+        return GradeResult(status="error", error=exc.detail, error_code=exc.code,
+                           seconds=time.perf_counter() - start, **base)
+    except MemoryError:
+        return GradeResult(status="error", error="the file needs too much memory to read", error_code="too-large",
+                           seconds=time.perf_counter() - start, **base)
+    except Exception as exc:  # noqa: BLE001 - one strange file must never stop a batch
+        return GradeResult(status="error", error=f"could not be read ({type(exc).__name__}: {exc})",
+                           error_code="internal", seconds=time.perf_counter() - start, **base)
+    if not student_id:
+        base["student_id"] = sub.properties.get("student_id", "")
+    unusable = [f for f in findings if f.kind == WEIGHT]
+    if unusable:
+        return GradeResult(status="graded", weights=sub.weights, findings=tuple(findings), points=0.0,
+                           baseline=score(assignment, assignment.weights).baseline,
+                           seconds=time.perf_counter() - start, **base)
+    outcome = score(assignment, sub.weights)
+    policy = on_finding or assignment.integrity
+    penalised = policy == "zero" and any(f.kind == TAMPER for f in findings)
+    return GradeResult(status="graded", metric=outcome.metric, baseline=outcome.baseline,
+                       improvement=outcome.improvement, points=0.0 if penalised else outcome.points,
+                       weights=sub.weights, findings=tuple(findings), penalised=penalised,
+                       seconds=time.perf_counter() - start, **base)
+
+
+def grade_files(paths: Iterable[str | Path], assignment: Assignment, **options) -> list[GradeResult]:
+    """Grade several files in this process, in order (see `grader.batch` for parallel runs)."""
+    return [grade_file(p, assignment, **options) for p in paths]

@@ -1,0 +1,178 @@
+"""What changed in a submission besides the weights (nbgrader's locked-cell checksums, for sheets).
+
+Every cell the student was not meant to edit is compared with what was issued: the
+assignment's data, the baseline constant, and the formula the layout puts there. Findings
+name the cell and what was expected. None of them can raise a score (grading recomputes
+from the assignment's own data); the template decides whether they cost points.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from grader.cells import Cell
+from grader.reader import Submission
+from grader.results import INFO, TAMPER, Finding
+from workbook import LAYOUT_VERSION, model
+from workbook.formulas import all_formulas
+from workbook.layout import Layout, col_index, col_letter, quote_sheet, split_ref
+from workbook.spec import Assignment
+
+VALUE_TOLERANCE = 1e-9  # relative: issued data and baseline are written exactly
+CACHE_TOLERANCE = 1e-6  # relative: a spreadsheet's cached results vs NumPy
+MAX_LISTED = 5  # findings of one kind listed one by one; the rest summarised
+
+
+def normalise_formula(text: str) -> str:
+    """Compare formulas as a spreadsheet would: no '$', spaces or case, one leading '='."""
+    text = re.sub(r"_xlfn\.|_xlws\.", "", text)
+    return "=" + text.lstrip("=").replace("$", "").replace(" ", "").upper()
+
+
+def check(sub: Submission, assignment: Assignment, layout: Layout) -> list[Finding]:
+    """Every integrity finding for one submission."""
+    findings: list[Finding] = []
+    _stamp(sub, assignment, findings)
+    if not sub.sheet:
+        return findings
+    where = quote_sheet(sub.sheet)
+    _formulas(sub, layout, assignment.metric, where, findings)
+    _given(sub, assignment, layout, where, findings)
+    _extent(sub, layout, findings)
+    _caches(sub, assignment, layout, where, findings)
+    return findings
+
+
+def _stamp(sub: Submission, assignment: Assignment, findings: list[Finding]) -> None:
+    props = sub.properties
+    version = props.get("layout")
+    if version is None:
+        findings.append(Finding("no-stamp", TAMPER, "this workbook carries no manualml stamp: it was not made by "
+                                "`manualml generate` (or its document properties were removed)",
+                                expected=LAYOUT_VERSION))
+    elif version != LAYOUT_VERSION:
+        findings.append(Finding("layout-version", TAMPER, f"this workbook has layout {version}, the grader expects "
+                                f"{LAYOUT_VERSION}: it is from an older or newer version of the assignment",
+                                expected=LAYOUT_VERSION, found=version))
+    issued = props.get("assignment")
+    if issued is not None and issued != assignment.id:
+        findings.append(Finding("wrong-assignment", TAMPER, f"this workbook belongs to assignment '{issued}', not "
+                                f"'{assignment.id}'", expected=assignment.id, found=issued))
+
+
+def _describe(cell: Cell | None) -> str:
+    if cell is None or (cell.formula is None and cell.value is None):
+        return "nothing"
+    if cell.formula is not None:
+        return cell.formula
+    return repr(cell.value) if isinstance(cell.value, str) else f"{cell.value:g}"
+
+
+def _report(findings: list[Finding], batch: list[Finding], code: str, summary: str) -> None:
+    findings.extend(batch[:MAX_LISTED])
+    if len(batch) > MAX_LISTED:
+        findings.append(Finding(code, TAMPER, f"... and {len(batch) - MAX_LISTED} more cells: {summary}"))
+
+
+def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings: list[Finding]) -> None:
+    cells = sub.cells
+    overwritten, edited = [], []
+    array_cells = _array_members(cells)
+    for ref, formula in all_formulas(layout, metric):
+        cell = cells.get(ref)
+        if cell is None or cell.formula is None:
+            if ref in array_cells:
+                edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "
+                                      f"student entered; it should hold {formula}", cell=f"{where}!{ref}",
+                                      expected=formula, found="array formula"))
+                continue
+            overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
+                                       f"but holds {_describe(cell)}: typed values are ignored, the grader "
+                                       "recomputes every prediction", cell=f"{where}!{ref}", expected=formula,
+                                       found=_describe(cell)))
+        elif normalise_formula(cell.formula) != normalise_formula(formula):
+            edited.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
+                                  f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
+    _report(findings, overwritten, "formula-overwritten", "formulas replaced by values")
+    _report(findings, edited, "formula-edited", "formulas changed")
+
+
+def _array_members(cells: dict[str, Cell]) -> set[str]:
+    """Cells covered by an array formula other than its top-left (they carry values only)."""
+    members: set[str] = set()
+    for cell in cells.values():
+        if cell.array_ref and ":" in cell.array_ref:
+            first, last = cell.array_ref.split(":")
+            (c1, r1), (c2, r2) = split_ref(first.replace("$", "")), split_ref(last.replace("$", ""))
+            for r in range(r1, r2 + 1):
+                for c in range(col_index(c1), col_index(c2) + 1):
+                    members.add(f"{col_letter(c)}{r}")
+            members.discard(cell.ref)
+    return members
+
+
+def _given(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:
+    cells = sub.cells
+    edited = []
+    for i, row in enumerate(a.data.rows):
+        r = layout.first_row + i
+        for col, expected in zip(layout.given_columns(), row, strict=True):
+            cell = cells.get(f"{col}{r}")
+            if not _same_number(cell, expected):
+                what = "target" if col == layout.target_col else "input"
+                edited.append(Finding("data-edited", TAMPER, f"cell {col}{r} ({what} data) should be {expected:g} "
+                                      f"but is {_describe(cell)}; the original data is used for grading",
+                                      cell=f"{where}!{col}{r}", expected=f"{expected:g}", found=_describe(cell)))
+    _report(findings, edited, "data-edited", "data changed")
+    baseline = model.loss(a)
+    cell = cells.get(layout.baseline_cell)
+    if not _same_number(cell, baseline):
+        findings.append(Finding("baseline-edited", TAMPER, f"the baseline cell {layout.baseline_cell} should be "
+                                f"{baseline:.6g} but is {_describe(cell)}; the issued baseline is used",
+                                cell=f"{where}!{layout.baseline_cell}", expected=f"{baseline:.17g}",
+                                found=_describe(cell)))
+
+
+def _same_number(cell: Cell | None, expected: float) -> bool:
+    if cell is None or cell.formula is not None or isinstance(cell.value, bool):
+        return False
+    if not isinstance(cell.value, int | float):
+        return False
+    return math.isclose(float(cell.value), expected, rel_tol=VALUE_TOLERANCE, abs_tol=1e-12)
+
+
+def _extent(sub: Submission, layout: Layout, findings: list[Finding]) -> None:
+    """Rows or columns inserted push content beyond where the layout ends."""
+    max_row = sub.book.max_row.get(sub.sheet, 0)
+    max_col = sub.book.max_col.get(sub.sheet, 0)
+    last_row = max(layout.last_row, split_ref(layout.improvement_cell)[1])
+    if max_row > last_row or max_col > col_index(layout.last_col):
+        findings.append(Finding("layout-extended", TAMPER, f"the sheet has content up to row {max_row}, column "
+                                f"{max_col}, beyond the issued layout (row {last_row}, column "
+                                f"{col_index(layout.last_col)}): were rows or columns inserted or cells added?",
+                                expected=f"{layout.last_col}{last_row}", found=f"row {max_row}, column {max_col}"))
+
+
+def _caches(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:
+    """Cached results must exist (the file was recalculated) and agree with NumPy on the student's weights."""
+    cells = sub.cells
+    pred_refs = [f"{layout.pred_col}{layout.first_row + i}" for i in range(layout.n_rows)]
+    cached = [cells.get(ref) for ref in [*pred_refs, layout.metric_cell]]
+    values = [c.value if c is not None and c.formula is not None else None for c in cached]
+    if all(v is None for v in values) and any(c is not None and c.formula for c in cached):
+        findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
+                                "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
+        return
+    if len(sub.weights) != len(layout.param_cells):
+        return
+    fwd = model.forward(a.network, sub.weights, a.data.X)
+    expected = [*fwd.prediction.tolist(), model.metric_value(a.metric, a.data.y, fwd.prediction)]
+    for ref, value, exp in zip([*pred_refs, layout.metric_cell], values, expected, strict=True):
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(exp):
+            continue
+        if not math.isclose(float(value), exp, rel_tol=CACHE_TOLERANCE, abs_tol=1e-9):
+            findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {value:.6g} but these weights "
+                                    f"give {exp:.6g}: the saved results do not belong to the saved weights",
+                                    cell=f"{where}!{ref}", expected=f"{exp:.17g}", found=f"{value:.17g}"))
+            return

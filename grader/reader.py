@@ -1,0 +1,148 @@
+"""Submission file -> what the grader needs: weights, formulas, cached values, names, stamps.
+
+The file is opened through `grader.safety` (bounded, never modified) and parsed by the
+streaming reader in `grader.cells`, asking only for the layout's region of the main sheet.
+Weights are read by defined name, falling back to the layout's cell when a name is gone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from grader.cells import Cell, WorkbookCells, parse_reference, read_cells
+from grader.results import INFO, TAMPER, WEIGHT, Finding
+from grader.safety import Limits, open_submission
+from workbook.builder import PROPERTY_PREFIX
+from workbook.layout import INSTRUCTIONS_SHEET, Layout, quote_sheet, split_ref
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The parts of a submitted workbook the grader looks at."""
+
+    path: str
+    kind: str  # "xlsx", "xlsm", "ods"
+    sheet: str  # the sheet actually read (the layout's, or where the weight names point)
+    book: WorkbookCells
+    weights: dict[str, float]  # usable weights only
+    findings: list[Finding] = field(default_factory=list)  # how weights were read, sheet/name problems
+
+    @property
+    def cells(self) -> dict[str, Cell]:
+        return self.book.cells.get(self.sheet, {})
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return {k.removeprefix(PROPERTY_PREFIX): v for k, v in self.book.custom_properties.items()
+                if k.startswith(PROPERTY_PREFIX)}
+
+
+def region(layout: Layout) -> str:
+    """Everything the grader reads on the main sheet, as one range."""
+    last_row = max(layout.last_row, split_ref(layout.improvement_cell)[1])
+    return f"A1:{layout.last_col}{last_row}"
+
+
+def read_submission(path: str, layout: Layout, *, limits: Limits | None = None) -> Submission:
+    """Open, parse and pull the weights out of one submission (raises SubmissionError if unreadable)."""
+    with open_submission(path, limits=limits or Limits()) as archive:
+        probe = read_cells(archive, {})
+        findings: list[Finding] = []
+        sheet = _choose_sheet(probe, layout, findings)
+        wanted: dict[str, list[str]] = {sheet: [region(layout)]} if sheet else {}
+        for name in layout.param_cells:  # names pointing outside the region (moved) are read too
+            if name in probe.defined_names:
+                target_sheet, ref = parse_reference(probe.defined_names[name])
+                if target_sheet in probe.sheet_names:
+                    wanted.setdefault(target_sheet, []).append(ref)
+        book = read_cells(archive, wanted)
+        weights = _read_weights(book, sheet, layout, findings)
+        return Submission(path=str(path), kind=archive.kind, sheet=sheet or "", book=book, weights=weights,
+                          findings=findings)
+
+
+def _choose_sheet(book: WorkbookCells, layout: Layout, findings: list[Finding]) -> str | None:
+    if layout.sheet in book.sheet_names:
+        return layout.sheet
+    pointed = {parse_reference(book.defined_names[n])[0] for n in layout.param_cells if n in book.defined_names}
+    pointed &= set(book.sheet_names)
+    if not pointed:  # names broken too (a tool renamed the sheet without updating them): the one other sheet
+        pointed = set(book.sheet_names) - {INSTRUCTIONS_SHEET}
+    if len(pointed) == 1:
+        (sheet,) = pointed
+        findings.append(Finding("sheet-renamed", TAMPER, f"the sheet '{layout.sheet}' was renamed to '{sheet}'; "
+                                "it was read anyway, but please keep the sheet names as issued",
+                                expected=layout.sheet, found=sheet))
+        return sheet
+    findings.append(Finding("sheet-missing", TAMPER, f"the sheet '{layout.sheet}' is missing (sheets found: "
+                            f"{', '.join(book.sheet_names) or 'none'}); hand in the workbook you were given",
+                            expected=layout.sheet, found=", ".join(book.sheet_names)))
+    return None
+
+
+def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
+                  findings: list[Finding]) -> dict[str, float]:
+    weights = {}
+    for name, home in layout.param_cells.items():
+        expected = f"{quote_sheet(layout.sheet)}!{home}"
+        target_sheet, ref = sheet, home
+        pointed_sheet = parse_reference(book.defined_names[name])[0] if name in book.defined_names else None
+        if pointed_sheet is not None and pointed_sheet not in book.sheet_names:
+            findings.append(Finding("name-broken", TAMPER, f"the name {name} points at a sheet that no longer exists "
+                                    f"({book.defined_names[name]}); the weight was read from its cell {home}",
+                                    cell=name, expected=expected, found=book.defined_names[name]))
+        elif name in book.defined_names:
+            target_sheet, ref = parse_reference(book.defined_names[name])
+            ref = ref.replace("$", "")
+            if (target_sheet, ref) != (sheet, home) and target_sheet == sheet:
+                findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {ref} instead of "
+                                        f"{home}; the weight was read from {ref}", cell=f"{name}",
+                                        expected=home, found=ref))
+            elif target_sheet != sheet:
+                findings.append(Finding("name-moved", TAMPER, f"the name {name} points at "
+                                        f"{book.defined_names[name]}, outside the sheet; it was read from there",
+                                        cell=name, expected=expected, found=book.defined_names[name]))
+        else:
+            findings.append(Finding("name-removed", TAMPER, f"the defined name {name} was deleted; the weight was "
+                                    f"read from its cell {home} instead", cell=name, expected=expected))
+        if target_sheet is None:
+            findings.append(Finding("weight-missing", WEIGHT, f"{name} cannot be found (its sheet is missing)",
+                                    cell=name))
+            continue
+        cell = book.cells.get(target_sheet, {}).get(ref)
+        value = _weight_value(name, f"{quote_sheet(target_sheet)}!{ref}", ref, cell, findings)
+        if value is not None:
+            weights[name] = value
+    return weights
+
+
+def _weight_value(name: str, where: str, ref: str, cell: Cell | None, findings: list[Finding]) -> float | None:
+    """A usable number, or None with a finding that says what to fix."""
+    label = f"cell {ref} ({name})"
+    if cell is None or (cell.value is None and cell.formula is None and cell.error is None):
+        findings.append(Finding("weight-empty", WEIGHT, f"{label} is empty; type a number", cell=where))
+        return None
+    if cell.error is not None:
+        findings.append(Finding("weight-error", WEIGHT, f"{label} shows the error {cell.error}; type a number",
+                                cell=where, found=cell.error))
+        return None
+    value = cell.value
+    if cell.formula is not None:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            findings.append(Finding("weight-formula", INFO, f"{label} holds the formula {cell.formula}; its saved "
+                                    f"value {value:g} was used. Type plain numbers into weight cells",
+                                    cell=where, found=cell.formula))
+            return float(value)
+        findings.append(Finding("weight-formula", WEIGHT, f"{label} holds the formula {cell.formula} with no saved "
+                                "value; type a plain number", cell=where, found=cell.formula))
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        findings.append(Finding("weight-text", WEIGHT, f"{label} holds text {value!r}; type a number",
+                                cell=where, found=str(value)))
+        return None
+    if not math.isfinite(value):
+        findings.append(Finding("weight-not-finite", WEIGHT, f"{label} holds {value}; type an ordinary number",
+                                cell=where, found=str(value)))
+        return None
+    return float(value)

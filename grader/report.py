@@ -1,0 +1,178 @@
+"""Renderers of the one result model: terminal table, CSV gradebook, JSON, feedback, Gradescope.
+
+Each function only formats `GradeResult`s; none re-reads a file or recomputes a number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.results import TAMPER, WEIGHT, GradeResult
+from grader.scoring import hint
+from workbook.spec import Assignment
+
+CSV_COLUMNS = ["student_id", "student_name", "file", "status", "metric_name", "metric", "baseline", "improvement",
+               "points", "max_points", "penalised", "findings", "error"]
+
+
+def _num(value: float | None, digits: int = 6) -> str:
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:,.{digits}g}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.1%}"
+
+
+def who(result: GradeResult) -> str:
+    return result.student_id or Path(result.file).stem
+
+
+def table(results: Sequence[GradeResult]) -> str:
+    """A fixed-width table for the terminal."""
+    head = ("student/file", "metric", "baseline", "improvement", "points", "status")
+    rows = []
+    for r in results:
+        status = r.error_code if not r.graded else ("ok" if not r.findings else f"{len(r.findings)} finding(s)")
+        if r.penalised:
+            status += ", 0 pts (integrity)"
+        rows.append((who(r)[:28], _num(r.metric), _num(r.baseline), _pct(r.improvement),
+                     f"{r.points:g}/{r.max_points:g}" if r.graded else "—", status))
+    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [head, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    graded = sum(r.graded for r in results)
+    lines.append(f"{graded} of {len(results)} file(s) graded" + (f"; {len(results) - graded} could not be graded"
+                                                                 if graded < len(results) else ""))
+    return "\n".join(lines)
+
+
+def gradebook_rows(results: Sequence[GradeResult]) -> list[dict]:
+    return [{
+        "student_id": r.student_id, "student_name": r.student_name, "file": r.file, "status": r.status,
+        "metric_name": r.metric_name, "metric": r.metric, "baseline": r.baseline, "improvement": r.improvement,
+        "points": r.points if r.graded else None, "max_points": r.max_points, "penalised": r.penalised,
+        "findings": "; ".join(f.code for f in r.findings), "error": r.error,
+    } for r in results]
+
+
+def write_csv(results: Sequence[GradeResult], path: Path) -> Path:
+    """The plain gradebook: one row per submission."""
+    import pandas as pd
+
+    pd.DataFrame(gradebook_rows(results), columns=CSV_COLUMNS).to_csv(path, index=False)
+    return path
+
+
+def write_json(results: Sequence[GradeResult], path: Path) -> Path:
+    """Everything, every finding, for tools and audits."""
+    payload = {"version": 1, "results": [_jsonable(r.to_dict()) for r in results]}
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _jsonable(value):
+    """JSON has no inf/nan: write them as strings rather than produce invalid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def feedback(result: GradeResult, assignment: Assignment) -> str:
+    """A Markdown page a student can read."""
+    abbr = assignment.metric_abbr
+    lines = [f"# {assignment.title}", "", f"Submission: `{Path(result.file).name}`"]
+    if result.student_name or result.student_id:
+        lines.append(f"Student: {result.student_name} {f'({result.student_id})' if result.student_id else ''}")
+    lines.append("")
+    if not result.graded:
+        lines += ["**This file could not be graded.**", "", result.error, "",
+                  "Fix this and hand the file in again."]
+        return "\n".join(lines) + "\n"
+    lines += [
+        f"- Your {abbr}: **{_num(result.metric)}** (recomputed from your weights and the original data)",
+        f"- Baseline {abbr} (starting weights): {_num(result.baseline)}",
+        f"- Improvement: **{_pct(result.improvement)}**",
+        f"- Points: **{result.points:g} of {result.max_points:g}**"
+        + (" (set to 0 because of the integrity findings below)" if result.penalised else ""),
+        f"- Full marks: {assignment.rubric.full_marks(abbr)}",
+        "",
+    ]
+    if result.findings:
+        lines.append("## What the grader noticed")
+        for f in result.findings:
+            tag = {TAMPER: "changed", WEIGHT: "weight"}.get(f.kind, "note")
+            lines.append(f"- ({tag}) {f.message}")
+        lines.append("")
+    lines += ["## What to try next", hint(assignment, result.improvement if not any(
+        f.kind == WEIGHT for f in result.findings) else None)]
+    if result.weights:
+        lines += ["", "## Your weights", "", "| weight | value |", "| --- | --- |"]
+        lines += [f"| {k} | {v:g} |" for k, v in result.weights.items()]
+    return "\n".join(lines) + "\n"
+
+
+def feedback_name(result: GradeResult) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", who(result)) + ".md"
+
+
+def write_feedback(results: Sequence[GradeResult], assignments: Sequence[Assignment], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written, used = [], set()
+    for result, assignment in zip(results, assignments, strict=True):
+        name = feedback_name(result)
+        stem = name[:-3]
+        n = 2
+        while name in used:
+            name, n = f"{stem}-{n}.md", n + 1
+        used.add(name)
+        path = folder / name
+        path.write_text(feedback(result, assignment), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def gradescope(result: GradeResult, assignment: Assignment) -> dict:
+    """Gradescope autograder results.json for one submission.
+
+    The tests' max_score adds up to the rubric's max_points (Gradescope rejects results whose
+    total differs from the assignment's points); the integrity test is worth 0 and only reports.
+    """
+    if not result.graded:
+        return {"score": 0.0, "output": f"This file could not be graded: {result.error}", "output_format": "text",
+                "tests": [{"name": "Workbook can be read", "score": 0.0, "max_score": float(result.max_points),
+                           "status": "failed", "output": result.error}]}
+    tamper = [f for f in result.findings if f.kind == TAMPER]
+    weight_problems = [f for f in result.findings if f.kind == WEIGHT]
+    main_output = (f"Your {assignment.metric_abbr}: {_num(result.metric)}; baseline {_num(result.baseline)}; "
+                   f"improvement {_pct(result.improvement)}.")
+    if weight_problems:
+        main_output += " " + " ".join(f.message for f in weight_problems)
+    tests = [
+        {"name": f"Improvement over baseline ({assignment.metric_abbr})", "score": float(result.points),
+         "max_score": float(result.max_points),
+         "status": "passed" if result.points >= result.max_points else "failed", "output": main_output},
+        {"name": "Workbook integrity", "score": 0.0, "max_score": 0.0,
+         "status": "failed" if tamper else "passed",
+         "output": "\n".join(f.message for f in tamper) or "Nothing but the weights was changed."},
+    ]
+    return {"score": float(result.points), "output": feedback(result, assignment), "output_format": "md",
+            "tests": tests}
+
+
+def write_gradescope(result: GradeResult, assignment: Assignment, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_jsonable(gradescope(result, assignment)), indent=2, ensure_ascii=False),
+                    encoding="utf-8")
+    return path
