@@ -114,7 +114,11 @@ def _events(archive, name: str, events=("start", "end")):
 
 
 def read_cells(archive, wanted: Mapping[str, Iterable[str]] | None, *, max_rows: int = 1_048_576) -> WorkbookCells:
-    """Read sheet names, names, properties and the wanted cells (None: every cell of every sheet)."""
+    """Read sheet names, names, properties and the wanted cells (None: every cell of every sheet).
+
+    With `wanted`, an xlsx sheet is read only up to the first content below the wanted rows, so
+    max_row tells whether anything lies beyond them, not how far: a million junk rows cost nothing.
+    """
     if archive.kind == "ods":
         return _read_ods(archive, wanted, max_rows)
     return _read_xlsx(archive, wanted, max_rows)
@@ -193,10 +197,8 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             if tag == f"{MAIN}row":
                 row_no = int(el.get("r") or row_no + 1)
                 next_col = 1
-                if want is not None and row_no > want.last_row:
-                    if dimension_row is not None or row_no > max_rows:
-                        break  # the dimension already told us the extent
-                    max_row = max(max_row, row_no)
+                if want is not None and row_no > max(want.last_row, max_rows):
+                    break
             continue
         stack.pop()
         if tag == f"{MAIN}dimension":
@@ -212,9 +214,10 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             else:
                 col, ref = next_col, f"{col_letter(next_col)}{row_no}"
             next_col = col + 1
-            has_content = len(el) > 0
-            if has_content:
+            if len(el) > 0:
                 max_row, max_col = max(max_row, row_no), max(max_col, col)
+                if want is not None and row_no > want.last_row:
+                    break  # content beyond the wanted rows: its first row is all the grader needs
             if want is None or (row_no, col) in want:
                 cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
                 if cell is not None:

@@ -148,10 +148,10 @@ def _extent(sub: Submission, layout: Layout, findings: list[Finding]) -> None:
     max_col = sub.book.max_col.get(sub.sheet, 0)
     last_row = max(layout.last_row, split_ref(layout.improvement_cell)[1])
     if max_row > last_row or max_col > col_index(layout.last_col):
-        findings.append(Finding("layout-extended", TAMPER, f"the sheet has content up to row {max_row}, column "
-                                f"{max_col}, beyond the issued layout (row {last_row}, column "
-                                f"{col_index(layout.last_col)}): were rows or columns inserted or cells added?",
-                                expected=f"{layout.last_col}{last_row}", found=f"row {max_row}, column {max_col}"))
+        where = f"row {max_row}" if max_row > last_row else f"column {col_letter(max_col)}"
+        findings.append(Finding("layout-extended", TAMPER, f"the sheet has content at {where}, beyond the issued "
+                                f"layout (which ends at {layout.last_col}{last_row}): were rows or columns inserted or "
+                                "cells added?", expected=f"{layout.last_col}{last_row}", found=where))
 
 
 def _caches(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:

@@ -137,10 +137,12 @@ def _looks_like(head: bytes) -> str:
     if text.startswith(b"<?xml"):
         return "an XML file"
     try:
-        head.decode("utf-8")
-        return "a text file" + (" (CSV)" if b"," in head or b";" in head else "")
+        lines = head.decode("utf-8").splitlines()
     except UnicodeDecodeError:
         return "not a spreadsheet file"
+    sep = next((c for c in ",;\t" if lines and lines[0].count(c)), None)
+    is_csv = sep is not None and len(lines) >= 2 and lines[0].count(sep) == lines[1].count(sep)
+    return "a text file (CSV)" if is_csv else "a text file"
 
 
 def _ole_kind(path: Path) -> str:

@@ -1,0 +1,127 @@
+"""Broken and hostile files: each gets its own clear error, nothing hangs, the batch goes on."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import pytest
+
+from grader.batch import Job, grade_jobs
+from grader.cells import read_cells
+from grader.errors import SubmissionError
+from grader.grade import grade_file
+from grader.safety import open_submission
+from tests import hostile_corpus as corpus
+from workbook.builder import build_workbook
+from workbook.catalog import load
+
+HOSTILE = ("the file contains XML entity declarations (a DTD), which spreadsheets never need; it may be crafted "
+           "to attack the grader")
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    return build_workbook(load("house-prices"), tmp_path_factory.mktemp("good") / "good.xlsx")
+
+
+CASES = [
+    (corpus.empty, "empty", "the file is empty (0 bytes); save your workbook again and resubmit"),
+    (corpus.text_named_xlsx, "not-a-spreadsheet",
+     "this is not a spreadsheet: it looks like a text file; hand in the .xlsx or .ods file itself"),
+    (corpus.csv_named_xlsx, "not-a-spreadsheet",
+     "this is not a spreadsheet: it looks like a text file (CSV); hand in the .xlsx or .ods file itself"),
+    (corpus.pdf_named_xlsx, "not-a-spreadsheet",
+     "this is not a spreadsheet: it looks like a PDF document; hand in the .xlsx or .ods file itself"),
+    (corpus.encrypted, "encrypted", "the workbook was saved with a password: remove it and resubmit"),
+    (corpus.legacy_xls, "legacy-xls", "this is a legacy Excel 97-2003 (.xls) file; open it and save as .xlsx (Excel "
+                                      "Workbook) or .ods, then resubmit"),
+    (corpus.word_document, "not-a-spreadsheet", "this is a Word document, not a spreadsheet"),
+    (corpus.zip_bomb, "zip-bomb", "the part xl/workbook.xml declares 1024 MB uncompressed; the file looks like a zip "
+                                  "bomb"),
+]
+
+
+@pytest.mark.parametrize(("build", "code", "message"), CASES, ids=[c[1] + "-" + c[0].__name__ for c in CASES])
+def test_each_kind_gets_its_error(tmp_path, build, code, message):
+    path = build(tmp_path)
+    with pytest.raises(SubmissionError) as err:
+        open_submission(path)
+    assert err.value.code == code
+    assert str(err.value) == f"{path}: {message}"
+
+
+def test_truncated_and_missing_parts(tmp_path, good):
+    path = corpus.truncated(tmp_path, good)
+    with pytest.raises(SubmissionError) as err:
+        open_submission(path)
+    assert err.value.code == "truncated" and "save it again and resubmit" in str(err.value)
+    path = corpus.missing_workbook_part(tmp_path, good)
+    with pytest.raises(SubmissionError) as err:
+        open_submission(path)
+    assert str(err.value) == (f"{path}: the workbook is missing its part xl/workbook.xml; the file is damaged or not "
+                              "a spreadsheet")
+
+
+def test_lying_bomb_stopped_while_inflating(tmp_path):
+    """256 MB of zeros declared as 1 KB: inflation stops at the declared size and the lie is reported."""
+    path = corpus.lying_zip_bomb(tmp_path)
+    tracemalloc.start()
+    with open_submission(path) as archive, pytest.raises(SubmissionError) as err:
+        archive.read("xl/workbook.xml")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert err.value.code == "truncated"
+    assert str(err.value).startswith(f"{path}: the part xl/workbook.xml is damaged (Bad CRC-32")
+    assert peak < 8 * 2**20
+
+
+@pytest.mark.parametrize("xml", [corpus.BILLION_LAUGHS, corpus.EXTERNAL_ENTITY], ids=["billion-laughs", "xxe"])
+def test_entities_refused(tmp_path, good, xml):
+    path = corpus.with_workbook_xml(tmp_path, good, "entity.xlsx", xml)
+    with open_submission(path) as archive, pytest.raises(SubmissionError) as err:
+        read_cells(archive, {})
+    assert err.value.code == "hostile-xml" and str(err.value) == f"{path}: {HOSTILE}"
+
+
+def test_million_rows_read_fast_and_small(tmp_path, good):
+    path = corpus.huge_sheet(tmp_path, good)
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = grade_file(path, load("house-prices"))
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result.status == "graded"
+    assert [f.found for f in result.findings if f.code == "layout-extended"] == ["row 100"]
+    assert elapsed < 5 and peak < 50 * 2**20
+
+
+def test_batch_goes_on_and_never_modifies(tmp_path, good):
+    hp = load("house-prices")
+    broken = [corpus.empty(tmp_path), corpus.encrypted(tmp_path), corpus.zip_bomb(tmp_path),
+              corpus.text_named_xlsx(tmp_path), corpus.truncated(tmp_path, good),
+              corpus.with_workbook_xml(tmp_path, good, "xxe.xlsx", corpus.EXTERNAL_ENTITY)]
+    files = [good, *broken, good]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files}
+    results = grade_jobs([Job(p, hp) for p in files], workers=1)
+    assert [r.status for r in results] == ["graded", *["error"] * len(broken), "graded"]
+    assert [r.error_code for r in results[1:-1]] == ["empty", "encrypted", "zip-bomb", "not-a-spreadsheet",
+                                                       "truncated", "hostile-xml"]
+    assert all((p.read_bytes(), p.stat().st_mtime_ns) == before[p] for p in files)
+
+
+def test_slow_file_is_stopped(tmp_path, good, monkeypatch):
+    """A file that takes too long is stopped by the per-file alarm and reported."""
+    import grader.batch as batch
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+
+    monkeypatch.setattr(batch, "grade_file", slow)
+    start = time.perf_counter()
+    (result,) = batch.grade_jobs([Job(good, load("house-prices"))], workers=1, timeout=0.5)
+    assert time.perf_counter() - start < 3
+    assert result.error_code == "timeout"
+    assert result.error == ("took longer than 0.5 s to read and was stopped; save it again in a spreadsheet program "
+                            "and resubmit")
