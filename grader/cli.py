@@ -27,6 +27,8 @@ def _friendly(func):
             return func(*args, **kwargs)
         except (WorkbookError, GraderError) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # writing a gradebook into a read-only folder, a full disk...
+            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
 
     return wrapper
 
@@ -167,6 +169,13 @@ def render(workbook_file: Path | None, template: str | None, output: Path, page:
     click.echo(f"Wrote {output.resolve()}")
 
 
+def _ensure_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
+
+
 class _UsageProblem(click.ClickException):
     """A bad template, option or input list: exit code 2, like click's own usage errors."""
 
@@ -198,6 +207,7 @@ class _UsageProblem(click.ClickException):
               help="What an integrity finding does to the score (default: the template's [integrity] setting).")
 @click.option("-j", "--jobs", type=int, default=None, help="Worker processes (default: one per core).")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds allowed per file.")
+@_friendly
 def grade(submissions, template, manifest, key_file, csv_path, json_path, feedback_dir, gradescope_path,
           canvas_path, canvas_assignment_id, moodle_path, similarity_path, on_finding, jobs, timeout):
     """Grade submitted workbooks (files or folders) against an assignment.
@@ -246,6 +256,9 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
     if canvas_path or moodle_path:
         from grader import exports
 
+        for path in (canvas_path, moodle_path):
+            if path:
+                _ensure_parent(path)
         if canvas_path:
             exports.write_canvas(results, base, canvas_path, roster=roster, canvas_assignment_id=canvas_assignment_id)
             click.echo(f"Canvas: {canvas_path}")
@@ -257,6 +270,7 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
 
         starting = {e["id"]: e["variant"]["weights"] for e in roster.values()} if roster else None
         pairs = similar_pairs(results, starting=starting)
+        _ensure_parent(similarity_path)
         write_similarity(pairs, similarity_path)
         click.echo(f"Similarity: {len(pairs)} pair(s) in {similarity_path}")
     sys.exit(1 if any(r.status == "error" for r in results) else 0)
@@ -265,6 +279,9 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
 def _write_outputs(results, assignments, csv_path, json_path, feedback_dir, gradescope_path) -> None:
     from grader import report
 
+    for path in (csv_path, json_path, gradescope_path):
+        if path:
+            _ensure_parent(path)
     if csv_path:
         click.echo(f"Gradebook: {report.write_csv(results, csv_path)}")
     if json_path:

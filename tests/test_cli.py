@@ -1,0 +1,99 @@
+"""The command line through click's CliRunner: messages, files written, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from tests import hostile_corpus as corpus
+from workbook.builder import build_workbook
+from workbook.catalog import load
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_generate_default_into_current_folder(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["generate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Wrote {tmp_path / 'house-prices.xlsx'}\n")
+    assert "network 2-2-1, 6 rows, baseline RMSE 3,731.39" in result.output
+    assert (tmp_path / "house-prices.xlsx").exists()
+
+
+def test_templates_lists_builtins(runner):
+    result = runner.invoke(main, ["templates"])
+    lines = result.output.splitlines()
+    assert lines[0].startswith("house-prices ") and "The lecture's sheet" in lines[0]
+    assert any(line.startswith("exam-pass ") for line in lines)
+
+
+def test_validate_template_messages(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[assignment]\nid = "x"\ntitle = "X"\n[data]\ninputs = [{label="a"}]\ntarget = {label="t"}\n'
+                   'rows = [[1, 2], [3]]\n[network]\n')
+    result = runner.invoke(main, ["validate-template", str(bad)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {bad}: data.rows[2]: has 1 values, expected 2 (1 input(s) then the target)\n"
+    ok = runner.invoke(main, ["validate-template", "house-prices"])
+    assert ok.exit_code == 0 and ": OK" in ok.output
+
+
+def test_grade_outputs_and_exit_codes(runner, tmp_path):
+    hp = load("house-prices")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    build_workbook(hp, subs / "alice.xlsx")
+    corpus.text_named_xlsx(subs)
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["grade", str(subs), "--csv", str(out / "g.csv"), "--json", str(out / "r.json"),
+                                  "--feedback", str(out / "fb")], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # one file could not be graded
+    assert "alice" in result.output and "not-a-spreadsheet" in result.output
+    assert "1 of 2 file(s) graded; 1 could not be graded" in result.output
+    book = pd.read_csv(out / "g.csv")
+    assert list(book.columns) == ["student_id", "student_name", "file", "status", "metric_name", "metric", "baseline",
+                                  "improvement", "points", "max_points", "penalised", "findings", "error"]
+    alice = book[book.file.str.endswith("alice.xlsx")].iloc[0]
+    assert alice.status == "graded" and round(alice.metric) == 3731 and alice.improvement == 0
+    data = json.loads((out / "r.json").read_text())
+    assert data["version"] == 1 and len(data["results"]) == 2
+    assert {f["code"] for f in data["results"][0]["findings"]} == {"not-recalculated"}
+    feedback = (out / "fb" / "alice.md").read_text()
+    assert "Your RMSE: **3,731.39**" in feedback and "Points: **0 of 10**" in feedback
+    assert "could not be graded" in (out / "fb" / "notes.md").read_text()
+    only_good = runner.invoke(main, ["grade", str(subs / "alice.xlsx")])
+    assert only_good.exit_code == 0
+
+
+def test_grade_usage_errors_exit_2(runner, tmp_path):
+    result = runner.invoke(main, ["grade", str(tmp_path / "nothing.xlsx")])
+    assert result.exit_code == 2 and f"no such file or folder: {tmp_path / 'nothing.xlsx'}" in result.output
+    result = runner.invoke(main, ["grade", str(tmp_path), "--template", "no-such"])
+    assert result.exit_code == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(main, ["grade", str(empty)])
+    assert result.exit_code == 2 and "no .xlsx, .xlsm or .ods files found" in result.output
+
+
+def test_gradescope_file(runner, tmp_path):
+    path = build_workbook(load("house-prices"), tmp_path / "submission.xlsx")
+    target = tmp_path / "results" / "results.json"
+    result = runner.invoke(main, ["grade", str(path), "--gradescope", str(target)])
+    assert result.exit_code == 0
+    payload = json.loads(target.read_text())
+    assert payload["score"] == 0.0 and sum(t["max_score"] for t in payload["tests"]) == 10.0
+
+
+def test_solve_prints_best(runner):
+    result = runner.invoke(main, ["solve", "--template", "house-prices-linear", "--starts", "3", "--steps", "800"])
+    assert result.exit_code == 0
+    assert result.output.startswith("Linear regression: house prices: best RMSE 22.08")
