@@ -102,8 +102,10 @@ def _parse(archive, name: str):
 
 
 def _events(archive, name: str, events=("start", "end")):
+    """Parse events of one part; the member stream is closed even when the reader stops early."""
     try:
-        yield from iterparse(archive.open_stream(name), events=events, forbid_dtd=True)
+        with archive.open_stream(name) as stream:
+            yield from iterparse(stream, events=events, forbid_dtd=True)
     except DefusedXmlException as exc:
         raise _hostile(archive, exc) from None
     except SubmissionError:
@@ -190,7 +192,8 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
     next_col = 1
     dimension_row = dimension_col = None
     stack: list = []
-    for event, el in _events(archive, part):
+    events = _events(archive, part)
+    for event, el in events:
         tag = el.tag
         if event == "start":
             stack.append(el)
@@ -227,6 +230,7 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             el.clear()
             if stack:
                 stack[-1].remove(el)  # keep memory flat however many rows there are
+    events.close()  # an early stop must not leave the member stream open
     if dimension_row is not None:
         max_row, max_col = max(max_row, dimension_row), max(max_col, dimension_col)
     result.cells[sheet] = cells
