@@ -24,9 +24,12 @@ ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 class Limits:
     """Caps that keep one hostile file from taking the grader's memory or time."""
 
-    max_file_bytes: int = 50 * 2**20
-    max_member_bytes: int = 64 * 2**20  # one member, declared or actually inflated
-    max_total_inflated: int = 200 * 2**20  # everything read from one file
+    max_file_bytes: int = 100 * 2**20
+    # LibreOffice writes ~2.4 KB of sheet XML per row of an 8-input network: a 100,000-row
+    # workbook is a 240 MB part. Parts are streamed, never held whole, so these caps bound time,
+    # not memory; the ratio check below catches the zeros-bomb long before.
+    max_member_bytes: int = 512 * 2**20  # one member, declared or actually inflated
+    max_total_inflated: int = 1024 * 2**20  # everything read from one file
     max_ratio: float = 200.0  # compression ratio, checked for members over 1 MB
     max_members: int = 10_000
 
