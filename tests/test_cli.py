@@ -97,3 +97,15 @@ def test_solve_prints_best(runner):
     result = runner.invoke(main, ["solve", "--template", "house-prices-linear", "--starts", "3", "--steps", "800"])
     assert result.exit_code == 0
     assert result.output.startswith("Linear regression: house prices: best RMSE 22.08")
+
+
+def test_readme_test_command_is_what_ci_runs():
+    """The README's second command and .ci/run must not drift apart."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```bash\n")[1:3]]
+    assert blocks[0] == "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/manualml generate"
+    ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci == blocks[1]
