@@ -1,15 +1,14 @@
 """The built-in templates, found both in a checkout and in an installed wheel.
 
-The top-level `templates/` folder is shipped as the package `workbook.templates`
-(see pyproject's package-dir), so `importlib.resources` finds it after `pip install`;
-in a bare checkout we fall back to the folder itself.
+The top-level `templates/` folder is shipped inside the package as `workbook/templates`
+(see pyproject's package-dir), so an installed wheel finds it beside this module; in a
+checkout (or an editable install) it is the folder itself.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from workbook.errors import TemplateError
@@ -27,13 +26,10 @@ class BuiltinTemplate:
 
 
 def templates_dir() -> Path:
-    try:
-        folder = Path(str(resources.files("workbook.templates")))
-        if folder.is_dir():
-            return folder
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parent.parent / "templates"
+    """Installed: workbook/templates inside the package. Checkout: the top-level templates/ folder."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
 
 
 def builtin_templates() -> list[BuiltinTemplate]:
