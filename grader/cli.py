@@ -141,7 +141,7 @@ def solve_cmd(template, starts, steps, seed, output) -> None:
     for name, value in best.weights.items():
         click.echo(f"  {name} = {value:.6g}")
     if output:
-        click.echo(f"Wrote {build_workbook(a.with_weights(best.weights), output).resolve()} (solution)")
+        click.echo(f"Wrote {build_workbook(a, output, weights=best.weights).resolve()} (solution)")
 
 
 @main.command("render")

@@ -109,3 +109,29 @@ def test_readme_test_command_is_what_ci_runs():
     assert blocks[0] == "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/manualml generate"
     ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci == blocks[1]
+
+
+def test_generate_warns_when_full_marks_are_out_of_reach(runner, tmp_path):
+    from workbook.catalog import resolve_template
+
+    greedy = tmp_path / "greedy.toml"
+    text = resolve_template("house-prices-linear").read_text().replace("full_improvement = 0.9",
+                                                                          "full_improvement = 0.95")
+    greedy.write_text(text)
+    result = runner.invoke(main, ["generate", "-t", str(greedy), "-o", str(tmp_path / "g.xlsx")])
+    assert result.exit_code == 0
+    assert ("Warning: full marks need Improvement >= 95.0%, but the best found by `manualml solve` is 90.5%"
+            in result.output)
+    fair = runner.invoke(main, ["generate", "-t", "house-prices-linear", "-o", str(tmp_path / "f.xlsx")])
+    assert "Warning" not in fair.output
+
+
+def test_solve_writes_a_solution_workbook_that_grades_full_marks(runner, tmp_path):
+    from grader.grade import grade_file
+
+    out = tmp_path / "solution.xlsx"
+    result = runner.invoke(main, ["solve", "-t", "house-prices", "--starts", "4", "--steps", "1500", "-o", str(out)])
+    assert result.exit_code == 0 and f"Wrote {out} (solution)" in result.output
+    graded = grade_file(out, load("house-prices"))
+    assert graded.points == 10 and graded.improvement > 0.99
+    assert [f.code for f in graded.findings] == ["not-recalculated"]

@@ -51,11 +51,13 @@ def made(uno_python, tmp_path_factory):
         "error-weight": {"w_in2_h1": "=1/0"},
         "target-edited": {f"{SHEET}!{lay.target_col}{r0}": 999.0},
         "baseline-edited": {f"{SHEET}!{lay.baseline_cell}": 1.0},
+        "copied-truth": {f"{SHEET}!{lay.pred_col}{r0}": f"={lay.target_col}{r0}"},  # the cheat, by formula
     }
     out = {"issued": src}
     for name, edits in plans.items():
         xlsx, ods = libreoffice.edit_and_save(src, edits, [folder / f"{name}.xlsx", folder / f"{name}.ods"])
         out[name], out[name + ".ods"] = xlsx, ods
+    (out["good.xlsm"],) = libreoffice.edit_and_save(src, plans["good"], [folder / "good-macro.xlsm"])
     return out
 
 
@@ -72,7 +74,7 @@ def test_unchanged_is_zero_improvement(made, hp, suffix):
     assert _codes(r) == []
 
 
-@pytest.mark.parametrize("suffix", ["", ".ods"])
+@pytest.mark.parametrize("suffix", ["", ".ods", ".xlsm"])
 def test_good_weights_graded_from_numpy(made, hp, suffix):
     r = grade_file(made["good" + suffix], hp)
     expected = model.loss(hp, GOOD)
@@ -98,6 +100,17 @@ def test_typed_true_prices_flagged_and_worth_nothing(made, hp):
     assert first.cell == f"'{SHEET}'!{lay.pred_col}{lay.first_row}"
     assert first.expected == f"=w_h1_out*E{lay.first_row}+w_h2_out*G{lay.first_row}+b_out"
     assert first.found == "200"
+
+
+def test_formula_edited_to_copy_the_truth(made, hp):
+    r = grade_file(made["copied-truth"], hp)
+    lay = lecture_layout()
+    (f,) = [f for f in r.findings if f.code == "formula-edited"]
+    ref = f"{lay.pred_col}{lay.first_row}"
+    assert f.message == (f"cell {ref} should hold =w_h1_out*E{lay.first_row}+w_h2_out*G{lay.first_row}+b_out "
+                         f"but holds ={lay.target_col}{lay.first_row}")
+    assert r.improvement == 0.0 and r.points == 0
+    assert [f.code for f in grade_file(made["copied-truth.ods"], hp).findings] == ["formula-edited", "cache-mismatch"]
 
 
 def test_weight_formula_uses_cached_value(made, hp):

@@ -43,15 +43,20 @@ PROPERTY_PREFIX = "manualml_"
 
 
 def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str = "", student_name: str = "",
-                   password: str | None = None, properties: Mapping[str, str] | None = None) -> Path:
+                   password: str | None = None, properties: Mapping[str, str] | None = None,
+                   weights: Mapping[str, float] | None = None) -> Path:
     """Write the assignment's workbook to `path` and return it.
 
     `properties` are extra custom document properties (e.g. a signature); the layout version
     and assignment id are always stamped so the grader recognises an old or foreign file.
+    `weights` fills the weight cells with other values (a reference solution); the baseline
+    always stays the starting weights' loss, so the file grades like a student's.
     """
     path = Path(path)
     layout = layout_for(assignment)
     baseline = loss(assignment)
+    if weights is not None:
+        assignment = assignment.with_weights(weights)
     wb = Workbook(write_only=True)
     wb.calculation = CalcProperties(fullCalcOnLoad=True)
     _instructions_sheet(wb, assignment, baseline, student_id, student_name)
