@@ -1,0 +1,52 @@
+"""California-housing size: 20,640 rows, 8 inputs, a 3-4-1 network; LibreOffice agrees with NumPy."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import openpyxl
+import pytest
+
+from workbook import libreoffice, model
+from workbook.builder import build_workbook
+from workbook.layout import col_index, layout_for, split_ref
+from workbook.spec import load_template
+
+ROWS = 20_640
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("big")
+    rng = np.random.default_rng(42)
+    X = rng.uniform(0, 10, size=(ROWS, 8)).round(4)
+    y = (X @ rng.uniform(-1, 1, size=8) + rng.normal(0, 0.5, size=ROWS)).round(4)
+    with (folder / "housing.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([f"x{i}" for i in range(1, 9)] + ["y"])
+        writer.writerows(np.c_[X, y].tolist())
+    inputs = ", ".join(f'{{ label = "x{i}" }}' for i in range(1, 9))
+    (folder / "housing.toml").write_text(
+        f'[assignment]\nid = "housing"\ntitle = "Housing"\n[data]\ncsv = "housing.csv"\ninputs = [{inputs}]\n'
+        'target = { label = "y" }\n[network]\nhidden = [3, 4]\nactivations = ["relu", "tanh"]\n'
+        "[weights.random]\nseed = 5\n")
+    a = load_template(folder / "housing.toml")
+    return a, build_workbook(a, folder / "housing.xlsx")
+
+
+def test_libreoffice_computes_numpys_loss_on_20640_rows(soffice, big, tmp_path):
+    a, path = big
+    assert len(a.data.rows) == ROWS and a.network.shape == "8-3-4-1"
+    (saved,) = libreoffice.recalculate([path], tmp_path, timeout=600)
+    lay = layout_for(a)
+    ws = openpyxl.load_workbook(saved, data_only=True, read_only=True)[a.label("sheet")]
+    col, row = split_ref(lay.metric_cell)
+    metric = next(ws.iter_rows(min_row=row, max_row=row, min_col=col_index(col), max_col=col_index(col),
+                               values_only=True))[0]
+    assert metric == pytest.approx(model.loss(a), rel=1e-9)
+    from grader.grade import grade_file
+
+    graded = grade_file(saved, a)
+    assert graded.status == "graded" and graded.findings == ()
+    assert graded.metric == pytest.approx(model.loss(a), rel=1e-12) and graded.improvement == 0.0
