@@ -123,7 +123,7 @@ def _edit(old: str, new: str) -> str:
     (_edit("b_out = 0", 'b_out = "zero"'), "t.toml: weights.b_out: expected a number, got 'zero'"),
     (GOOD + '\n[metric]\nname = "r2"\n', "t.toml: metric.name: unknown metric 'r2' (choose one of: rmse, mse, mae)"),
     (GOOD + "\n[rubric]\ntiers = [{ points = 3 }]\n",
-     "t.toml: rubric.tiers[0]: give min_improvement and/or max_metric"),
+     "t.toml: rubric.tiers[0]: give min_improvement, max_metric and/or min_metric"),
     (GOOD + "\n[rubric]\nmax_points = 5\ntiers = [{ points = 7, min_improvement = 0.5 }]\n",
      "t.toml: rubric.tiers[0].points: must be between 0 and max_points (5), got 7"),
     (GOOD + "\n[display]\nfont = 'big'\n",

@@ -65,10 +65,13 @@ class Tier:
 
     points: float
     min_improvement: float | None = None  # fraction: 0.5 means 50 % better than baseline
-    max_metric: float | None = None  # the metric itself at most this
+    max_metric: float | None = None  # the metric itself at most this (errors: rmse, mse, mae)
+    min_metric: float | None = None  # the metric itself at least this (scores: accuracy)
 
     def met(self, improvement: float, metric: float) -> bool:
         if self.min_improvement is not None and not improvement >= self.min_improvement:
+            return False
+        if self.min_metric is not None and not metric >= self.min_metric:
             return False
         return not (self.max_metric is not None and not metric <= self.max_metric)
 
@@ -78,6 +81,8 @@ class Tier:
             parts.append(f"Improvement ≥ {self.min_improvement:.0%}")
         if self.max_metric is not None:
             parts.append(f"{metric_abbr} ≤ {self.max_metric:,g}")
+        if self.min_metric is not None:
+            parts.append(f"{metric_abbr} ≥ {self.min_metric:,g}")
         return " and ".join(parts)
 
 
@@ -181,7 +186,7 @@ class Assignment:
 # --------------------------------------------------------------------------- reading
 
 
-class _Table:
+class Table:
     """A TOML table being consumed: remembers its dotted path and rejects unknown keys."""
 
     def __init__(self, source: str, path: str, data: Mapping[str, Any]) -> None:
@@ -208,9 +213,9 @@ class _Table:
             raise self.fail(name, f"expected {_kind_name(kinds)}, got {_kind_name((type(value),))} {value!r}")
         return value
 
-    def table(self, name: str, *, required: bool = False) -> _Table:
+    def table(self, name: str, *, required: bool = False) -> Table:
         raw = self.get(name, dict, {} if not required else ..., required=required)
-        return _Table(self.source, self.key(name), raw)
+        return Table(self.source, self.key(name), raw)
 
     def finish(self) -> None:
         extra = sorted(set(self.data) - self.used)
@@ -225,7 +230,7 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _number(table: _Table, name: str, value: Any) -> float:
+def _number(table: Table, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise table.fail(name, f"expected a number, got {value!r}")
     if not math.isfinite(value):
@@ -251,7 +256,7 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(source, f"not valid TOML: {exc}") from None
-    top = _Table(source, "", raw)
+    top = Table(source, "", raw)
 
     meta = top.table("assignment", required=True)
     ident = meta.get("id", str, required=True)
@@ -271,7 +276,7 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
     if metric not in METRICS:
         raise metric_table.fail("name", f"unknown metric '{metric}' (choose one of: {', '.join(METRICS)})")
     metric_table.finish()
-    rubric = _read_rubric(top.table("rubric"))
+    rubric = read_rubric(top.table("rubric"))
     display = _read_display(top.table("display"), top.table("labels"))
     integ = top.table("integrity")
     on_tamper = integ.get("on_finding", str, "report")
@@ -291,14 +296,14 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
     )
 
 
-def _read_column(table: _Table) -> Column:
+def _read_column(table: Table) -> Column:
     col = Column(label=table.get("label", str, required=True), unit=table.get("unit", str, ""),
                  source=table.get("column", str, ""))
     table.finish()
     return col
 
 
-def _read_data(table: _Table, base_dir: Path | None) -> Dataset:
+def _read_data(table: Table, base_dir: Path | None) -> Dataset:
     inputs_raw = table.get("inputs", list, required=True)
     if not inputs_raw:
         raise table.fail("inputs", "list at least one input column")
@@ -306,7 +311,7 @@ def _read_data(table: _Table, base_dir: Path | None) -> Dataset:
     for i, item in enumerate(inputs_raw):
         if not isinstance(item, dict):
             raise table.fail(f"inputs[{i}]", "expected a table like {label = \"Area\", unit = \"m2\"}")
-        inputs.append(_read_column(_Table(table.source, table.key(f"inputs[{i}]"), item)))
+        inputs.append(_read_column(Table(table.source, table.key(f"inputs[{i}]"), item)))
     target = _read_column(table.table("target", required=True))
     has_rows, has_csv = "rows" in table.data, "csv" in table.data
     if has_rows == has_csv:
@@ -323,7 +328,7 @@ def _read_data(table: _Table, base_dir: Path | None) -> Dataset:
     return Dataset(inputs=tuple(inputs), target=target, rows=tuple(rows))
 
 
-def _read_inline_rows(table: _Table, width: int) -> list[tuple[float, ...]]:
+def _read_inline_rows(table: Table, width: int) -> list[tuple[float, ...]]:
     raw = table.get("rows", list)
     rows = []
     for i, row in enumerate(raw, start=1):
@@ -336,7 +341,7 @@ def _read_inline_rows(table: _Table, width: int) -> list[tuple[float, ...]]:
     return rows
 
 
-def _read_csv_rows(table: _Table, name: str, base_dir: Path | None,
+def _read_csv_rows(table: Table, name: str, base_dir: Path | None,
                    inputs: list[Column], target: Column) -> list[tuple[float, ...]]:
     path = (base_dir or Path.cwd()) / name
     try:
@@ -374,7 +379,7 @@ def _read_csv_rows(table: _Table, name: str, base_dir: Path | None,
     return rows
 
 
-def _read_network(table: _Table, n_inputs: int) -> Network:
+def _read_network(table: Table, n_inputs: int) -> Network:
     hidden = table.get("hidden", list, [])
     for i, size in enumerate(hidden):
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -395,7 +400,7 @@ def _read_network(table: _Table, n_inputs: int) -> Network:
     return Network(n_inputs=n_inputs, hidden=tuple(hidden), activations=tuple(acts), output_activation=out)
 
 
-def _read_weights(table: _Table, network: Network) -> tuple[dict[str, float], tuple[str, ...], RandomInit | None]:
+def _read_weights(table: Table, network: Network) -> tuple[dict[str, float], tuple[str, ...], RandomInit | None]:
     names = network.parameter_names()
     given: dict[str, float] = {}
     random_init = None
@@ -442,7 +447,7 @@ def draw_weights(network: Network, given: Mapping[str, float], random_init: Rand
     return out
 
 
-def _read_rubric(table: _Table) -> Rubric:
+def read_rubric(table: Table) -> Rubric:
     max_points = table.get("max_points", float, 10.0)
     mode = table.get("partial_credit", str, "tiers")
     if mode not in ("tiers", "linear"):
@@ -454,13 +459,14 @@ def _read_rubric(table: _Table) -> Rubric:
     for i, raw in enumerate(table.get("tiers", list, [])):
         if not isinstance(raw, dict):
             raise table.fail(f"tiers[{i}]", "expected a table like {min_improvement = 0.5, points = 5}")
-        t = _Table(table.source, table.key(f"tiers[{i}]"), raw)
+        t = Table(table.source, table.key(f"tiers[{i}]"), raw)
         tier = Tier(points=t.get("points", float, required=True),
                     min_improvement=t.get("min_improvement", float, None),
-                    max_metric=t.get("max_metric", float, None))
+                    max_metric=t.get("max_metric", float, None),
+                    min_metric=t.get("min_metric", float, None))
         t.finish()
-        if tier.min_improvement is None and tier.max_metric is None:
-            raise t.fail(None, "give min_improvement and/or max_metric")
+        if tier.min_improvement is None and tier.max_metric is None and tier.min_metric is None:
+            raise t.fail(None, "give min_improvement, max_metric and/or min_metric")
         if not 0 <= tier.points <= max_points:
             raise t.fail("points", f"must be between 0 and max_points ({max_points:g}), got {tier.points:g}")
         tiers.append(tier)
@@ -470,7 +476,7 @@ def _read_rubric(table: _Table) -> Rubric:
     return Rubric(max_points=max_points, tiers=tuple(tiers), partial_credit=mode, full_improvement=full)
 
 
-def _read_display(table: _Table, labels: _Table) -> Display:
+def _read_display(table: Table, labels: Table) -> Display:
     display = Display(
         number_format=table.get("number_format", str, "#,##0.00"),
         weight_format=table.get("weight_format", str, "General"),

@@ -1,0 +1,99 @@
+"""Lecture template -> one workbook: a contents sheet, then each sheet in the template's order.
+
+Built with openpyxl's ordinary (random-access) mode: lecture sheets are small, and they need
+conditional formatting, array formulas and charts anchored anywhere. The manual-ML sheet is the
+standard builder's own sheet, so it is the very sheet students are graded on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.packaging.custom import StringProperty
+from openpyxl.styles import Font
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.properties import CalcProperties
+
+from workbook import styles
+from workbook.builder import PROPERTY_PREFIX, _main_sheet
+from workbook.errors import WorkbookError
+from workbook.layout import layout_for, quote_sheet
+from workbook.lecture import common as c
+from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate
+from workbook.model import loss
+
+LECTURE_LAYOUT = "manualml-lecture-1"
+CONTENTS = "Contents"
+LINK_FONT = Font(bold=True, underline="single", color="1F4E78")
+
+
+def sheet_title(t: LectureTemplate, kind: str) -> str:
+    if kind == MANUAL:
+        assert t.manual is not None
+        return t.manual.label("sheet")
+    return SHEETS[kind].SHEET
+
+
+def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, float] | None = None) -> Path:
+    """Write the lecture workbook; `params` fills the graded sheet's editable cells (a solution)."""
+    path = Path(path)
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.calculation = CalcProperties(fullCalcOnLoad=True)
+    _contents(wb, t)
+    for kind, settings in t.sheets:
+        if kind == MANUAL:
+            assert t.manual is not None
+            layout = layout_for(t.manual)
+            _main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
+            for name, ref in layout.defined_names().items():
+                wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        elif params is not None and kind in GRADED:
+            SHEETS[kind].build(wb, settings, params)
+        else:
+            SHEETS[kind].build(wb, settings)
+    for key, value in {"layout": LECTURE_LAYOUT, "assignment": t.id}.items():
+        wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(path)
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
+    return path
+
+
+def _contents(wb, t: LectureTemplate) -> None:
+    ws = wb.create_sheet(CONTENTS)
+    c.title(ws, t.title, t.description)
+    row = 4
+    for paragraph in t.instructions.strip().split("\n\n") if t.instructions.strip() else []:
+        ws[f"A{row}"] = " ".join(paragraph.split())
+        ws[f"A{row}"].alignment = styles.WRAP
+        ws.row_dimensions[row].height = 15 * (1 + len(ws[f"A{row}"].value) // 110)
+        row += 1
+    row += 1
+    c.label(ws, f"A{row}", "Sheets (yellow cells are yours to change; everything else is computed live)")
+    for kind, _settings in t.sheets:
+        row += 1
+        name = sheet_title(t, kind)
+        text = t.manual.description if kind == MANUAL and t.manual else SHEETS[kind].DESCRIPTION
+        cell = ws[f"A{row}"]
+        cell.value = f"{name}: {text}"
+        cell.hyperlink = f"#{quote_sheet(name)}!A1"
+        cell.font = LINK_FONT
+    graded = t.graded_kinds
+    if len(graded) == 1:
+        g = t.gradable()
+        row += 2
+        c.label(ws, f"A{row}", "How it is graded")
+        abbr = "accuracy" if g.metric_name == "accuracy" else "RMSE"
+        for tier in sorted(g.rubric.tiers, key=lambda x: -x.points):
+            row += 1
+            ws[f"A{row}"] = f"• {tier.describe(abbr)}: {tier.points:g} of {g.rubric.max_points:g} points"
+        row += 1
+        ws[f"A{row}"] = ("The grader recomputes everything from your yellow cells and the original data: editing "
+                         "other cells changes nothing and is reported.")
+    ws.column_dimensions["A"].width = 110
+    c.protect(ws)

@@ -1,0 +1,120 @@
+"""Shared look and small helpers for the lecture sheets (one module per sheet kind).
+
+Each sheet module owns its cells (a lecture sheet is small and fixed, so its addresses live
+in that module, next to the formulas that use them) and exposes the same four things:
+`Settings` (a frozen dataclass of what a template may change), `build(wb, settings)`,
+`expected(settings)` (every computed cell's value by NumPy, the truth LibreOffice is tested
+against) and, for graded sheets, `gradable(settings, rubric)`.
+"""
+
+from __future__ import annotations
+
+from openpyxl.styles import Alignment, Font
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from workbook import styles
+from workbook.layout import absolute, quote_sheet, split_ref
+
+NOTE_FONT = Font(italic=True, color="595959")
+EXACT = "#,##0.00########"  # shows what the lecture shows, keeps small numbers visible
+
+
+def title(ws, text: str, subtitle: str = "") -> None:
+    ws["A1"] = text
+    ws["A1"].font = styles.TITLE_FONT
+    if subtitle:
+        ws["A2"] = subtitle
+        ws["A2"].font = NOTE_FONT
+
+
+def heading(ws, ref: str, text: str, *, center: bool = True) -> None:
+    ws[ref] = text
+    ws[ref].font = styles.HEADING_FONT
+    ws[ref].alignment = Alignment(wrap_text=True, horizontal="center" if center else None, vertical="bottom")
+
+
+def label(ws, ref: str, text: str) -> None:
+    ws[ref] = text
+    ws[ref].font = styles.HEADING_FONT
+
+
+def editable(ws, ref: str, value, *, name: str | None = None, fmt: str | None = None) -> None:
+    """A yellow, unlocked cell a student may change; optionally a workbook-level name for it."""
+    cell = ws[ref]
+    cell.value = value
+    cell.fill, cell.font, cell.border = styles.EDITABLE_FILL, styles.EDITABLE_FONT, styles.EDITABLE_BORDER
+    cell.protection = styles.UNLOCKED
+    if fmt:
+        cell.number_format = fmt
+    if name:
+        define(ws, name, ref)
+
+
+def define(ws, name: str, ref: str) -> None:
+    """A workbook-level defined name for a cell or range ('B5' or 'B5:U24') of this sheet."""
+    if ":" in ref:
+        first, last = ref.split(":")
+        target = f"{absolute(ws.title, first)}:{_dollar(last)}"
+    else:
+        target = absolute(ws.title, ref)
+    ws.parent.defined_names[name] = DefinedName(name, attr_text=target)
+
+
+def _dollar(ref: str) -> str:
+    col, row = split_ref(ref)
+    return f"${col}${row}"
+
+
+def given(ws, ref: str, value, fmt: str | None = None) -> None:
+    ws[ref] = value
+    ws[ref].fill = styles.GIVEN_FILL
+    if fmt:
+        ws[ref].number_format = fmt
+
+
+def computed(ws, ref: str, formula, fmt: str | None = None, *, result: bool = False) -> None:
+    ws[ref] = formula
+    ws[ref].fill = styles.RESULT_FILL if result else styles.COMPUTED_FILL
+    if result:
+        ws[ref].font = styles.RESULT_FONT
+    if fmt:
+        ws[ref].number_format = fmt
+
+
+def note(ws, ref: str, text: str) -> None:
+    ws[ref] = text
+    ws[ref].font = NOTE_FONT
+
+
+def numbers_only(ws, refs: list[str], prompt: str) -> None:
+    """Reject text typed into the editable cells (a UI guard only; the grader checks too)."""
+    dv = DataValidation(type="decimal", operator="between", formula1="-1E+15", formula2="1E+15",
+                        allow_blank=False, showErrorMessage=True, errorTitle="Numbers only",
+                        error="Type a number, e.g. 5 or -0.25", showInputMessage=True, promptTitle="Editable",
+                        prompt=prompt)
+    for ref in refs:
+        dv.add(ref)
+    ws.data_validations.append(dv)
+
+
+def protect(ws) -> None:
+    """Lock everything but the yellow cells, no password: a guard against slips, not a lock."""
+    ws.protection.sheet = True
+
+
+def widths(ws, **cols: float) -> None:
+    for col, width in cols.items():
+        ws.column_dimensions[col].width = width
+
+
+def landscape(ws) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def ref_of(sheet: str, ref: str) -> str:
+    """Sheet-qualified reference for formulas on other sheets."""
+    return f"{quote_sheet(sheet)}!{ref}"

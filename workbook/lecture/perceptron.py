@@ -1,0 +1,247 @@
+"""The 1958 perceptron: a 20×20 pixel image is 400 inputs, one layer, a step output
+(0 = rectangle, 1 = circle).
+
+The images are drawn here, deterministically from a seed, so the grader regenerates exactly
+the issued ones. Pixels and weights are numbers in cells; conditional formatting shows the
+pixels as black squares and the weights as a blue-white-red heat map. Graded by accuracy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
+from openpyxl.styles import Font, PatternFill
+
+from workbook.layout import col_letter
+from workbook.lecture import common as c
+from workbook.lecture.gradable import Gradable
+from workbook.spec import Rubric, Tier
+
+KIND = "perceptron"
+SHEET = "Perceptron"
+DESCRIPTION = "Rosenblatt's perceptron: 20×20 pixel images of circles and rectangles, 400 weights, step output"
+SIZE = 20
+GRID_TOP = 7  # weights grid rows 7..26, columns B..U
+GRID_LEFT = 2
+TABLE_COL = 23  # W..AB: the per-image results table, beside the weights
+IMAGES_LEFT = 30  # AD: the images, PER_BAND side by side, then the next band below
+PER_BAND = 3
+SHAPES = {0: "rectangle", 1: "circle"}
+DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_metric=1.0), Tier(7, min_metric=0.9),
+                                              Tier(4, min_metric=0.75), Tier(1, min_improvement=0.01)))
+PIXEL_ON = PatternFill("solid", fgColor="000000")
+
+
+@dataclass(frozen=True)
+class Settings:
+    images: int = 12  # how many images (half circles, half rectangles)
+    seed: int = 1958  # the drawing of the images
+    bias: float = 0.0  # starting bias; starting weights are all 0
+
+    def check(self) -> tuple[str, str] | None:
+        if not 2 <= self.images <= 200:
+            return "images", f"give 2 to 200 images, got {self.images}"
+        return None
+
+
+def weight_key(i: int, j: int) -> str:
+    """Row i, column j of the weight grid (1-based), e.g. w_r3_c17."""
+    return f"w_r{i}_c{j}"
+
+
+def weight_cell(i: int, j: int) -> str:
+    return f"{col_letter(GRID_LEFT + j - 1)}{GRID_TOP + i - 1}"
+
+
+GRID = f"{weight_cell(1, 1)}:{weight_cell(SIZE, SIZE)}"
+
+
+def draw(s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels): images[k] is a 20×20 array of 0/1, labels[k] is 1 for a circle, 0 for a rectangle."""
+    rng = np.random.default_rng(s.seed)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
+    pics, labels = [], []
+    for k in range(s.images):
+        label = 1 - k % 2  # circle, rectangle, circle, ...
+        if label:
+            r = int(rng.integers(3, 9))
+            cy, cx = (int(v) for v in rng.integers(r, SIZE - r, size=2))
+            d = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+            pic = (np.abs(d - r) < 0.5).astype(int)
+        else:
+            h, w = int(rng.integers(4, 15)), int(rng.integers(4, 17))
+            top, left = int(rng.integers(0, SIZE - h + 1)), int(rng.integers(0, SIZE - w + 1))
+            pic = np.zeros((SIZE, SIZE), dtype=int)
+            pic[top:top + h, left:left + w] = 1
+            pic[top + 1:top + h - 1, left + 1:left + w - 1] = 0
+        pics.append(pic)
+        labels.append(label)
+    return np.array(pics), np.array(labels)
+
+
+def image_area(k: int) -> tuple[int, int]:
+    """Top row and left column index of image k."""
+    band, slot = divmod(k, PER_BAND)
+    return GRID_TOP + band * (SIZE + 3), IMAGES_LEFT + slot * (SIZE + 1)
+
+
+def image_range(k: int) -> str:
+    top, left = image_area(k)
+    return f"{col_letter(left)}{top}:{col_letter(left + SIZE - 1)}{top + SIZE - 1}"
+
+
+def cells(s: Settings) -> dict[str, str]:
+    last = GRID_TOP + s.images - 1
+    t = [col_letter(TABLE_COL + i) for i in range(6)]  # image, label, shape, z, output, correct
+    return {"bias": "B4", "accuracy": "E4", "baseline": "H4", "improvement": "K4", "table_first": str(GRID_TOP),
+            "table_last": str(last), "label_col": t[1], "z_col": t[3], "out_col": t[4], "correct_col": t[5]}
+
+
+def start_params(s: Settings) -> dict[str, float]:
+    params = {weight_key(i, j): 0.0 for i in range(1, SIZE + 1) for j in range(1, SIZE + 1)}
+    params["pc_bias"] = s.bias
+    return params
+
+
+def accuracy(s: Settings, params: Mapping[str, float], drawn=None) -> float:
+    pics, labels = drawn if drawn is not None else draw(s)
+    w = np.array([[params[weight_key(i, j)] for j in range(1, SIZE + 1)] for i in range(1, SIZE + 1)])
+    z = (pics * w).sum(axis=(1, 2)) + params["pc_bias"]
+    return float(np.mean((z >= 0).astype(int) == labels))
+
+
+def learn(s: Settings, *, epochs: int = 100, rate: float = 1.0) -> tuple[dict[str, float], int]:
+    """Rosenblatt's rule: on a mistake, w += rate·(label − output)·pixels. Returns (params, epochs used)."""
+    pics, labels = draw(s)
+    X = pics.reshape(len(pics), -1).astype(float)
+    w, b = np.zeros(SIZE * SIZE), s.bias
+    used = 0
+    for used in range(1, epochs + 1):  # noqa: B007 - `used` is returned
+        mistakes = 0
+        for x, label in zip(X, labels, strict=True):
+            out = 1 if x @ w + b >= 0 else 0
+            if out != label:
+                w += rate * (label - out) * x
+                b += rate * (label - out)
+                mistakes += 1
+        if not mistakes:
+            break
+    grid = w.reshape(SIZE, SIZE)
+    params = {weight_key(i + 1, j + 1): float(grid[i, j]) for i in range(SIZE) for j in range(SIZE)}
+    params["pc_bias"] = float(b)
+    return params, used
+
+
+def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
+    ws = wb.create_sheet(SHEET)
+    c.title(ws, "The perceptron (Rosenblatt, 1958)", "400 inputs (a 20×20 pixel image), one layer, output 1 = "
+                                                     "circle, 0 = rectangle. Output = step(Σ w·pixel + b).")
+    where = cells(s)
+    params = dict(params or start_params(s))
+    pics, labels = draw(s)
+    c.label(ws, "A4", "Bias b")
+    c.editable(ws, where["bias"], params["pc_bias"], name="pc_bias")
+    c.label(ws, "D4", "Accuracy")
+    first, last = int(where["table_first"]), int(where["table_last"])
+    cc = where["correct_col"]
+    c.computed(ws, where["accuracy"], f"=AVERAGE({cc}{first}:{cc}{last})", "0.0%", result=True)
+    c.label(ws, "G4", "Baseline accuracy")
+    c.given(ws, where["baseline"], accuracy(s, start_params(s), (pics, labels)), "0.0%")
+    c.label(ws, "J4", "Improvement")
+    c.computed(ws, where["improvement"], "=IF(H4=1,0,(E4-H4)/(1-H4))", "0.0%", result=True)
+    c.note(ws, "M4", "Improvement = share of the starting weights' mistakes you fixed.")
+    c.heading(ws, f"B{GRID_TOP - 1}", "Weights: one per pixel (the heat map shows red = votes circle, blue = "
+                                      "votes rectangle)", center=False)
+    for i in range(1, SIZE + 1):
+        c.label(ws, f"A{GRID_TOP + i - 1}", f"row {i}")
+        for j in range(1, SIZE + 1):
+            c.editable(ws, weight_cell(i, j), params[weight_key(i, j)], fmt="General")
+    c.define(ws, "pc_weights", GRID)
+    ws.conditional_formatting.add(GRID, ColorScaleRule(start_type="min", start_color="5B9BD5", mid_type="num",
+                                                       mid_value=0, mid_color="FFFFFF", end_type="max",
+                                                       end_color="F8696B"))
+    t = [col_letter(TABLE_COL + i) for i in range(6)]
+    for col, text in zip(t, ("Image", "Label", "Shape", "z = Σ w·pixel + b", "Output", "Correct?"), strict=True):
+        c.heading(ws, f"{col}{GRID_TOP - 1}", text)
+    for k in range(s.images):
+        r = first + k
+        c.given(ws, f"{t[0]}{r}", k + 1)
+        c.given(ws, f"{t[1]}{r}", int(labels[k]))
+        ws[f"{t[2]}{r}"] = SHAPES[int(labels[k])]
+        c.computed(ws, f"{t[3]}{r}", f"=SUMPRODUCT(pc_weights,{image_range(k)})+pc_bias", "#,##0.##")
+        c.computed(ws, f"{t[4]}{r}", f"=IF({t[3]}{r}>=0,1,0)")
+        c.computed(ws, f"{t[5]}{r}", f"=IF({t[4]}{r}={t[1]}{r},1,0)")
+        top, left = image_area(k)
+        c.label(ws, f"{col_letter(left)}{top - 1}", f"Image {k + 1}: {SHAPES[int(labels[k])]} "
+                                                    f"(label {int(labels[k])})")
+        for i in range(SIZE):
+            for j in range(SIZE):
+                ws.cell(row=top + i, column=left + j, value=int(pics[k, i, j]))
+    pixels = " ".join(image_range(k) for k in range(s.images))
+    ws.conditional_formatting.add(pixels, CellIsRule(operator="equal", formula=["1"], fill=PIXEL_ON,
+                                                     font=Font(color="000000")))
+    c.note(ws, f"{t[0]}{last + 2}", "Output is 1 when z ≥ 0. Learning rule (Rosenblatt): when an image is wrong, "
+                                    "add its pixels to the weights if it should be 1, subtract them if it should "
+                                    "be 0, and move b by ±1.")
+    c.note(ws, f"{t[0]}{last + 3}", "`manualml solve --template lecture-perceptron -o solved.xlsx` fills in "
+                                    "weights learned that way.")
+    c.numbers_only(ws, [GRID, where["bias"]], "A weight: positive votes circle, negative votes rectangle.")
+    narrow = {col_letter(GRID_LEFT + j): 4.2 for j in range(SIZE)}
+    narrow |= {col_letter(IMAGES_LEFT + j): 2.6 for j in range(PER_BAND * (SIZE + 1))}
+    for col, width in narrow.items():
+        ws.column_dimensions[col].width = width
+    c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=10, AC=3)
+    c.landscape(ws)
+    c.protect(ws)
+
+
+def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str, float]:
+    where = cells(s)
+    params = params or start_params(s)
+    pics, labels = draw(s)
+    w = np.array([[params[weight_key(i, j)] for j in range(1, SIZE + 1)] for i in range(1, SIZE + 1)])
+    z = (pics * w).sum(axis=(1, 2)) + params["pc_bias"]
+    out = (z >= 0).astype(int)
+    acc = float(np.mean(out == labels))
+    base = accuracy(s, start_params(s), (pics, labels))
+    result = {where["accuracy"]: acc, where["improvement"]: 0.0 if base == 1 else (acc - base) / (1 - base)}
+    first = int(where["table_first"])
+    for k in range(s.images):
+        r = first + k
+        result |= {f"{where['z_col']}{r}": z[k], f"{where['out_col']}{r}": out[k],
+                   f"{where['correct_col']}{r}": int(out[k] == labels[k])}
+    return {k: float(v) for k, v in result.items()}
+
+
+def gradable(s: Settings, rubric: Rubric | None, assignment: str) -> Gradable:
+    where = cells(s)
+    pics, labels = draw(s)
+    first, last = int(where["table_first"]), int(where["table_last"])
+    t = [col_letter(TABLE_COL + i) for i in range(6)]
+    values: dict[str, float] = {where["baseline"]: accuracy(s, start_params(s), (pics, labels))}
+    formulas = {where["accuracy"]: f"=AVERAGE({t[5]}{first}:{t[5]}{last})",
+                where["improvement"]: "=IF(H4=1,0,(E4-H4)/(1-H4))"}
+    for k in range(s.images):
+        r = first + k
+        values[f"{t[1]}{r}"] = float(labels[k])
+        formulas |= {f"{t[3]}{r}": f"=SUMPRODUCT(pc_weights,{image_range(k)})+pc_bias",
+                     f"{t[4]}{r}": f"=IF({t[3]}{r}>=0,1,0)", f"{t[5]}{r}": f"=IF({t[4]}{r}={t[1]}{r},1,0)"}
+        top, left = image_area(k)
+        for i in range(SIZE):
+            for j in range(SIZE):
+                values[f"{col_letter(left + j)}{top + i}"] = float(pics[k, i, j])
+    param_cells = {weight_key(i, j): weight_cell(i, j) for i in range(1, SIZE + 1) for j in range(1, SIZE + 1)}
+    param_cells["pc_bias"] = where["bias"]
+    last_top, _ = image_area(s.images - 1)
+    right = col_letter(image_area(min(s.images, PER_BAND) - 1)[1] + SIZE - 1)
+    drawn = (pics, labels)
+    return Gradable(
+        assignment=assignment, sheet=SHEET, param_cells=param_cells, names={"pc_bias": where["bias"], "pc_weights": GRID},
+        start=start_params(s), values=values, formulas=formulas, region=f"A1:{right}{last_top + SIZE}",
+        metric_name="accuracy", higher_is_better=True, metric=lambda p: accuracy(s, p, drawn),
+        rubric=rubric or DEFAULT_RUBRIC,
+        hint="Look at an image your perceptron gets wrong: raise the weights under its black pixels if it should "
+             "be a circle (1), lower them if it should be a rectangle (0).")
