@@ -45,7 +45,7 @@ def templates_cmd() -> None:
     from workbook.catalog import builtin_templates
 
     for t in builtin_templates():
-        click.echo(f"{t.name:<22} {t.description}")
+        click.echo(f"{t.name:<26} {t.description}")
 
 
 @main.command("validate-template")
@@ -53,11 +53,19 @@ def templates_cmd() -> None:
 @_friendly
 def validate_template(template: str) -> None:
     """Check a template (built-in name or .toml path) and summarise it."""
-    from workbook.catalog import load, resolve_template
+    from workbook.catalog import load_any, resolve_template
+    from workbook.lecture.template import LectureTemplate
     from workbook.model import loss
 
-    a = load(template)
+    a = load_any(template)
     click.echo(f"{resolve_template(template)}: OK")
+    if isinstance(a, LectureTemplate):
+        click.echo(f"  {a.title}: lecture sheets {', '.join(kind for kind, _ in a.sheets)}")
+        if len(a.graded_kinds) == 1:
+            g = a.gradable()
+            click.echo(f"  graded by {g.metric_abbr}: baseline {g.metric(g.start):,.6g}, "
+                       f"{g.rubric.max_points:g} points")
+        return
     click.echo(f"  {a.title}: network {a.network.shape}, {len(a.data.rows)} rows, metric {a.metric}, "
                f"baseline {a.metric_abbr} {loss(a):,.6g}, {a.rubric.max_points:g} points")
 
@@ -81,10 +89,21 @@ def generate(template, output, password, roster, out_dir, key_file, jobs) -> Non
     import os
 
     from workbook.builder import build_workbook
-    from workbook.catalog import load, resolve_template
+    from workbook.catalog import load_any, resolve_template
+    from workbook.lecture.template import LectureTemplate
     from workbook.model import loss
 
-    a = load(template)
+    a = load_any(template)
+    if isinstance(a, LectureTemplate):
+        if roster is not None:
+            raise _UsageProblem("--roster makes per-student workbooks of manual-ML templates; a lecture template "
+                                "is the same for everyone: generate it once and share the file")
+        from workbook.lecture.book import build_lecture
+
+        path = build_lecture(a, output or Path(f"{a.id}.xlsx"))
+        click.echo(f"Wrote {path.resolve()}")
+        click.echo(f"  {a.title}: sheets {', '.join(kind for kind, _ in a.sheets)}")
+        return
     _warn_unreachable(a)
     if roster is None:
         path = build_workbook(a, output or Path(f"{a.id}.xlsx"), password=password)
@@ -130,10 +149,14 @@ def _warn_unreachable(a) -> None:
 def solve_cmd(template, starts, steps, seed, output) -> None:
     """Find the best loss the network can reach on the template's data (reference solution)."""
     from workbook.builder import build_workbook
-    from workbook.catalog import load
+    from workbook.catalog import load_any
+    from workbook.lecture.template import LectureTemplate
     from workbook.solve import solve
 
-    a = load(template)
+    a = load_any(template)
+    if isinstance(a, LectureTemplate):
+        _solve_lecture(a, output)
+        return
     best = solve(a, starts=starts, steps=steps, seed=seed)
     click.echo(f"{a.title}: best {a.metric_abbr} {best.metric:.6g} (baseline {best.baseline:.6g}), "
                f"improvement {best.improvement:.2%}, {a.rubric.points(best.improvement, best.metric):g} of "
@@ -142,6 +165,28 @@ def solve_cmd(template, starts, steps, seed, output) -> None:
         click.echo(f"  {name} = {value:.6g}")
     if output:
         click.echo(f"Wrote {build_workbook(a, output, weights=best.weights).resolve()} (solution)")
+
+
+def _solve_lecture(t, output: Path | None) -> None:
+    """The graded lecture sheets have exact answers: the normal equation, the perceptron rule."""
+    from workbook.lecture.book import build_lecture
+    from workbook.lecture.template import SHEETS
+
+    g = t.gradable()
+    params = SHEETS[g.kind].solve(g.settings)
+    value, baseline = g.metric(params), g.metric(g.start)
+    gain = g.improvement(value)
+    how = "normal equation" if g.kind == "linear-regression" else "perceptron learning rule"
+    click.echo(f"{t.title}: best {g.metric_abbr} {value:.6g} by the {how} (baseline {baseline:.6g}), "
+               f"improvement {gain:.2%}, {g.rubric.points(gain, value):g} of {g.rubric.max_points:g} points")
+    shown = params if len(params) <= 20 else {k: v for k, v in params.items() if v != 0}
+    if len(shown) > 20:
+        click.echo(f"  {len(shown)} non-zero values (write them into a workbook with -o)")
+    else:
+        for name, v in shown.items():
+            click.echo(f"  {name} = {v:.6g}")
+    if output:
+        click.echo(f"Wrote {build_lecture(t, output, params=params).resolve()} (solution)")
 
 
 @main.command("render")
@@ -157,11 +202,15 @@ def render(workbook_file: Path | None, template: str | None, output: Path, page:
 
     from workbook import libreoffice
     from workbook.builder import build_workbook
-    from workbook.catalog import load
+    from workbook.catalog import load_any
+    from workbook.lecture.book import build_lecture
+    from workbook.lecture.template import LectureTemplate
 
     with tempfile.TemporaryDirectory() as tmp:
         if workbook_file is None:
-            workbook_file = build_workbook(load(template), Path(tmp) / "sheet.xlsx")
+            a = load_any(template)
+            build = build_lecture if isinstance(a, LectureTemplate) else build_workbook
+            workbook_file = build(a, Path(tmp) / "sheet.xlsx")
         if output.suffix.lower() == ".pdf":
             libreoffice.render_pdf(workbook_file, output)
         else:
@@ -216,8 +265,9 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
     """
     from grader import report
     from grader.batch import Job, find_submissions, grade_jobs
-    from workbook.catalog import load
+    from workbook.catalog import load_any
     from workbook.errors import WorkbookError
+    from workbook.lecture.template import LectureTemplate
 
     missing = [str(p) for p in submissions if not p.exists()]
     if missing:
@@ -239,7 +289,9 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
             jobs_list, base = class_plan.jobs, class_plan.base
             roster = {e["id"]: e for e in read_manifest(manifest)["students"]}
         else:
-            base = load(template)
+            base = load_any(template)
+            if isinstance(base, LectureTemplate):
+                base = base.gradable()
             jobs_list = [Job(p, base, options) for p in paths]
     except WorkbookError as exc:
         raise _UsageProblem(str(exc)) from None

@@ -12,21 +12,27 @@ from pathlib import Path
 
 from grader import identity, integrity
 from grader.errors import SubmissionError
+from grader.lecture import grade_lecture_file
 from grader.reader import read_submission
 from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.safety import Limits
 from grader.scoring import score
 from workbook.layout import layout_for
+from workbook.lecture.gradable import Gradable
 from workbook.spec import Assignment
 
 
-def grade_file(path: str | Path, assignment: Assignment, *, on_finding: str | None = None,
+def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_finding: str | None = None,
                limits: Limits | None = None, student_id: str = "", student_name: str = "",
                expected: identity.Expected | None = None) -> GradeResult:
     """Grade one submission against `assignment` (its data, starting weights and rubric).
 
     `expected` (from a class manifest) turns on the per-student stamp and signature checks.
+    A `Gradable` (a lecture template's graded sheet) is graded by `grader.lecture`.
     """
+    if isinstance(assignment, Gradable):  # a graded lecture sheet (linear regression, perceptron)
+        return grade_lecture_file(path, assignment, on_finding=on_finding, limits=limits, student_id=student_id,
+                                  student_name=student_name)
     start = time.perf_counter()
     base = {"file": str(path), "assignment": assignment.id, "metric_name": assignment.metric,
             "max_points": assignment.rubric.max_points, "student_id": student_id, "student_name": student_name}

@@ -33,7 +33,7 @@ def normalise_formula(text: str) -> str:
 def check(sub: Submission, assignment: Assignment, layout: Layout) -> list[Finding]:
     """Every integrity finding for one submission."""
     findings: list[Finding] = []
-    _stamp(sub, assignment, findings)
+    stamp(sub.properties, assignment.id, findings)
     if not sub.sheet:
         return findings
     where = quote_sheet(sub.sheet)
@@ -44,24 +44,25 @@ def check(sub: Submission, assignment: Assignment, layout: Layout) -> list[Findi
     return findings
 
 
-def _stamp(sub: Submission, assignment: Assignment, findings: list[Finding]) -> None:
-    props = sub.properties
+def stamp(props: dict[str, str], assignment_id: str, findings: list[Finding], *,
+          layout_version: str = LAYOUT_VERSION) -> None:
+    """The layout version and assignment id stamped into the document properties at generation."""
     version = props.get("layout")
     if version is None:
         findings.append(Finding("no-stamp", TAMPER, "this workbook carries no manualml stamp: it was not made by "
                                 "`manualml generate` (or its document properties were removed)",
-                                expected=LAYOUT_VERSION))
-    elif version != LAYOUT_VERSION:
+                                expected=layout_version))
+    elif version != layout_version:
         findings.append(Finding("layout-version", TAMPER, f"this workbook has layout {version}, the grader expects "
-                                f"{LAYOUT_VERSION}: it is from an older or newer version of the assignment",
-                                expected=LAYOUT_VERSION, found=version))
+                                f"{layout_version}: it is from an older or newer version of the assignment",
+                                expected=layout_version, found=version))
     issued = props.get("assignment")
-    if issued is not None and issued != assignment.id:
+    if issued is not None and issued != assignment_id:
         findings.append(Finding("wrong-assignment", TAMPER, f"this workbook belongs to assignment '{issued}', not "
-                                f"'{assignment.id}'", expected=assignment.id, found=issued))
+                                f"'{assignment_id}'", expected=assignment_id, found=issued))
 
 
-def _describe(cell: Cell | None) -> str:
+def describe(cell: Cell | None) -> str:
     if cell is None or (cell.formula is None and cell.value is None):
         return "nothing"
     if cell.formula is not None:
@@ -69,7 +70,7 @@ def _describe(cell: Cell | None) -> str:
     return repr(cell.value) if isinstance(cell.value, str) else f"{cell.value:g}"
 
 
-def _report(findings: list[Finding], batch: list[Finding], code: str, summary: str) -> None:
+def report_batch(findings: list[Finding], batch: list[Finding], code: str, summary: str) -> None:
     findings.extend(batch[:MAX_LISTED])
     if len(batch) > MAX_LISTED:
         findings.append(Finding(code, TAMPER, f"... and {len(batch) - MAX_LISTED} more cells: {summary}"))
@@ -78,7 +79,7 @@ def _report(findings: list[Finding], batch: list[Finding], code: str, summary: s
 def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings: list[Finding]) -> None:
     cells = sub.cells
     overwritten, edited = [], []
-    array_cells = _array_members(cells)
+    array_cells = array_members(cells)
     for ref, formula in all_formulas(layout, metric):
         cell = cells.get(ref)
         if cell is None or cell.formula is None:
@@ -88,17 +89,17 @@ def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings
                                       expected=formula, found="array formula"))
                 continue
             overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
-                                       f"but holds {_describe(cell)}: typed values are ignored, the grader "
+                                       f"but holds {describe(cell)}: typed values are ignored, the grader "
                                        "recomputes every prediction", cell=f"{where}!{ref}", expected=formula,
-                                       found=_describe(cell)))
+                                       found=describe(cell)))
         elif normalise_formula(cell.formula) != normalise_formula(formula):
             edited.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
                                   f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
-    _report(findings, overwritten, "formula-overwritten", "formulas replaced by values")
-    _report(findings, edited, "formula-edited", "formulas changed")
+    report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
+    report_batch(findings, edited, "formula-edited", "formulas changed")
 
 
-def _array_members(cells: dict[str, Cell]) -> set[str]:
+def array_members(cells: dict[str, Cell]) -> set[str]:
     """Cells covered by an array formula other than its top-left (they carry values only)."""
     members: set[str] = set()
     for cell in cells.values():
@@ -119,22 +120,22 @@ def _given(sub: Submission, a: Assignment, layout: Layout, where: str, findings:
         r = layout.first_row + i
         for col, expected in zip(layout.given_columns(), row, strict=True):
             cell = cells.get(f"{col}{r}")
-            if not _same_number(cell, expected):
+            if not same_number(cell, expected):
                 what = "target" if col == layout.target_col else "input"
                 edited.append(Finding("data-edited", TAMPER, f"cell {col}{r} ({what} data) should be {expected:g} "
-                                      f"but is {_describe(cell)}; the original data is used for grading",
-                                      cell=f"{where}!{col}{r}", expected=f"{expected:g}", found=_describe(cell)))
-    _report(findings, edited, "data-edited", "data changed")
+                                      f"but is {describe(cell)}; the original data is used for grading",
+                                      cell=f"{where}!{col}{r}", expected=f"{expected:g}", found=describe(cell)))
+    report_batch(findings, edited, "data-edited", "data changed")
     baseline = model.loss(a)
     cell = cells.get(layout.baseline_cell)
-    if not _same_number(cell, baseline):
+    if not same_number(cell, baseline):
         findings.append(Finding("baseline-edited", TAMPER, f"the baseline cell {layout.baseline_cell} should be "
-                                f"{baseline:.6g} but is {_describe(cell)}; the issued baseline is used",
+                                f"{baseline:.6g} but is {describe(cell)}; the issued baseline is used",
                                 cell=f"{where}!{layout.baseline_cell}", expected=f"{baseline:.17g}",
-                                found=_describe(cell)))
+                                found=describe(cell)))
 
 
-def _same_number(cell: Cell | None, expected: float) -> bool:
+def same_number(cell: Cell | None, expected: float) -> bool:
     if cell is None or cell.formula is not None or isinstance(cell.value, bool):
         return False
     if not isinstance(cell.value, int | float):

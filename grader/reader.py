@@ -111,13 +111,13 @@ def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
                                     cell=name))
             continue
         cell = book.cells.get(target_sheet, {}).get(ref)
-        value = _weight_value(name, f"{quote_sheet(target_sheet)}!{ref}", ref, cell, findings)
+        value = weight_value(name, f"{quote_sheet(target_sheet)}!{ref}", ref, cell, findings)
         if value is not None:
             weights[name] = value
     return weights
 
 
-def _weight_value(name: str, where: str, ref: str, cell: Cell | None, findings: list[Finding]) -> float | None:
+def weight_value(name: str, where: str, ref: str, cell: Cell | None, findings: list[Finding]) -> float | None:
     """A usable number, or None with a finding that says what to fix."""
     label = f"cell {ref} ({name})"
     if cell is None or (cell.value is None and cell.formula is None and cell.error is None):

@@ -89,6 +89,9 @@ def _jsonable(value):
     return value
 
 
+MAX_WEIGHTS_LISTED = 40  # a perceptron has 401: a table of them helps nobody
+
+
 def feedback(result: GradeResult, assignment: Assignment) -> str:
     """A Markdown page a student can read."""
     abbr = assignment.metric_abbr
@@ -117,7 +120,9 @@ def feedback(result: GradeResult, assignment: Assignment) -> str:
         lines.append("")
     lines += ["## What to try next", hint(assignment, result.improvement if not any(
         f.kind == WEIGHT for f in result.findings) else None)]
-    if result.weights:
+    if result.weights and len(result.weights) > MAX_WEIGHTS_LISTED:
+        lines += ["", "## Your weights", "", f"{len(result.weights)} values were read (too many to list here)."]
+    elif result.weights:
         lines += ["", "## Your weights", "", "| weight | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:g} |" for k, v in result.weights.items()]
     return "\n".join(lines) + "\n"

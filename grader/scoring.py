@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from workbook import model
+from workbook.lecture.gradable import Gradable
 from workbook.spec import Assignment
 
 
@@ -38,6 +39,8 @@ def hint(assignment: Assignment, result_improvement: float | None) -> str:
     """A next step for the student's feedback, from where they stand."""
     if result_improvement is None:
         return "Fix the problems listed above, save, and hand the file in again."
+    if isinstance(assignment, Gradable):
+        return assignment.hint
     if result_improvement < 0:
         return ("Your weights are worse than the starting ones. Change one weight at a time by a small amount and "
                 "keep the change only if the error goes down.")

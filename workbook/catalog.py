@@ -62,7 +62,20 @@ def resolve_template(name_or_path: str | Path | None) -> Path:
 
 
 def load(name_or_path: str | Path | None):
-    """Resolve and load a template (built-in name or path)."""
+    """Resolve and load a manual-ML template (built-in name or path); a lecture template is refused."""
+    from workbook.lecture.template import is_lecture
     from workbook.spec import load_template
 
-    return load_template(resolve_template(name_or_path))
+    path = resolve_template(name_or_path)
+    if is_lecture(path):
+        raise TemplateError(str(path), "this is a lecture template (it has a [lecture] table); this command works "
+                                       "on manual-ML templates such as house-prices")
+    return load_template(path)
+
+
+def load_any(name_or_path: str | Path | None):
+    """A manual-ML `Assignment` or, for a file with a [lecture] table, a `LectureTemplate`."""
+    from workbook.lecture.template import is_lecture, load_lecture
+
+    path = resolve_template(name_or_path)
+    return load_lecture(path) if is_lecture(path) else load(path)

@@ -16,7 +16,7 @@ from openpyxl.styles import Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 
-from workbook import styles
+from workbook import LECTURE_LAYOUT_VERSION, styles
 from workbook.builder import PROPERTY_PREFIX, _main_sheet
 from workbook.errors import WorkbookError
 from workbook.layout import layout_for, quote_sheet
@@ -24,7 +24,6 @@ from workbook.lecture import common as c
 from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate
 from workbook.model import loss
 
-LECTURE_LAYOUT = "manualml-lecture-1"
 CONTENTS = "Contents"
 LINK_FONT = Font(bold=True, underline="single", color="1F4E78")
 
@@ -54,7 +53,7 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
             SHEETS[kind].build(wb, settings, params)
         else:
             SHEETS[kind].build(wb, settings)
-    for key, value in {"layout": LECTURE_LAYOUT, "assignment": t.id}.items():
+    for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

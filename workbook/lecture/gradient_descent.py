@@ -81,7 +81,7 @@ def cells(s: Settings) -> dict[str, str]:
     out = {"last": str(last), "mean_x": f"A{last + 1}", "mean_y": f"B{last + 1}", "sd_x": f"A{last + 2}",
            "sd_y": f"B{last + 2}", "best_loss": "H7", "top": str(top)}
     for k in range(3):
-        t, eta, *_ = _block_cols(k)
+        _t, eta, *_ = _block_cols(k)
         out |= {f"eta{k}": f"{eta}{top + 1}", f"k{k}": f"{eta}{top + 2}", f"final{k}": f"{eta}{top + 4}",
                 f"W{k}": f"{eta}{top + 5}", f"b{k}": f"{eta}{top + 6}", f"first{k}": str(top + 9)}
     return out

@@ -70,7 +70,7 @@ def normal_equation(s: Settings) -> tuple[float, float]:
     return float(theta[0]), float(theta[1])
 
 
-def build(wb, s: Settings) -> None:
+def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
     ws = wb.create_sheet(SHEET)
     c.title(ws, "Linear regression: fitting a straight line", "y = W·x + b. Change W and b to make the RMSE as "
                                                              "small as you can; the normal equation (right) "
@@ -78,9 +78,10 @@ def build(wb, s: Settings) -> None:
     where = cells(s)
     last = int(where["last"])
     c.label(ws, "A4", "Weight W")
-    c.editable(ws, where["W"], s.W, name="lr_w")
+    params = params or {"lr_w": s.W, "lr_b": s.b}
+    c.editable(ws, where["W"], params["lr_w"], name="lr_w")
     c.label(ws, "A5", "Bias b")
-    c.editable(ws, where["b"], s.b, name="lr_b")
+    c.editable(ws, where["b"], params["lr_b"], name="lr_b")
     for col, text in zip("ABCDE", (f"{s.x_label} (x)", f"{s.y_label} (y)", "Predicted W·x + b",
                                    "Error (predicted − y)", "Squared Error"), strict=True):
         c.heading(ws, f"{col}{HEAD}", text)
@@ -95,7 +96,7 @@ def build(wb, s: Settings) -> None:
         c.heading(ws, f"{col}4", text)
     c.computed(ws, where["rmse"], f"=SQRT(AVERAGE(E{FIRST}:E{last}))", MONEY, result=True)
     c.given(ws, where["baseline"], rmse(s, s.W, s.b), MONEY)
-    c.computed(ws, where["improvement"], f"=(H5-G5)/H5", "0.0%", result=True)
+    c.computed(ws, where["improvement"], "=(H5-G5)/H5", "0.0%", result=True)
     _normal_equation_block(ws, s, where, last)
     _chart(ws, s, last, f"A{last + 3}")
     c.numbers_only(ws, [where["W"], where["b"]], "Change W or b and watch the RMSE.")
@@ -123,7 +124,7 @@ def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) ->
         col, row = top[0], int(top[1:])
         c.heading(ws, f"{col}{row - 1}", text, center=False)
         ws[top] = ArrayFormula(area, formula)
-        first, second = area.split(":")
+        second = area.split(":")[1]
         for r in range(row, int(second[1:]) + 1):
             for cc in range(ord(col), ord(second[0]) + 1):
                 ws[f"{chr(cc)}{r}"].fill = c.styles.COMPUTED_FILL
@@ -187,7 +188,11 @@ def expected(s: Settings) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
-def gradable(s: Settings, rubric: Rubric | None, assignment: str) -> Gradable:
+def metric(s: Settings, params: Mapping[str, float]) -> float:
+    return rmse(s, params["lr_w"], params["lr_b"])
+
+
+def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "") -> Gradable:
     where = cells(s)
     last = int(where["last"])
     values = {where["baseline"]: rmse(s, s.W, s.b)}
@@ -196,14 +201,17 @@ def gradable(s: Settings, rubric: Rubric | None, assignment: str) -> Gradable:
         r = FIRST + i
         values |= {f"A{r}": x, f"B{r}": y}
         formulas |= {f"C{r}": f"=lr_w*A{r}+lr_b", f"D{r}": f"=C{r}-B{r}", f"E{r}": f"=D{r}^2"}
-    data = (np.array(s.x), np.array(s.y))
-
-    def metric(params: Mapping[str, float]) -> float:
-        return float(np.sqrt(np.mean((params["lr_w"] * data[0] + params["lr_b"] - data[1]) ** 2)))
-
     return Gradable(
-        assignment=assignment, sheet=SHEET, param_cells={"lr_w": where["W"], "lr_b": where["b"]},
-        names={"lr_w": where["W"], "lr_b": where["b"]}, start={"lr_w": s.W, "lr_b": s.b}, values=values,
-        formulas=formulas, region=f"A1:M{int(where['best_improvement'][1:])}", metric_name="rmse",
-        higher_is_better=False, metric=metric, rubric=rubric or DEFAULT_RUBRIC,
+        id=assignment, title=title or SHEET, kind=KIND, settings=s, sheet=SHEET,
+        param_cells={"lr_w": where["W"], "lr_b": where["b"]}, names={"lr_w": where["W"], "lr_b": where["b"]},
+        start={"lr_w": s.W, "lr_b": s.b}, values=values, formulas=formulas,
+        baseline_cell=where["baseline"], metric_cell=where["rmse"],
+        region=f"A1:M{int(where['best_improvement'][1:])}", metric_name="rmse", higher_is_better=False,
+        rubric=rubric or DEFAULT_RUBRIC,
         hint="The normal equation on the right of the sheet computes the best W and b: compare yours with it.")
+
+
+def solve(s: Settings) -> dict[str, float]:
+    """The best W and b: the normal equation's θ."""
+    b, W = normal_equation(s)
+    return {"lr_w": W, "lr_b": b}

@@ -46,7 +46,7 @@ def _rows(s: Settings) -> tuple[int, int, int]:
 
 def cells(s: Settings) -> dict[str, str]:
     """Where the quantities sit (tests and the lecture's contents sheet use these)."""
-    last, bias_row, z_row = _rows(s)
+    _last, bias_row, z_row = _rows(s)
     return {"z": f"D{z_row}", "activation": f"B{z_row + 1}", "output": f"D{z_row + 2}", "bias": f"C{bias_row}",
             **{f"all_{key}": f"D{z_row + 6 + i}" for i, key in enumerate(CHOICES.values())}}
 

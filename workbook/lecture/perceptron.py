@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
@@ -59,6 +60,7 @@ def weight_cell(i: int, j: int) -> str:
 GRID = f"{weight_cell(1, 1)}:{weight_cell(SIZE, SIZE)}"
 
 
+@lru_cache(maxsize=8)
 def draw(s: Settings) -> tuple[np.ndarray, np.ndarray]:
     """(images, labels): images[k] is a 20×20 array of 0/1, labels[k] is 1 for a circle, 0 for a rectangle."""
     rng = np.random.default_rng(s.seed)
@@ -216,7 +218,11 @@ def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str
     return {k: float(v) for k, v in result.items()}
 
 
-def gradable(s: Settings, rubric: Rubric | None, assignment: str) -> Gradable:
+def metric(s: Settings, params: Mapping[str, float]) -> float:
+    return accuracy(s, params)
+
+
+def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "") -> Gradable:
     where = cells(s)
     pics, labels = draw(s)
     first, last = int(where["table_first"]), int(where["table_last"])
@@ -237,11 +243,16 @@ def gradable(s: Settings, rubric: Rubric | None, assignment: str) -> Gradable:
     param_cells["pc_bias"] = where["bias"]
     last_top, _ = image_area(s.images - 1)
     right = col_letter(image_area(min(s.images, PER_BAND) - 1)[1] + SIZE - 1)
-    drawn = (pics, labels)
     return Gradable(
-        assignment=assignment, sheet=SHEET, param_cells=param_cells, names={"pc_bias": where["bias"], "pc_weights": GRID},
-        start=start_params(s), values=values, formulas=formulas, region=f"A1:{right}{last_top + SIZE}",
-        metric_name="accuracy", higher_is_better=True, metric=lambda p: accuracy(s, p, drawn),
-        rubric=rubric or DEFAULT_RUBRIC,
+        id=assignment, title=title or SHEET, kind=KIND, settings=s, sheet=SHEET, param_cells=param_cells,
+        names={"pc_bias": where["bias"], "pc_weights": GRID}, start=start_params(s), values=values,
+        formulas=formulas, baseline_cell=where["baseline"], metric_cell=where["accuracy"],
+        region=f"A1:{right}{max(last_top + SIZE, last + 3)}",
+        metric_name="accuracy", higher_is_better=True, rubric=rubric or DEFAULT_RUBRIC,
         hint="Look at an image your perceptron gets wrong: raise the weights under its black pixels if it should "
              "be a circle (1), lower them if it should be a rectangle (0).")
+
+
+def solve(s: Settings) -> dict[str, float]:
+    """Weights learned with Rosenblatt's rule (rate 1: whole numbers a student can type)."""
+    return learn(s)[0]

@@ -66,7 +66,7 @@ class LectureTemplate:
                                              f"({' or '.join(GRADED)}); this one has: {found}. Grade with "
                                              "lecture-linear-regression or lecture-perceptron")
         kind = graded[0]
-        return SHEETS[kind].gradable(self.settings(kind), self.rubric, self.id)
+        return SHEETS[kind].gradable(self.settings(kind), self.rubric, self.id, self.title)
 
 
 def is_lecture(path: str | Path) -> bool:
