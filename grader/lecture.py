@@ -76,7 +76,7 @@ def _read(path: str, g: Gradable, limits: Limits) -> tuple[dict[str, float], lis
         props = {k.removeprefix(PROPERTY_PREFIX): v for k, v in probe.custom_properties.items()
                  if k.startswith(PROPERTY_PREFIX)}
         stamp(props, g.id, findings, layout_version=LECTURE_LAYOUT_VERSION)
-        sheet = _choose_sheet(probe, g, findings)
+        sheet = _choose_sheet(probe, g, findings, guess=props.get("assignment") in (None, g.id))
         if sheet is None:
             findings.append(Finding("weight-missing", WEIGHT, f"the parameters cannot be found: the sheet '{g.sheet}' "
                                     "is missing"))
@@ -100,12 +100,13 @@ def _read(path: str, g: Gradable, limits: Limits) -> tuple[dict[str, float], lis
     return params, findings, props
 
 
-def _choose_sheet(book, g: Gradable, findings: list[Finding]) -> str | None:
+def _choose_sheet(book, g: Gradable, findings: list[Finding], *, guess: bool) -> str | None:
+    """The issued sheet, or the one it was renamed to (only guessed in a workbook of this assignment)."""
     if g.sheet in book.sheet_names:
         return g.sheet
     pointed = {parse_reference(book.defined_names[n])[0] for n in g.names if n in book.defined_names}
     pointed &= set(book.sheet_names)
-    if not pointed:
+    if not pointed and guess:
         pointed = set(book.sheet_names) - {CONTENTS}
     if len(pointed) == 1:
         (sheet,) = pointed
