@@ -78,6 +78,7 @@ def build(wb, s: Settings) -> None:
                               "gradient descent cannot learn through it.")
     c.numbers_only(ws, ["B5:B6", "B8:B9"], "Change this number: the table and the charts follow.")
     c.widths(ws, A=20, B=11, C=17, D=15, E=9)
+    c.landscape(ws)
     c.protect(ws)
 
 

@@ -28,10 +28,10 @@ def title(ws, text: str, subtitle: str = "") -> None:
         ws["A2"].font = NOTE_FONT
 
 
-def heading(ws, ref: str, text: str, *, center: bool = True) -> None:
+def heading(ws, ref: str, text: str, *, center: bool = True, wrap: bool = True) -> None:
     ws[ref] = text
     ws[ref].font = styles.HEADING_FONT
-    ws[ref].alignment = Alignment(wrap_text=True, horizontal="center" if center else None, vertical="bottom")
+    ws[ref].alignment = Alignment(wrap_text=wrap, horizontal="center" if center else None, vertical="bottom")
 
 
 def label(ws, ref: str, text: str) -> None:

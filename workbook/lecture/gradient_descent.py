@@ -23,6 +23,7 @@ SHEET = "Gradient Descent"
 DESCRIPTION = "Gradient descent step by step: η = 0.1 (slow), η = 2 (diverges), decaying η_t (fast)"
 DATA_HEAD = 5
 FMT = "0.000000"
+STEP_FMT = "General"  # a diverging run reaches 1e4 and beyond: let the spreadsheet pick the digits
 
 
 @dataclass(frozen=True)
@@ -146,17 +147,17 @@ def build(wb, s: Settings) -> None:
         for step in range(case.steps + 1):
             r = first + step
             c.given(ws, f"{t}{r}", step)
-            c.computed(ws, f"{eta}{r}", f"={where[f'eta{k}']}/(1+{where[f'k{k}']}*{t}{r})", FMT)
+            c.computed(ws, f"{eta}{r}", f"={where[f'eta{k}']}/(1+{where[f'k{k}']}*{t}{r})", STEP_FMT)
             if step == 0:
-                c.computed(ws, f"{w}{r}", "=gd_w0", FMT)
-                c.computed(ws, f"{b}{r}", "=gd_b0", FMT)
+                c.computed(ws, f"{w}{r}", "=gd_w0", STEP_FMT)
+                c.computed(ws, f"{b}{r}", "=gd_b0", STEP_FMT)
             else:
-                c.computed(ws, f"{w}{r}", f"={w}{r - 1}-{eta}{r - 1}*{dw}{r - 1}", FMT)
-                c.computed(ws, f"{b}{r}", f"={b}{r - 1}-{eta}{r - 1}*{db}{r - 1}", FMT)
+                c.computed(ws, f"{w}{r}", f"={w}{r - 1}-{eta}{r - 1}*{dw}{r - 1}", STEP_FMT)
+                c.computed(ws, f"{b}{r}", f"={b}{r - 1}-{eta}{r - 1}*{db}{r - 1}", STEP_FMT)
             residual = f"({w}{r}*{xs}+{b}{r}-{ys})"
             c.computed(ws, f"{loss}{r}", f"=SUMPRODUCT({residual}^2)/{n}", "0.000E+00")
-            c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", FMT)
-            c.computed(ws, f"{db}{r}", f"=2*SUMPRODUCT({residual})/{n}", FMT)
+            c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", STEP_FMT)
+            c.computed(ws, f"{db}{r}", f"=2*SUMPRODUCT({residual})/{n}", STEP_FMT)
         _chart(ws, case, cols, first, end, f"{col_letter(26)}{4 + 17 * k}")
     c.note(ws, f"A{top - 2}", "Each step multiplies the distance to the best line by (1 − 2·η_t): 0.8 for "
                               "η = 0.1, −3 for η = 2 (every step overshoots further). The normal equation's line "

@@ -35,7 +35,7 @@ class Settings:
         if len(self.weights) != len(self.inputs):
             return "weights", f"give one weight per input ({len(self.inputs)}), got {len(self.weights)}"
         if self.activation not in CHOICES:
-            return "activation", f"unknown activation {self.activation!r} (choose one of: {', '.join(CHOICES)})"
+            return "activation", f"unknown activation {self.activation!r} (choose from: {', '.join(CHOICES)})"
         return None
 
 
@@ -95,6 +95,7 @@ def build(wb, s: Settings) -> None:
                                  "switches a ReLU neuron off.")
     c.numbers_only(ws, [f"B{FIRST}:C{last}", where["bias"]], "Change this number and watch z and f(z).")
     c.widths(ws, A=18, B=16, C=12, D=16, E=16)
+    c.landscape(ws)
     c.protect(ws)
 
 

@@ -33,7 +33,10 @@ PER_BAND = 3
 SHAPES = {0: "rectangle", 1: "circle"}
 DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_metric=1.0), Tier(7, min_metric=0.9),
                                               Tier(4, min_metric=0.75), Tier(1, min_improvement=0.01)))
-PIXEL_ON = PatternFill("solid", fgColor="000000")
+# Conditional-format colours need an opaque alpha byte: LibreOffice reads openpyxl's default "00" as transparent.
+PIXEL_ON = PatternFill(bgColor="FF000000")
+HIDDEN = ";;;"
+IMPROVEMENT = "=IF(Z4=1,0,(Y4-Z4)/(1-Z4))"  # pixel cells show their colour, not the digits
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def image_range(k: int) -> str:
 def cells(s: Settings) -> dict[str, str]:
     last = GRID_TOP + s.images - 1
     t = [col_letter(TABLE_COL + i) for i in range(6)]  # image, label, shape, z, output, correct
-    return {"bias": "B4", "accuracy": "E4", "baseline": "H4", "improvement": "K4", "table_first": str(GRID_TOP),
+    return {"bias": "B4", "accuracy": "Y4", "baseline": "Z4", "improvement": "AB4", "table_first": str(GRID_TOP),
             "table_last": str(last), "label_col": t[1], "z_col": t[3], "out_col": t[4], "correct_col": t[5]}
 
 
@@ -146,25 +149,25 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
     pics, labels = draw(s)
     c.label(ws, "A4", "Bias b")
     c.editable(ws, where["bias"], params["pc_bias"], name="pc_bias")
-    c.label(ws, "D4", "Accuracy")
+    c.heading(ws, "Y3", "Accuracy")
     first, last = int(where["table_first"]), int(where["table_last"])
     cc = where["correct_col"]
     c.computed(ws, where["accuracy"], f"=AVERAGE({cc}{first}:{cc}{last})", "0.0%", result=True)
-    c.label(ws, "G4", "Baseline accuracy")
+    c.heading(ws, "Z3", "Baseline accuracy")
     c.given(ws, where["baseline"], accuracy(s, start_params(s), (pics, labels)), "0.0%")
-    c.label(ws, "J4", "Improvement")
-    c.computed(ws, where["improvement"], "=IF(H4=1,0,(E4-H4)/(1-H4))", "0.0%", result=True)
-    c.note(ws, "M4", "Improvement = share of the starting weights' mistakes you fixed.")
+    c.heading(ws, "AB3", "Improvement")
+    c.computed(ws, where["improvement"], IMPROVEMENT, "0.0%", result=True)
+    c.note(ws, "AD4", "Improvement = share of the starting weights' mistakes you fixed.")
     c.heading(ws, f"B{GRID_TOP - 1}", "Weights: one per pixel (the heat map shows red = votes circle, blue = "
-                                      "votes rectangle)", center=False)
+                                      "votes rectangle)", center=False, wrap=False)
     for i in range(1, SIZE + 1):
         c.label(ws, f"A{GRID_TOP + i - 1}", f"row {i}")
         for j in range(1, SIZE + 1):
             c.editable(ws, weight_cell(i, j), params[weight_key(i, j)], fmt="General")
     c.define(ws, "pc_weights", GRID)
-    ws.conditional_formatting.add(GRID, ColorScaleRule(start_type="min", start_color="5B9BD5", mid_type="num",
-                                                       mid_value=0, mid_color="FFFFFF", end_type="max",
-                                                       end_color="F8696B"))
+    ws.conditional_formatting.add(GRID, ColorScaleRule(start_type="min", start_color="FF5B9BD5", mid_type="num",
+                                                       mid_value=0, mid_color="FFFFFFFF", end_type="max",
+                                                       end_color="FFF8696B"))
     t = [col_letter(TABLE_COL + i) for i in range(6)]
     for col, text in zip(t, ("Image", "Label", "Shape", "z = Σ w·pixel + b", "Output", "Correct?"), strict=True):
         c.heading(ws, f"{col}{GRID_TOP - 1}", text)
@@ -181,10 +184,10 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
                                                     f"(label {int(labels[k])})")
         for i in range(SIZE):
             for j in range(SIZE):
-                ws.cell(row=top + i, column=left + j, value=int(pics[k, i, j]))
+                ws.cell(row=top + i, column=left + j, value=int(pics[k, i, j])).number_format = HIDDEN
     pixels = " ".join(image_range(k) for k in range(s.images))
     ws.conditional_formatting.add(pixels, CellIsRule(operator="equal", formula=["1"], fill=PIXEL_ON,
-                                                     font=Font(color="000000")))
+                                                     font=Font(color="FF000000")))
     c.note(ws, f"{t[0]}{last + 2}", "Output is 1 when z ≥ 0. Learning rule (Rosenblatt): when an image is wrong, "
                                     "add its pixels to the weights if it should be 1, subtract them if it should "
                                     "be 0, and move b by ±1.")
@@ -195,7 +198,7 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
     narrow |= {col_letter(IMAGES_LEFT + j): 2.6 for j in range(PER_BAND * (SIZE + 1))}
     for col, width in narrow.items():
         ws.column_dimensions[col].width = width
-    c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=10, AC=3)
+    c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=12, AC=3)
     c.landscape(ws)
     c.protect(ws)
 
@@ -229,7 +232,7 @@ def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "
     t = [col_letter(TABLE_COL + i) for i in range(6)]
     values: dict[str, float] = {where["baseline"]: accuracy(s, start_params(s), (pics, labels))}
     formulas = {where["accuracy"]: f"=AVERAGE({t[5]}{first}:{t[5]}{last})",
-                where["improvement"]: "=IF(H4=1,0,(E4-H4)/(1-H4))"}
+                where["improvement"]: IMPROVEMENT}
     for k in range(s.images):
         r = first + k
         values[f"{t[1]}{r}"] = float(labels[k])

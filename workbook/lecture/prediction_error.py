@@ -76,6 +76,7 @@ def build(wb, s: Settings) -> None:
         c.note(ws, f"A{last + 5 + i}", text)
     c.numbers_only(ws, [f"C{FIRST}:C{last}"], "Change a prediction: the errors follow.")
     c.widths(ws, A=8, B=20, C=24, D=24, E=16, F=20)
+    c.landscape(ws)
     c.protect(ws)
 
 

@@ -117,6 +117,11 @@ def parse_lecture(raw: dict, *, source: str = "<string>") -> LectureTemplate:
             continue
         sheets.append((kind, read_settings(SHEETS[kind].Settings, top.table(kind))))
     rubric = read_rubric(top.table("rubric")) if "rubric" in raw else None
+    for key in raw:
+        if key in SHEETS and key not in kinds:
+            raise top.fail(key, f"settings for the sheet '{key}', which lecture.sheets does not list")
+    if rubric is not None and not any(kind in GRADED for kind in kinds):
+        raise top.fail("rubric", f"no graded sheet to apply it to (graded sheets: {', '.join(GRADED)})")
     top.finish()
     manual = None
     if MANUAL in kinds:
