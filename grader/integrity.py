@@ -24,9 +24,13 @@ CACHE_TOLERANCE = 1e-6  # relative: a spreadsheet's cached results vs NumPy
 MAX_LISTED = 5  # findings of one kind listed one by one; the rest summarised
 
 
+_PREFIXES = re.compile(r"_xlfn\.|_xlws\.")
+
+
 def normalise_formula(text: str) -> str:
     """Compare formulas as a spreadsheet would: no '$', spaces or case, one leading '='."""
-    text = re.sub(r"_xlfn\.|_xlws\.", "", text)
+    if "_xl" in text:
+        text = _PREFIXES.sub("", text)
     return "=" + text.lstrip("=").replace("$", "").replace(" ", "").upper()
 
 

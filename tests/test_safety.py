@@ -125,3 +125,39 @@ def test_slow_file_is_stopped(tmp_path, good, monkeypatch):
     assert result.error_code == "timeout"
     assert result.error == ("took longer than 0.5 s to read and was stopped; save it again in a spreadsheet program "
                             "and resubmit")
+
+
+def _with_sheet_xml(folder, good, name: str, edit) -> object:
+    """The issued workbook with its main sheet's XML passed through `edit` (text -> text)."""
+    import zipfile
+
+    path = folder / name
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = edit(data.decode()).encode()
+            zout.writestr(item, data)
+    return path
+
+
+SHEET_DTD = '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+
+
+@pytest.mark.parametrize(("name", "edit", "code"), [
+    ("bomb-in-sheet", lambda x: SHEET_DTD + x.replace("<v>85</v>", "<v>&b;</v>"), "hostile-xml"),
+    ("dtd-after-a-long-comment", lambda x: "<!--" + "x" * 200_000 + "-->" + SHEET_DTD + x, "hostile-xml"),
+    ("xxe-in-sheet", lambda x: '<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+     + x.replace("<v>85</v>", "<v>&e;</v>"), "hostile-xml"),
+    ("undefined-entity", lambda x: x.replace("<v>85</v>", "<v>&e;</v>"), "damaged"),
+    ("doctype-after-root", lambda x: x.replace("</worksheet>", "</worksheet>" + SHEET_DTD), "damaged"),
+])
+def test_sheet_xml_is_checked_for_dtds(tmp_path, good, name, edit, code):
+    """Sheets go through the fast C parser once their prolog is known to be DTD-free."""
+    path = _with_sheet_xml(tmp_path, good, f"{name}.xlsx", edit)
+    result = grade_file(path, load("house-prices"))
+    assert (result.status, result.error_code) == ("error", code), result.error
+    if code == "hostile-xml":
+        assert result.error == HOSTILE
+    else:
+        assert result.error.startswith("the part xl/worksheets/sheet2.xml is damaged and cannot be read (")

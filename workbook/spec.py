@@ -12,6 +12,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,18 @@ class Dataset:
     target: Column
     rows: tuple[tuple[float, ...], ...]  # each row: input values then the target
 
-    @property
+    @cached_property
     def X(self) -> np.ndarray:
-        return np.array([r[:-1] for r in self.rows], dtype=float).reshape(len(self.rows), len(self.inputs))
+        """Inputs as an array, built once (read-only: a 100,000-row data set is asked for it often)."""
+        X = np.array([r[:-1] for r in self.rows], dtype=float).reshape(len(self.rows), len(self.inputs))
+        X.flags.writeable = False
+        return X
 
-    @property
+    @cached_property
     def y(self) -> np.ndarray:
-        return np.array([r[-1] for r in self.rows], dtype=float)
+        y = np.array([r[-1] for r in self.rows], dtype=float)
+        y.flags.writeable = False
+        return y
 
 
 @dataclass(frozen=True)
