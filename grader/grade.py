@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from grader import identity, integrity
-from grader.errors import SubmissionError
 from grader.lecture import grade_lecture_file
 from grader.reader import read_submission
 from grader.results import TAMPER, WEIGHT, GradeResult
@@ -47,15 +46,8 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
                 # submitter's would only restate the one real finding
                 findings = [f for f in findings if f.code not in ("data-edited", "baseline-edited", "cache-mismatch")]
             findings += whose
-    except SubmissionError as exc:
-        return GradeResult(status="error", error=exc.detail, error_code=exc.code,
-                           seconds=time.perf_counter() - start, **base)
-    except MemoryError:
-        return GradeResult(status="error", error="the file needs too much memory to read", error_code="too-large",
-                           seconds=time.perf_counter() - start, **base)
     except Exception as exc:  # noqa: BLE001 - one strange file must never stop a batch
-        return GradeResult(status="error", error=f"could not be read ({type(exc).__name__}: {exc})",
-                           error_code="internal", seconds=time.perf_counter() - start, **base)
+        return GradeResult.unreadable(exc, time.perf_counter() - start, **base)
     if not student_id:
         base["student_id"] = sub.properties.get("student_id", "")
     unusable = [f for f in findings if f.kind == WEIGHT]

@@ -86,21 +86,27 @@ def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings
     array_cells = array_members(cells)
     for ref, formula in all_formulas(layout, metric):
         cell = cells.get(ref)
-        if cell is None or cell.formula is None:
-            if ref in array_cells:
-                edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "
-                                      f"student entered; it should hold {formula}", cell=f"{where}!{ref}",
-                                      expected=formula, found="array formula"))
-                continue
-            overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
-                                       f"but holds {describe(cell)}: typed values are ignored, the grader "
-                                       "recomputes every prediction", cell=f"{where}!{ref}", expected=formula,
-                                       found=describe(cell)))
-        elif normalise_formula(cell.formula) != normalise_formula(formula):
-            edited.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
-                                  f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
+        if (cell is None or cell.formula is None) and ref in array_cells:
+            edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "
+                                  f"student entered; it should hold {formula}", cell=f"{where}!{ref}",
+                                  expected=formula, found="array formula"))
+            continue
+        compare_formula(ref, formula, cell, where, overwritten, edited)
     report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
     report_batch(findings, edited, "formula-edited", "formulas changed")
+
+
+def compare_formula(ref: str, formula: str, cell: Cell | None, where: str, overwritten: list[Finding],
+                    edited: list[Finding]) -> None:
+    """One issued formula cell against the submission: replaced by a value, changed, or as issued."""
+    if cell is None or cell.formula is None:
+        overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
+                                   f"but holds {describe(cell)}: typed values are ignored, the grader "
+                                   "recomputes everything from the original data", cell=f"{where}!{ref}",
+                                   expected=formula, found=describe(cell)))
+    elif normalise_formula(cell.formula) != normalise_formula(formula):
+        edited.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
+                              f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
 
 
 def array_members(cells: dict[str, Cell]) -> set[str]:

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 from grader.cells import parse_reference, read_cells
-from grader.errors import SubmissionError
 from grader.integrity import (
     CACHE_TOLERANCE,
     MAX_LISTED,
+    compare_formula,
     describe,
-    normalise_formula,
     report_batch,
     same_number,
     stamp,
@@ -42,15 +41,8 @@ def grade_lecture_file(path: str | Path, g: Gradable, *, on_finding: str | None 
             "student_id": student_id, "student_name": student_name}
     try:
         params, findings, props = _read(str(path), g, limits or Limits())
-    except SubmissionError as exc:
-        return GradeResult(status="error", error=exc.detail, error_code=exc.code,
-                           seconds=time.perf_counter() - start, **base)
-    except MemoryError:
-        return GradeResult(status="error", error="the file needs too much memory to read", error_code="too-large",
-                           seconds=time.perf_counter() - start, **base)
     except Exception as exc:  # noqa: BLE001 - one strange file must never stop a batch
-        return GradeResult(status="error", error=f"could not be read ({type(exc).__name__}: {exc})",
-                           error_code="internal", seconds=time.perf_counter() - start, **base)
+        return GradeResult.unreadable(exc, time.perf_counter() - start, **base)
     if not student_id:
         base["student_id"] = props.get("student_id", "")
     baseline = g.metric(g.start)
@@ -150,15 +142,7 @@ def _issued(cells, g: Gradable, where: str, findings: list[Finding]) -> None:
                               f"{describe(cell)}; the original data is used for grading", cell=f"{where}!{ref}",
                               expected=f"{expected:g}", found=describe(cell)))
     for ref, formula in g.formulas.items():
-        cell = cells.get(ref)
-        if cell is None or cell.formula is None:
-            overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
-                                       f"but holds {describe(cell)}: typed values are ignored, the grader "
-                                       "recomputes everything", cell=f"{where}!{ref}", expected=formula,
-                                       found=describe(cell)))
-        elif normalise_formula(cell.formula) != normalise_formula(formula):
-            changed.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
-                                   f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
+        compare_formula(ref, formula, cells.get(ref), where, overwritten, changed)
     report_batch(findings, edited, "data-edited", "data changed")
     report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
     report_batch(findings, changed, "formula-edited", "formulas changed")

@@ -47,6 +47,19 @@ class GradeResult:
     penalised: bool = False  # points set to 0 because of tampering findings (integrity "zero")
     seconds: float = 0.0
 
+    @classmethod
+    def unreadable(cls, exc: BaseException, seconds: float, **base: Any) -> GradeResult:
+        """The error result for a file that could not be read: the reason a student can act on."""
+        from grader.errors import SubmissionError
+
+        if isinstance(exc, SubmissionError):
+            return cls(status="error", error=exc.detail, error_code=exc.code, seconds=seconds, **base)
+        if isinstance(exc, MemoryError):
+            return cls(status="error", error="the file needs too much memory to read", error_code="too-large",
+                       seconds=seconds, **base)
+        return cls(status="error", error=f"could not be read ({type(exc).__name__}: {exc})", error_code="internal",
+                   seconds=seconds, **base)
+
     @property
     def graded(self) -> bool:
         return self.status == "graded"

@@ -67,6 +67,11 @@ def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str 
              **(properties or {})}
     for key, value in stamp.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=str(value)))
+    return save(wb, path)
+
+
+def save(wb, path: Path) -> Path:
+    """Write the workbook, turning a full disk or a read-only folder into a message."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         wb.save(path)

@@ -264,14 +264,7 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
         raise TemplateError(source, f"not valid TOML: {exc}") from None
     top = Table(source, "", raw)
 
-    meta = top.table("assignment", required=True)
-    ident = meta.get("id", str, required=True)
-    if not ident or not all(c.isalnum() or c in "-_" for c in ident):
-        raise meta.fail("id", f"use letters, digits, '-' and '_' only, got {ident!r}")
-    title = meta.get("title", str, required=True)
-    description = meta.get("description", str, "")
-    instructions = meta.get("instructions", str, "")
-    meta.finish()
+    ident, title, description, instructions = read_assignment_table(top)
 
     data = _read_data(top.table("data", required=True), base_dir)
     network = _read_network(top.table("network", required=True), len(data.inputs))
@@ -300,6 +293,19 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
         network=network, weights=weights, explicit_weights=explicit, random_init=random_init,
         metric=metric, rubric=rubric, display=display, integrity=on_tamper, target_noise=noise, source=source,
     )
+
+
+def read_assignment_table(top: Table) -> tuple[str, str, str, str]:
+    """[assignment]: id, title, description, instructions (every kind of template has one)."""
+    meta = top.table("assignment", required=True)
+    ident = meta.get("id", str, required=True)
+    if not ident or not all(c.isalnum() or c in "-_" for c in ident):
+        raise meta.fail("id", f"use letters, digits, '-' and '_' only, got {ident!r}")
+    title = meta.get("title", str, required=True)
+    description = meta.get("description", str, "")
+    instructions = meta.get("instructions", str, "")
+    meta.finish()
+    return ident, title, description, instructions
 
 
 def _read_column(table: Table) -> Column:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from openpyxl.chart import Reference, ScatterChart, Series
 
 from workbook.lecture import common as c
 from workbook.model import activate
@@ -72,34 +71,15 @@ def build(wb, s: Settings) -> None:
         for col, key in zip("BCDE", FUNCTIONS, strict=True):
             c.computed(ws, f"{col}{r}", formulas[key].format(r=r), "0.000")
     last = FIRST + s.points - 1
-    _chart(ws, "ReLU", [("B", "ReLU")], last, "G4")
-    _chart(ws, "sigmoid, tanh and step", [("C", "sigmoid"), ("D", "tanh"), ("E", "step")], last, "G22")
+    c.scatter_chart(ws, "ReLU", ("z", "f(z)"), 1, (FIRST, last), [(2, "ReLU", "line")], "G4")
+    c.scatter_chart(ws, "sigmoid, tanh and step", ("z", "f(z)"), 1, (FIRST, last),
+                    [(3, "sigmoid", "line"), (4, "tanh", "line"), (5, "step", "line")], "G22")
     c.note(ws, f"A{last + 2}", "step(z) is 1 when z ≥ 0, as in the perceptron; its slope is 0 everywhere, so "
                               "gradient descent cannot learn through it.")
     c.numbers_only(ws, ["B5:B6", "B8:B9"], "Change this number: the table and the charts follow.")
     c.widths(ws, A=20, B=11, C=17, D=15, E=9)
     c.landscape(ws)
     c.protect(ws)
-
-
-def _chart(ws, title: str, series: list[tuple[str, str]], last: int, anchor: str) -> None:
-    chart = ScatterChart()
-    chart.title = title
-    chart.style = 2
-    chart.x_axis.title = "z"
-    chart.y_axis.title = "f(z)"
-    xs = Reference(ws, min_col=1, min_row=FIRST, max_row=last)
-    for col, name in series:
-        idx = ord(col) - 64
-        ys = Reference(ws, min_col=idx, min_row=FIRST, max_row=last)
-        line = Series(ys, xs, title=name)
-        line.marker.symbol = "none"
-        line.smooth = False
-        chart.series.append(line)
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.height, chart.width = 8, 14
-    ws.add_chart(chart, anchor)
 
 
 def expected(s: Settings) -> dict[str, float]:

@@ -17,8 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 
 from workbook import LECTURE_LAYOUT_VERSION, styles
-from workbook.builder import PROPERTY_PREFIX, _main_sheet
-from workbook.errors import WorkbookError
+from workbook.builder import PROPERTY_PREFIX, _main_sheet, save
 from workbook.layout import layout_for, quote_sheet
 from workbook.lecture import common as c
 from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate
@@ -55,12 +54,7 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
             SHEETS[kind].build(wb, settings)
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(path)
-    except OSError as exc:
-        raise WorkbookError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
-    return path
+    return save(wb, path)
 
 
 def _contents(wb, t: LectureTemplate) -> None:

@@ -9,6 +9,7 @@ against) and, for graded sheets, `gradable(settings, rubric)`.
 
 from __future__ import annotations
 
+from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -96,6 +97,33 @@ def numbers_only(ws, refs: list[str], prompt: str) -> None:
     for ref in refs:
         dv.add(ref)
     ws.data_validations.append(dv)
+
+
+def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple[int, int],
+                  series: list[tuple[int, str, str]], anchor: str, *, width: float = 14) -> None:
+    """A chart of columns against column `x_col` over `rows`; each series is (column, name, style) with
+    style "line" (no markers), "points" (markers only) or "both". A legend only when there is a choice."""
+    chart = ScatterChart()
+    chart.title = title
+    chart.style = 2
+    chart.x_axis.title, chart.y_axis.title = axes
+    first, last = rows
+    xs = Reference(ws, min_col=x_col, min_row=first, max_row=last)
+    for col, name, style in series:
+        line = Series(Reference(ws, min_col=col, min_row=first, max_row=last), xs, title=name)
+        line.smooth = False
+        if style == "line":
+            line.marker.symbol = "none"
+        elif style == "points":
+            line.marker.symbol = "circle"
+            line.graphicalProperties.line.noFill = True
+        chart.series.append(line)
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    if len(series) == 1:
+        chart.legend = None
+    chart.height, chart.width = 8, width
+    ws.add_chart(chart, anchor)
 
 
 def protect(ws) -> None:

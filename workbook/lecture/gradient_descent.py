@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from openpyxl.chart import Reference, ScatterChart, Series
 
 from workbook.layout import col_index, col_letter
 from workbook.lecture import common as c
@@ -158,7 +157,8 @@ def build(wb, s: Settings) -> None:
             c.computed(ws, f"{loss}{r}", f"=SUMPRODUCT({residual}^2)/{n}", "0.000E+00")
             c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", STEP_FMT)
             c.computed(ws, f"{db}{r}", f"=2*SUMPRODUCT({residual})/{n}", STEP_FMT)
-        _chart(ws, case, cols, first, end, f"{col_letter(26)}{4 + 17 * k}")
+        c.scatter_chart(ws, case.title, ("step t", "loss"), col_index(t), (first, end),
+                        [(col_index(loss), "loss", "both")], f"{col_letter(26)}{4 + 17 * k}")
     c.note(ws, f"A{top - 2}", "Each step multiplies the distance to the best line by (1 − 2·η_t): 0.8 for "
                               "η = 0.1, −3 for η = 2 (every step overshoots further). The normal equation's line "
                               "is W ≈ 58.49, b ≈ 247,263 on the lecture's data.")
@@ -166,23 +166,6 @@ def build(wb, s: Settings) -> None:
     c.widths(ws, A=14, B=14, C=16, D=16, G=16, H=14)
     c.landscape(ws)
     c.protect(ws)
-
-
-def _chart(ws, case: Case, cols: list[str], first: int, end: int, anchor: str) -> None:
-    chart = ScatterChart()
-    chart.title = case.title
-    chart.style = 2
-    chart.x_axis.title = "step t"
-    chart.y_axis.title = "loss"
-    xs = Reference(ws, min_col=col_index(cols[0]), min_row=first, max_row=end)
-    line = Series(Reference(ws, min_col=col_index(cols[4]), min_row=first, max_row=end), xs, title="loss")
-    line.smooth = False
-    chart.series.append(line)
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.legend = None
-    chart.height, chart.width = 8, 14
-    ws.add_chart(chart, anchor)
 
 
 def standardised(s: Settings) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:

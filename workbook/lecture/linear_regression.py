@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.worksheet.formula import ArrayFormula
 
 from workbook.lecture import common as c
@@ -98,7 +97,8 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
     c.given(ws, where["baseline"], rmse(s, s.W, s.b), MONEY)
     c.computed(ws, where["improvement"], "=(H5-G5)/H5", "0.0%", result=True)
     _normal_equation_block(ws, s, where, last)
-    _chart(ws, s, last, f"A{last + 3}")
+    c.scatter_chart(ws, "Data and the line y = W·x + b", (s.x_label, s.y_label), 1, (FIRST, last),
+                    [(2, "data", "points"), (3, "your line", "line")], f"A{last + 3}", width=16)
     c.numbers_only(ws, [where["W"], where["b"]], "Change W or b and watch the RMSE.")
     c.widths(ws, A=17, B=15, C=18, D=18, E=18, F=3, G=20, H=15, I=13, J=3, K=16, L=16, M=40)
     c.landscape(ws)
@@ -139,25 +139,6 @@ def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) ->
     c.computed(ws, where["best_improvement"], f"=(H5-{where['best_rmse']})/H5", "0.0%", result=True)
     c.note(ws, f"M{FIRST}", "Column 'ones' multiplies b, column x multiplies W.")
     c.note(ws, f"M{FIRST + 1}", "Type the θ values into W and b: your RMSE becomes the best one.")
-
-
-def _chart(ws, s: Settings, last: int, anchor: str) -> None:
-    chart = ScatterChart()
-    chart.title = "Data and the line y = W·x + b"
-    chart.style = 2
-    chart.x_axis.title = s.x_label
-    chart.y_axis.title = s.y_label
-    xs = Reference(ws, min_col=1, min_row=FIRST, max_row=last)
-    points = Series(Reference(ws, min_col=2, min_row=FIRST, max_row=last), xs, title="data")
-    points.marker.symbol = "circle"
-    points.graphicalProperties.line.noFill = True
-    line = Series(Reference(ws, min_col=3, min_row=FIRST, max_row=last), xs, title="your line")
-    line.marker.symbol = "none"
-    chart.series += [points, line]
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.height, chart.width = 8, 16
-    ws.add_chart(chart, anchor)
 
 
 def expected(s: Settings) -> dict[str, float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from openpyxl.chart import Reference, ScatterChart, Series
 
 from workbook.lecture import common as c
 
@@ -96,28 +95,13 @@ def build(wb, s: Settings) -> None:
     c.note(ws, f"A{b + 4}", "A line has one slope. The linear network's slope is W everywhere, whatever weights "
                             "you type; the ReLU network's slope changes where h crosses 0, so no single layer "
                             "can replace it.")
-    _chart(ws, last, f"A{b + 6}")
+    c.scatter_chart(ws, "Linear network = one line; ReLU network bends", ("in1", "out"), 1, (FIRST, last),
+                    [(3, "two linear layers", "both"), (4, "collapsed W·in1 + B", "both"), (7, "with ReLU", "both")],
+                    f"A{b + 6}", width=16)
     c.numbers_only(ws, ["B5:B8", f"A{FIRST}:A{last}"], "Change this number: both networks follow.")
     c.widths(ws, A=18, B=14, C=16, D=17, E=15, F=12, G=18, H=15, I=12, J=12)
     c.landscape(ws)
     c.protect(ws)
-
-
-def _chart(ws, last: int, anchor: str) -> None:
-    chart = ScatterChart()
-    chart.title = "Linear network = one line; ReLU network bends"
-    chart.style = 2
-    chart.x_axis.title = "in1"
-    chart.y_axis.title = "out"
-    xs = Reference(ws, min_col=1, min_row=FIRST, max_row=last)
-    for col, name in ((3, "two linear layers"), (4, "collapsed W·in1 + B"), (7, "with ReLU")):
-        line = Series(Reference(ws, min_col=col, min_row=FIRST, max_row=last), xs, title=name)
-        line.smooth = False
-        chart.series.append(line)
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.height, chart.width = 8, 16
-    ws.add_chart(chart, anchor)
 
 
 def expected(s: Settings) -> dict[str, float]:

@@ -27,7 +27,7 @@ from workbook.lecture import (
     prediction_error,
 )
 from workbook.lecture.gradable import Gradable
-from workbook.spec import Assignment, Rubric, Table, read_rubric
+from workbook.spec import Assignment, Rubric, Table, read_assignment_table, read_rubric
 
 SHEETS = {m.KIND: m for m in (neuron, perceptron, linearity, activations, prediction_error, linear_regression,
                               gradient_descent)}
@@ -90,14 +90,7 @@ def load_lecture(path: str | Path) -> LectureTemplate:
 
 def parse_lecture(raw: dict, *, source: str = "<string>") -> LectureTemplate:
     top = Table(source, "", raw)
-    meta = top.table("assignment", required=True)
-    ident = meta.get("id", str, required=True)
-    if not ident or not all(ch.isalnum() or ch in "-_" for ch in ident):
-        raise meta.fail("id", f"use letters, digits, '-' and '_' only, got {ident!r}")
-    title = meta.get("title", str, required=True)
-    description = meta.get("description", str, "")
-    instructions = meta.get("instructions", str, "")
-    meta.finish()
+    ident, title, description, instructions = read_assignment_table(top)
     lecture = top.table("lecture", required=True)
     kinds = lecture.get("sheets", list, required=True)
     manual_name = lecture.get("manual_template", str, "house-prices")
