@@ -141,3 +141,17 @@ def test_wrong_assignment_is_reported(made, lr, pc):
     r = grade_file(made["lr-best"], pc.gradable())
     assert "wrong-assignment" in codes(r) and "sheet-missing" in codes(r)
     assert r.points == 0
+
+
+def test_a_class_of_perceptrons_grades_in_worker_processes(pc, tmp_path):
+    """17 files go to the process pool: the Gradable crosses process boundaries intact."""
+    from grader.batch import IN_PROCESS_BELOW, Job, grade_jobs
+
+    g = pc.gradable()
+    learned = perceptron.solve(g.settings)
+    solved = build_lecture(pc, tmp_path / "solved.xlsx", params=learned)
+    issued = build_lecture(pc, tmp_path / "issued.xlsx")
+    files = [solved if i % 2 else issued for i in range(IN_PROCESS_BELOW + 1)]
+    results = grade_jobs([Job(path, g) for path in files], workers=2)
+    assert [r.points for r in results] == [10.0 if i % 2 else 0.0 for i in range(len(files))]
+    assert all(r.metric_name == "accuracy" for r in results)

@@ -130,3 +130,15 @@ def test_templates_readme_documents_every_lecture_setting():
         assert f"## `[{kind}]`" in readme, kind
         for f in fields(module.Settings):
             assert f"`{f.name}`" in readme, f"{kind}.{f.name}"
+
+
+def test_manual_template_beside_the_lecture_template(tmp_path):
+    import shutil
+
+    from workbook.catalog import resolve_template
+
+    shutil.copy(resolve_template("house-prices-linear"), tmp_path / "mine.toml")
+    (tmp_path / "lecture.toml").write_text(HEAD + 'sheets = ["manual-ml", "neuron"]\nmanual_template = "mine.toml"\n')
+    t = load_lecture(tmp_path / "lecture.toml")
+    assert t.manual is not None and t.manual.id == "house-prices-linear"
+    assert [kind for kind, _ in t.sheets] == ["manual-ml", "neuron"]

@@ -85,22 +85,22 @@ def load_lecture(path: str | Path) -> LectureTemplate:
         raise TemplateError(str(path), f"cannot read the file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(str(path), f"not valid TOML: {exc}") from None
-    return parse_lecture(raw, source=str(path))
+    return parse_lecture(raw, source=str(path), base_dir=path.parent)
 
 
-def parse_lecture(raw: dict, *, source: str = "<string>") -> LectureTemplate:
+def parse_lecture(raw: dict, *, source: str = "<string>", base_dir: Path | None = None) -> LectureTemplate:
+    """Validate a lecture template's TOML data; `base_dir` is where a relative manual_template path is found."""
     top = Table(source, "", raw)
     ident, title, description, instructions = read_assignment_table(top)
     lecture = top.table("lecture", required=True)
     kinds = lecture.get("sheets", list, required=True)
     manual_name = lecture.get("manual_template", str, "house-prices")
     lecture.finish()
-    known = (*LECTURE_ORDER,)
     if not kinds:
-        raise lecture.fail("sheets", f"name at least one sheet (choose from: {', '.join(known)})")
+        raise lecture.fail("sheets", f"name at least one sheet (choose from: {', '.join(LECTURE_ORDER)})")
     for kind in kinds:
-        if kind not in known:
-            raise lecture.fail("sheets", f"unknown sheet {kind!r} (choose from: {', '.join(known)})")
+        if kind not in LECTURE_ORDER:
+            raise lecture.fail("sheets", f"unknown sheet {kind!r} (choose from: {', '.join(LECTURE_ORDER)})")
     if len(set(kinds)) != len(kinds):
         raise lecture.fail("sheets", "each sheet may appear once")
     sheets = []
@@ -120,7 +120,8 @@ def parse_lecture(raw: dict, *, source: str = "<string>") -> LectureTemplate:
     if MANUAL in kinds:
         from workbook.catalog import load
 
-        manual = load(manual_name)
+        beside = base_dir / manual_name if base_dir is not None and manual_name.endswith(".toml") else None
+        manual = load(beside if beside is not None and beside.is_file() else manual_name)
     return LectureTemplate(id=ident, title=title, description=description, instructions=instructions,
                            sheets=tuple(sheets), rubric=rubric, manual=manual, source=source)
 
