@@ -60,7 +60,7 @@ def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str 
     wb = Workbook(write_only=True)
     wb.calculation = CalcProperties(fullCalcOnLoad=True)
     _instructions_sheet(wb, assignment, baseline, student_id, student_name)
-    _main_sheet(wb, assignment, layout, baseline, student_id, student_name, password)
+    write_main_sheet(wb, assignment, layout, baseline, student_id, student_name, password)
     for name, ref in layout.defined_names().items():
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     stamp = {"layout": LAYOUT_VERSION, "assignment": assignment.id, "student_id": student_id,
@@ -104,8 +104,9 @@ def _emit(ws, grid: dict[int, dict[int, WriteOnlyCell]], upto: int) -> None:
         ws.append([cells.get(c) for c in range(1, max(cells, default=0) + 1)])
 
 
-def _main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
-                password: str | None) -> None:
+def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
+                     password: str | None) -> None:
+    """The manual-ML sheet, row by row; works in a write-only workbook and (for the lecture) an ordinary one."""
     ws = wb.create_sheet(layout.sheet)
     fmt = a.display.number_format
     grid: dict[int, dict[int, WriteOnlyCell]] = {}

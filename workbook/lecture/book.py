@@ -17,7 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 
 from workbook import LECTURE_LAYOUT_VERSION, styles
-from workbook.builder import PROPERTY_PREFIX, _main_sheet, save
+from workbook.builder import PROPERTY_PREFIX, save, write_main_sheet
 from workbook.layout import layout_for, quote_sheet
 from workbook.lecture import common as c
 from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate
@@ -45,7 +45,7 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
         if kind == MANUAL:
             assert t.manual is not None
             layout = layout_for(t.manual)
-            _main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
+            write_main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
             for name, ref in layout.defined_names().items():
                 wb.defined_names[name] = DefinedName(name, attr_text=ref)
         elif params is not None and kind in GRADED:
