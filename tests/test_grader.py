@@ -52,6 +52,8 @@ def made(uno_python, tmp_path_factory):
         "target-edited": {f"{SHEET}!{lay.target_col}{r0}": 999.0},
         "baseline-edited": {f"{SHEET}!{lay.baseline_cell}": 1.0},
         "copied-truth": {f"{SHEET}!{lay.pred_col}{r0}": f"={lay.target_col}{r0}"},  # the cheat, by formula
+        "row-inserted": {f"insert-rows:{SHEET}!A{r0 + 2}": 1},  # a student inserts a row into the data
+        "column-inserted": {f"insert-columns:{SHEET}!C{r0}": 1},
     }
     out = {"issued": src}
     for name, edits in plans.items():
@@ -224,3 +226,24 @@ def test_gradescope_results_fields(made, hp):
         assert t["status"] in {"passed", "failed"}
     broken = gradescope(grade_file(made["issued"].parent / "nope.xlsx", hp), hp)
     assert broken["score"] == 0.0 and broken["tests"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+def test_row_inserted_in_libreoffice_is_flagged(made, hp, suffix):
+    """A real row insertion: LibreOffice shifts the data and rewrites formulas; the grader says so by cell."""
+    r = grade_file(made["row-inserted" + suffix], hp)
+    assert r.status == "graded", r.error
+    codes = set(_codes(r))
+    assert {"layout-extended", "formula-overwritten"} <= codes
+    (extended,) = [f for f in r.findings if f.code == "layout-extended"]
+    assert extended.found == "row 18"  # the last issued row (17) moved down one
+    overwritten = [f.cell for f in r.findings if f.code == "formula-overwritten"]
+    assert overwritten[0] == f"'{SHEET}'!D13"  # the inserted row is empty where h1's formula was
+    assert r.weights == dict(hp.weights) and r.improvement == 0.0 and r.points == 0
+
+
+def test_column_inserted_in_libreoffice_is_flagged(made, hp):
+    r = grade_file(made["column-inserted"], hp)
+    assert r.status == "graded", r.error
+    assert "layout-extended" in _codes(r) and "name-moved" in _codes(r)
+    assert r.points == 0

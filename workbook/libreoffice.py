@@ -149,7 +149,9 @@ def edit_and_save(path: Path, edits: Mapping[str, float | str], outputs: Sequenc
 
     Keys are defined names (``w_in1_h1``) or ``Sheet Name!B5``. A float sets a number, a string
     starting with "=" a formula (given with Excel's ``,`` separators; LibreOffice reads it in
-    Excel syntax), any other string text. Each output's format follows its suffix.
+    Excel syntax), any other string text. ``insert-rows:Sheet Name!B12`` (or ``insert-columns:``)
+    inserts that many rows above row 12 (columns left of B), as a student's right-click would.
+    Each output's format follows its suffix.
     """
     python = uno_python()
     if python is None:
