@@ -34,7 +34,7 @@ CONTENTS = "Contents"
 
 
 def grade_lecture_file(path: str | Path, g: Gradable, *, on_finding: str | None = None, limits: Limits | None = None,
-                       student_id: str = "", student_name: str = "", expected=None) -> GradeResult:
+                       student_id: str = "", student_name: str = "") -> GradeResult:
     """Grade one submission of a graded lecture sheet; unreadable files become error results."""
     start = time.perf_counter()
     base = {"file": str(path), "assignment": g.id, "metric_name": g.metric_name, "max_points": g.rubric.max_points,
