@@ -24,7 +24,10 @@ from xml.parsers import expat
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from grader.cell import Cell, shared_child, xlsx_value
 from grader.errors import SubmissionError
+from grader.row_runs import RowDiverter
+from grader.sheet_cells import SheetCells
 from workbook.layout import col_index, col_letter, split_ref
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -38,19 +41,10 @@ META = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
 CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 
 CHUNK = 1 << 16  # bytes fed to the parser at a time
+BULK_CHUNK = 1 << 22  # bytes read at a time from a sheet whose uniform rows are taken in bulk
+BULK_MIN_BYTES = 1 << 20  # sheets smaller than this are parsed cell by cell (bulk reading would not pay)
 HOSTILE = ("the file contains XML entity declarations (a DTD), which spreadsheets never need; it may be crafted "
            "to attack the grader")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One cell as saved: its formula (Excel syntax, leading '='), cached value or error."""
-
-    ref: str
-    formula: str | None = None
-    value: float | str | bool | None = None
-    error: str | None = None  # "#DIV/0!", "#VALUE!", "Err:502"...
-    array_ref: str | None = None  # top-left cell of an array formula: the array's range
 
 
 @dataclass(frozen=True)
@@ -59,10 +53,15 @@ class WorkbookCells:
 
     sheet_names: list[str]
     defined_names: dict[str, str]  # name -> "'Sheet'!$C$5"
-    cells: dict[str, dict[str, Cell]] = field(default_factory=dict)  # sheet -> ref -> Cell
+    cells: dict[str, SheetCells] = field(default_factory=dict)  # sheet -> its wanted cells
     max_row: dict[str, int] = field(default_factory=dict)
     max_col: dict[str, int] = field(default_factory=dict)
     custom_properties: dict[str, str] = field(default_factory=dict)
+
+    def sheet(self, name: str | None) -> SheetCells:
+        """The cells read from sheet `name` (none if it was not read)."""
+        found = self.cells.get(name or "")
+        return SheetCells() if found is None else found
 
 
 class _Wanted:
@@ -152,16 +151,21 @@ def _prolog(stream) -> bytes:
             return b"".join(seen)
 
 
-def _events(archive, name: str, events=("start", "end")):
-    """Parse events of one part; the member stream is closed even when the reader stops early."""
+def _events(archive, name: str, events=("start", "end"), divert: RowDiverter | None = None):
+    """Parse events of one part; the member stream is closed even when the reader stops early.
+
+    With `divert`, the bytes pass through it first and runs of uniform rows never reach the parser.
+    """
     try:
         with archive.open_stream(name) as stream:
             pull = XMLPullParser(events=events)
             chunk = _prolog(stream)
             while chunk:
-                pull.feed(chunk)
+                pull.feed(divert.feed(chunk) if divert is not None else chunk)
                 yield from pull.read_events()
-                chunk = stream.read(CHUNK)
+                chunk = stream.read(CHUNK if divert is None else BULK_CHUNK)
+            if divert is not None:
+                pull.feed(divert.close())
             pull.close()
             yield from pull.read_events()
     except (DefusedXmlException, _DoctypeFound) as exc:
@@ -269,7 +273,9 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
     parent = None  # sheetData: rows are removed from it as they end, so memory stays flat
     stop_row = max(want.last_row, max_rows) if want is not None else None
     last_wanted = want.last_row if want is not None else None
-    events = _events(archive, part)
+    divert = (RowDiverter(want.last_row) if want is not None and archive.size(part) >= BULK_MIN_BYTES
+              else None)
+    events = _events(archive, part, divert=divert)
     for event, el in events:  # the hot loop of grading a big sheet: tags compared with constants
         tag = el.tag
         if event == "start":
@@ -311,9 +317,13 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             if m:
                 dimension_row, dimension_col = int(m.group(2)), col_index(m.group(1))
     events.close()  # an early stop must not leave the member stream open
+    runs = divert.runs if divert is not None else []
+    for run in runs:
+        if run.template.content_max_col:
+            max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)
     if dimension_row is not None:
         max_row, max_col = max(max_row, dimension_row), max(max_col, dimension_col)
-    result.cells[sheet] = cells
+    result.cells[sheet] = SheetCells(cells, runs, masters, strings)
     result.max_row[sheet], result.max_col[sheet] = max_row, max_col
 
 
@@ -329,55 +339,18 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
             if text:
                 masters[si] = (ref, text)
             elif si in masters:
-                anchor, master = masters[si]
-                ar, ac = split_ref(anchor)[1], col_index(split_ref(anchor)[0])
-                text = shift_formula(master, row - ar, col - ac)
+                text = shared_child(masters[si], row, col)
         elif f.get("t") == "array":
             array_ref = f.get("ref")
         formula = "=" + text if text else None
-    raw = v.text if v is not None else None
-    value: float | str | bool | None = None
-    error = None
     if kind == "inlineStr":
         is_ = el.find(f"{MAIN}is")
-        value = "".join(t.text or "" for t in is_.iter(f"{MAIN}t")) if is_ is not None else ""
-    elif raw in (None, ""):
-        value = None
-    elif kind == "s":
-        value = strings[int(raw)]
-    elif kind in ("str", "d"):
-        value = raw
-    elif kind == "b":
-        value = raw.strip() == "1"
-    elif kind == "e":
-        error = raw
+        value, error = ("".join(t.text or "" for t in is_.iter(f"{MAIN}t")) if is_ is not None else ""), None
     else:
-        try:
-            value = float(raw)
-        except ValueError:
-            value = raw
+        value, error = xlsx_value(kind, v.text if v is not None else None, strings)
     if formula is None and value is None and error is None:
         return None
     return Cell(ref=ref, formula=formula, value=value, error=error, array_ref=array_ref)
-
-
-_TOKEN = re.compile(r'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(!])')
-
-
-def shift_formula(formula: str, d_row: int, d_col: int) -> str:
-    """Move relative references by (d_row, d_col), as Excel's shared formulas require.
-
-    String literals, absolute parts, defined names (w_in1_h1) and function names are left alone.
-    """
-    def repl(m: re.Match) -> str:
-        if m.group(0).startswith('"'):
-            return m.group(0)
-        col_abs, col, row_abs, row = m.groups()
-        new_col = col if col_abs else col_letter(col_index(col) + d_col)
-        new_row = row if row_abs else str(int(row) + d_row)
-        return f"{col_abs}{new_col}{row_abs}{new_row}"
-
-    return _TOKEN.sub(repl, formula)
 
 
 # ------------------------------------------------------------------------------------------ ods
@@ -477,7 +450,7 @@ def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
             if stack:
                 stack[-1].remove(el)
         elif tag == f"{TABLE}table":
-            result.cells[sheet] = cells
+            result.cells[sheet] = SheetCells(cells)
             result.max_row[sheet], result.max_col[sheet] = max_row, max_col
             el.clear()
         elif tag == f"{TABLE}named-range":

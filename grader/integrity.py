@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 import re
 
-from grader.cells import Cell
+import numpy as np
+
+from grader.cell import Cell
 from grader.reader import Submission
 from grader.results import INFO, TAMPER, Finding
+from grader.sheet_cells import SheetCells
 from workbook import LAYOUT_VERSION, model
-from workbook.formulas import all_formulas
+from workbook.formulas import row_templates, summary_formulas
 from workbook.layout import Layout, col_index, col_letter, quote_sheet, split_ref
 from workbook.spec import Assignment
 
@@ -81,10 +84,27 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
 
 
 def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings: list[Finding]) -> None:
+    """Every issued formula, checked a run of uniform rows at a time; suspect cells one by one, in sheet order.
+
+    A run's rows all hold one formula pattern with their own row number, so the pattern is checked
+    at the run's first and last rows (a reference that does not follow the row shows up at one of
+    them); rows outside runs, and every row of a run that fails, are checked cell by cell.
+    """
     cells = sub.cells
+    first, last = layout.first_row, layout.last_row
+    templates = row_templates(layout, metric)
+    loose = cells.loose_rows(first, last)
+    suspects: set[tuple[int, int]] = set()  # (row, index of the column in `templates`)
+    for k, (col, template) in enumerate(templates):
+        for rows, formula_at in cells.formula_runs(col, first, last):
+            ends = {int(rows[0]), int(rows[-1])}
+            if not all(_same_formula(formula_at(r), template.format(r=r)) for r in ends):
+                suspects.update((int(r), k) for r in rows)
+        suspects.update((r, k) for r in loose)
     overwritten, edited = [], []
     array_cells = array_members(cells)
-    for ref, formula in all_formulas(layout, metric):
+    checks = [(f"{templates[k][0]}{r}", templates[k][1].format(r=r)) for r, k in sorted(suspects)]
+    for ref, formula in [*checks, *summary_formulas(layout, metric).items()]:
         cell = cells.get(ref)
         if (cell is None or cell.formula is None) and ref in array_cells:
             edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "
@@ -96,6 +116,10 @@ def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings
     report_batch(findings, edited, "formula-edited", "formulas changed")
 
 
+def _same_formula(text: str | None, formula: str) -> bool:
+    return text is not None and normalise_formula(text) == normalise_formula(formula)
+
+
 def compare_formula(ref: str, formula: str, cell: Cell | None, where: str, overwritten: list[Finding],
                     edited: list[Finding]) -> None:
     """One issued formula cell against the submission: replaced by a value, changed, or as issued."""
@@ -104,16 +128,16 @@ def compare_formula(ref: str, formula: str, cell: Cell | None, where: str, overw
                                    f"but holds {describe(cell)}: typed values are ignored, the grader "
                                    "recomputes everything from the original data", cell=f"{where}!{ref}",
                                    expected=formula, found=describe(cell)))
-    elif normalise_formula(cell.formula) != normalise_formula(formula):
+    elif not _same_formula(cell.formula, formula):
         edited.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
                               f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
 
 
-def array_members(cells: dict[str, Cell]) -> set[str]:
+def array_members(cells: SheetCells) -> set[str]:
     """Cells covered by an array formula other than its top-left (they carry values only)."""
     members: set[str] = set()
-    for cell in cells.values():
-        if cell.array_ref and ":" in cell.array_ref:
+    for cell in cells.arrays():
+        if ":" in cell.array_ref:
             first, last = cell.array_ref.split(":")
             (c1, r1), (c2, r2) = split_ref(first.replace("$", "")), split_ref(last.replace("$", ""))
             for r in range(r1, r2 + 1):
@@ -124,17 +148,24 @@ def array_members(cells: dict[str, Cell]) -> set[str]:
 
 
 def _given(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:
+    """The issued data, compared a whole column at a time; only differing cells are described."""
     cells = sub.cells
+    first, last = layout.first_row, layout.first_row + len(a.data.rows) - 1
+    given = layout.given_columns()
+    suspects: list[tuple[int, int]] = []  # (row, index of the column in `given`)
+    for k, col in enumerate(given):
+        column = cells.column(col, first, last)
+        expected = a.data.y if col == layout.target_col else a.data.X[:, k]
+        ok = column.is_number & ~column.has_formula & close(column.number, expected, VALUE_TOLERANCE, 1e-12)
+        suspects += [(first + int(i), k) for i in np.flatnonzero(~ok)]
     edited = []
-    for i, row in enumerate(a.data.rows):
-        r = layout.first_row + i
-        for col, expected in zip(layout.given_columns(), row, strict=True):
-            cell = cells.get(f"{col}{r}")
-            if not same_number(cell, expected):
-                what = "target" if col == layout.target_col else "input"
-                edited.append(Finding("data-edited", TAMPER, f"cell {col}{r} ({what} data) should be {expected:g} "
-                                      f"but is {describe(cell)}; the original data is used for grading",
-                                      cell=f"{where}!{col}{r}", expected=f"{expected:g}", found=describe(cell)))
+    for r, k in sorted(suspects):
+        col, expected = given[k], a.data.rows[r - first][k]
+        cell = cells.get(f"{col}{r}")
+        what = "target" if col == layout.target_col else "input"
+        edited.append(Finding("data-edited", TAMPER, f"cell {col}{r} ({what} data) should be {expected:g} "
+                              f"but is {describe(cell)}; the original data is used for grading",
+                              cell=f"{where}!{col}{r}", expected=f"{expected:g}", found=describe(cell)))
     report_batch(findings, edited, "data-edited", "data changed")
     baseline = model.loss(a)
     cell = cells.get(layout.baseline_cell)
@@ -143,6 +174,14 @@ def _given(sub: Submission, a: Assignment, layout: Layout, where: str, findings:
                                 f"{baseline:.6g} but is {describe(cell)}; the issued baseline is used",
                                 cell=f"{where}!{layout.baseline_cell}", expected=f"{baseline:.17g}",
                                 found=describe(cell)))
+
+
+def close(values: np.ndarray, expected: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
+    """math.isclose, element-wise (symmetric, unlike numpy.isclose)."""
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(values - expected)
+        return (values == expected) | (diff <= np.maximum(rel_tol * np.maximum(np.abs(values), np.abs(expected)),
+                                                          abs_tol))
 
 
 def same_number(cell: Cell | None, expected: float) -> bool:
@@ -168,22 +207,28 @@ def _extent(sub: Submission, layout: Layout, findings: list[Finding]) -> None:
 def _caches(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:
     """Cached results must exist (the file was recalculated) and agree with NumPy on the student's weights."""
     cells = sub.cells
-    pred_refs = [f"{layout.pred_col}{layout.first_row + i}" for i in range(layout.n_rows)]
-    cached = [cells.get(ref) for ref in [*pred_refs, layout.metric_cell]]
-    values = [c.value if c is not None and c.formula is not None else None for c in cached]
-    if all(v is None for v in values) and any(c is not None and c.formula for c in cached):
+    first = layout.first_row
+    pred = cells.column(layout.pred_col, first, first + layout.n_rows - 1)
+    metric = cells.get(layout.metric_cell)
+    metric_value = metric.value if metric is not None and metric.formula is not None else None
+    if (not (pred.has_formula & pred.has_value).any() and metric_value is None
+            and (pred.has_formula.any() or (metric is not None and metric.formula is not None))):
         findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
                                 "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
         return
     if len(sub.weights) != len(layout.param_cells):
         return
     fwd = model.forward(a.network, sub.weights, a.data.X)
-    expected = [*fwd.prediction.tolist(), model.metric_value(a.metric, a.data.y, fwd.prediction)]
-    for ref, value, exp in zip([*pred_refs, layout.metric_cell], values, expected, strict=True):
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(exp):
-            continue
-        if not math.isclose(float(value), exp, rel_tol=CACHE_TOLERANCE, abs_tol=1e-9):
-            findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {value:.6g} but these weights "
-                                    f"give {exp:.6g}: the saved results do not belong to the saved weights",
-                                    cell=f"{where}!{ref}", expected=f"{exp:.17g}", found=f"{value:.17g}"))
-            return
+    with np.errstate(invalid="ignore"):
+        usable = pred.has_formula & pred.is_number & np.isfinite(fwd.prediction)
+        wrong = np.flatnonzero(usable & ~close(pred.number, fwd.prediction, CACHE_TOLERANCE, 1e-9))
+    shown: list[tuple[str, float, float]] = [(f"{layout.pred_col}{first + int(i)}", float(pred.number[i]),
+                                              float(fwd.prediction[i])) for i in wrong[:1]]
+    if not shown and isinstance(metric_value, int | float) and not isinstance(metric_value, bool):
+        exp = model.metric_value(a.metric, a.data.y, fwd.prediction)
+        if math.isfinite(exp) and not math.isclose(float(metric_value), exp, rel_tol=CACHE_TOLERANCE, abs_tol=1e-9):
+            shown.append((layout.metric_cell, float(metric_value), exp))
+    for ref, value, exp in shown:
+        findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {value:.6g} but these weights "
+                                f"give {exp:.6g}: the saved results do not belong to the saved weights",
+                                cell=f"{where}!{ref}", expected=f"{exp:.17g}", found=f"{value:.17g}"))

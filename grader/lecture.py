@@ -74,7 +74,7 @@ def _read(path: str, g: Gradable, limits: Limits) -> tuple[dict[str, float], lis
                                     "is missing"))
             return {}, findings, props
         book = read_cells(archive, {sheet: [g.region]})
-    cells = book.cells.get(sheet, {})
+    cells = book.sheet(sheet)
     where = quote_sheet(sheet)
     _names(book.defined_names, sheet, g, findings)
     params, problems = {}, []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from grader.cells import Cell, WorkbookCells, parse_reference, read_cells
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
+from grader.sheet_cells import SheetCells
 from workbook.builder import PROPERTY_PREFIX
 from workbook.layout import INSTRUCTIONS_SHEET, Layout, quote_sheet, split_ref
 
@@ -29,8 +30,8 @@ class Submission:
     findings: list[Finding] = field(default_factory=list)  # how weights were read, sheet/name problems
 
     @property
-    def cells(self) -> dict[str, Cell]:
-        return self.book.cells.get(self.sheet, {})
+    def cells(self) -> SheetCells:
+        return self.book.sheet(self.sheet)
 
     @property
     def properties(self) -> dict[str, str]:
@@ -110,7 +111,7 @@ def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
             findings.append(Finding("weight-missing", WEIGHT, f"{name} cannot be found (its sheet is missing)",
                                     cell=name))
             continue
-        cell = book.cells.get(target_sheet, {}).get(ref)
+        cell = book.sheet(target_sheet).get(ref)
         value = weight_value(name, f"{quote_sheet(target_sheet)}!{ref}", ref, cell, findings)
         if value is not None:
             weights[name] = value

@@ -82,6 +82,11 @@ class SafeArchive:
     def has(self, name: str) -> bool:
         return name in self._names
 
+    def size(self, name: str) -> int:
+        """The size a part declares (inflated); reading never goes beyond it."""
+        info = self._names.get(name)
+        return info.file_size if info is not None else 0
+
     def _fail(self, message: str, code: str) -> SubmissionError:
         return SubmissionError(str(self.path), message, code=code)
 

@@ -1,0 +1,69 @@
+"""One cell as saved, and how its saved text becomes a value: shared by every reader.
+
+The streaming reader (`grader.cells`) and the bulk reader of uniform rows (`grader.row_runs`)
+must decode a cell identically, so the decoding lives here once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workbook.layout import col_index, col_letter
+
+NOT_NUMERIC_KINDS = frozenset({"s", "str", "d", "b", "e", "inlineStr"})  # xlsx `t` values whose <v> is no number
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell as saved: its formula (Excel syntax, leading '='), cached value or error."""
+
+    ref: str
+    formula: str | None = None
+    value: float | str | bool | None = None
+    error: str | None = None  # "#DIV/0!", "#VALUE!", "Err:502"...
+    array_ref: str | None = None  # top-left cell of an array formula: the array's range
+
+
+def xlsx_value(kind: str, raw: str | None, strings) -> tuple[float | str | bool | None, str | None]:
+    """(value, error) of an xlsx cell from its type attribute `t` and the text of its <v>."""
+    if raw in (None, ""):
+        return None, None
+    if kind == "s":
+        return strings[int(raw)], None
+    if kind in ("str", "d"):
+        return raw, None
+    if kind == "b":
+        return raw.strip() == "1", None
+    if kind == "e":
+        return None, raw
+    try:
+        return float(raw), None
+    except ValueError:
+        return raw, None
+
+
+_TOKEN = re.compile(r'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(!])')
+
+
+def shift_formula(formula: str, d_row: int, d_col: int) -> str:
+    """Move relative references by (d_row, d_col), as Excel's shared formulas require.
+
+    String literals, absolute parts, defined names (w_in1_h1) and function names are left alone.
+    """
+    def repl(m: re.Match) -> str:
+        if m.group(0).startswith('"'):
+            return m.group(0)
+        col_abs, col, row_abs, row = m.groups()
+        new_col = col if col_abs else col_letter(col_index(col) + d_col)
+        new_row = row if row_abs else str(int(row) + d_row)
+        return f"{col_abs}{new_col}{row_abs}{new_row}"
+
+    return _TOKEN.sub(repl, formula)
+
+
+def shared_child(master: tuple[str, str], row: int, col: int) -> str:
+    """The text of a shared formula's child at (row, col), from its master's (anchor ref, text)."""
+    anchor, text = master
+    letters = anchor.rstrip("0123456789")
+    return shift_formula(text, row - int(anchor[len(letters):]), col - col_index(letters))

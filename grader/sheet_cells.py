@@ -1,0 +1,171 @@
+"""The cells read from one sheet, whether parsed one by one or taken in bulk as uniform rows.
+
+`SheetCells` is a read-only mapping from reference to `Cell`, so code that looks up a few
+cells does not care how they were read. Cells of a `RowRun` are decoded only when looked up.
+Checks that sweep whole columns of a big sheet use `column` and `formula_runs` instead: one
+array per column, and one formula pattern per run, rather than a million lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.cell import NOT_NUMERIC_KINDS, Cell, shared_child, xlsx_value
+from grader.row_runs import RowRun, TemplateCell
+from workbook.layout import col_index, col_letter, split_ref
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column over rows first..last, as arrays (index 0 is row `first`)."""
+
+    number: np.ndarray  # float64: the saved number, nan where the cell holds none
+    is_number: np.ndarray  # the saved value is a number (not text, not a boolean)
+    has_formula: np.ndarray  # the cell holds a formula
+    has_value: np.ndarray  # the cell has a saved value of any kind
+
+
+class SheetCells(Mapping[str, Cell]):
+    """Cells of one sheet by reference ("C5"): loose cells, plus runs of uniform rows decoded on demand."""
+
+    def __init__(self, loose: dict[str, Cell] | None = None, runs: list[RowRun] | None = None,
+                 masters: dict[str, tuple[str, str]] | None = None, strings=None) -> None:
+        self._loose = loose or {}
+        self._runs = runs or []
+        self._masters = masters or {}  # shared formula si -> (anchor ref, text), for runs of shared children
+        self._strings = strings
+
+    @property
+    def runs(self) -> list[RowRun]:
+        return self._runs
+
+    # ------------------------------------------------------------------------------- one cell at a time
+
+    def __getitem__(self, ref: str) -> Cell:
+        cell = self._loose.get(ref)
+        if cell is None and self._runs:
+            letters, row = split_ref(ref)
+            cell = self._from_runs(row, col_index(letters), ref)
+        if cell is None:
+            raise KeyError(ref)
+        return cell
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._loose
+        for run in self._runs:
+            for row in run.rows.tolist():
+                for tc in run.template.cells:
+                    ref = f"{col_letter(tc.col)}{row}"
+                    if self._run_cell(run, run.index(row), tc, ref) is not None:
+                        yield ref
+
+    def __len__(self) -> int:
+        """Counting decodes every cell of every run: slow for a big sheet, meant for tests and small sheets."""
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return bool(self._loose or self._runs)
+
+    def arrays(self) -> list[Cell]:
+        """Cells holding an array formula (never part of a run: a run's template has none)."""
+        return [c for c in self._loose.values() if c.array_ref]
+
+    def _from_runs(self, row: int, col: int, ref: str) -> Cell | None:
+        for run in self._runs:
+            i = run.index(row)
+            if i is not None:
+                tc = run.template.by_col.get(col)
+                return None if tc is None else self._run_cell(run, i, tc, ref)
+        return None
+
+    def _formula(self, tc: TemplateCell | None, row: int) -> str | None:
+        if tc is None:
+            return None
+        if tc.shared is not None:
+            master = self._masters.get(tc.shared)
+            text = shared_child(master, row, tc.col) if master else ""
+        else:
+            text = tc.formula_at(row) or ""
+        return "=" + text if text else None
+
+    def _run_cell(self, run: RowRun, i: int, tc: TemplateCell, ref: str) -> Cell | None:
+        raw = run.values[i, tc.slot].decode("ascii") if tc.slot is not None else None
+        value, error = xlsx_value(tc.kind, raw, self._strings)
+        formula = self._formula(tc, int(run.rows[i]))
+        if formula is None and value is None and error is None:
+            return None
+        return Cell(ref=ref, formula=formula, value=value, error=error)
+
+    # ------------------------------------------------------------------------------- whole columns
+
+    def loose_rows(self, first: int, last: int) -> list[int]:
+        """Rows first..last that no run covers (read cell by cell, or absent)."""
+        covered = np.zeros(last - first + 1, dtype=bool)
+        for run, lo, hi in self._overlaps(first, last):
+            covered[run.rows[lo:hi] - first] = True
+        return (np.flatnonzero(~covered) + first).tolist()
+
+    def formula_runs(self, col: str, first: int, last: int) -> Iterator[tuple[np.ndarray, Callable[[int], str | None]]]:
+        """(rows, formula at a row) for each run within first..last: one formula pattern for all its rows."""
+        c = col_index(col)
+        for run, lo, hi in self._overlaps(first, last):
+            tc = run.template.by_col.get(c)
+            yield run.rows[lo:hi], lambda row, tc=tc: self._formula(tc, row)
+
+    def column(self, col: str, first: int, last: int) -> Column:
+        n = last - first + 1
+        number = np.full(n, np.nan)
+        is_number, has_formula, has_value = (np.zeros(n, dtype=bool) for _ in range(3))
+        c = col_index(col)
+        for run, lo, hi in self._overlaps(first, last):
+            tc = run.template.by_col.get(c)
+            if tc is None:
+                continue
+            at = run.rows[lo:hi] - first
+            has_formula[at] = self._formula(tc, int(run.rows[lo])) is not None
+            if tc.slot is None:
+                continue
+            raw = run.values[lo:hi, tc.slot]
+            has_value[at] = (raw != b"") & (tc.kind != "e")
+            if tc.kind not in NOT_NUMERIC_KINDS:
+                values, ok = _floats(raw)
+                number[at], is_number[at] = values, ok
+        for row in self.loose_rows(first, last):
+            cell = self._loose.get(f"{col}{row}")
+            if cell is None:
+                continue
+            i = row - first
+            has_formula[i] = cell.formula is not None
+            has_value[i] = cell.value is not None
+            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                number[i], is_number[i] = cell.value, True
+        return Column(number=number, is_number=is_number, has_formula=has_formula, has_value=has_value)
+
+    def _overlaps(self, first: int, last: int) -> Iterator[tuple[RowRun, int, int]]:
+        for run in self._runs:
+            lo = int(np.searchsorted(run.rows, first))
+            hi = int(np.searchsorted(run.rows, last, side="right"))
+            if lo < hi:
+                yield run, lo, hi
+
+
+def _floats(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Saved number texts -> (float64 values, parsed); an empty or non-numeric text is not a number.
+
+    NumPy parses bytes exactly as Python's float() does; the element-wise fallback only runs
+    when some text is not a number, and decodes it first, as the parser would.
+    """
+    ok = raw != b""
+    values = np.full(len(raw), np.nan)
+    try:
+        values[ok] = raw[ok].astype(np.float64)
+    except ValueError:
+        for i in np.flatnonzero(ok):
+            try:
+                values[i] = float(raw[i].decode("ascii"))
+            except ValueError:
+                ok[i] = False
+    return values, ok
