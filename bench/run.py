@@ -167,7 +167,7 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_m
 """
 
 
-def bench_scale(work: Path, sizes: list[int]) -> None:
+def bench_scale(work: Path, sizes: list[int], *, quick: bool = False) -> None:
     for n in sizes:
         template = big_template(work / f"big{n}", n)
         out = work / f"big{n}" / "big.xlsx"
@@ -180,7 +180,24 @@ def bench_scale(work: Path, sizes: list[int]) -> None:
 
         a = load_template(template)
         took = timed(lambda a=a, out=out: grade_file(out, a))
-        row(f"grade the {n:,}-row workbook", f"{took:.2f} s", "", "target <= 2 s")
+        floor = inflate_seconds(out)
+        row(f"grade the {n:,}-row workbook", f"{took:.2f} s", f"inflating its sheet {floor:.2f} s",
+            f"{took / floor:.1f}x; target <= 2 s")
+        if n == 20_640 or (quick and n == sizes[-1]):
+            (saved,) = libreoffice.recalculate([out], work / f"big{n}" / "saved", timeout=900)
+            took = timed(lambda a=a, saved=saved: grade_file(saved, a))
+            result = grade_file(saved, a)
+            assert result.status == "graded" and not result.findings, result.findings
+            floor = inflate_seconds(saved)
+            row(f"grade the {n:,}-row workbook saved by LibreOffice (caches checked)", f"{took:.2f} s",
+                f"inflating its sheet {floor:.2f} s", f"{took / floor:.1f}x; target <= 2 s")
+
+
+def inflate_seconds(path: Path) -> float:
+    """Unzipping the biggest sheet: the least any reader of that workbook must do."""
+    with zipfile.ZipFile(path) as z:
+        part = max((i for i in z.infolist() if i.filename.startswith("xl/worksheets/")), key=lambda i: i.file_size)
+        return timed(lambda: z.read(part.filename), 3)
 
 
 def bench_startup() -> None:
@@ -202,7 +219,7 @@ def main() -> None:
         bench_startup()
         bench_grading(work, [10, 100] if args.quick else [10, 100, 1000])
         bench_generation(work, 100 if args.quick else 1000)
-        bench_scale(work, [1000, 10_000] if args.quick else [1000, 10_000, 20_640, 100_000])
+        bench_scale(work, [1000, 10_000] if args.quick else [1000, 10_000, 20_640, 100_000], quick=args.quick)
     print(f"\nmanualml benchmarks ({'quick' if args.quick else 'full'}) on {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform(terse=True)}\n")
     widths = [max(len(r[i]) for r in [("figure", "ours", "floor / peer", "ratio"), *ROWS]) for i in range(4)]

@@ -15,7 +15,7 @@ from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
 from workbook.builder import PROPERTY_PREFIX
-from workbook.layout import INSTRUCTIONS_SHEET, Layout, quote_sheet, split_ref
+from workbook.layout import INSTRUCTIONS_SHEET, Layout, col_index, quote_sheet, split_ref
 
 
 @dataclass(frozen=True)
@@ -48,19 +48,36 @@ def region(layout: Layout) -> str:
 def read_submission(path: str, layout: Layout, *, limits: Limits | None = None) -> Submission:
     """Open, parse and pull the weights out of one submission (raises SubmissionError if unreadable)."""
     with open_submission(path, limits=limits or Limits()) as archive:
-        probe = read_cells(archive, {})
+        # Read the issued sheet's region straight away: sheet names and defined names come with it (an
+        # .ods keeps them in the same big part as the cells, so a separate first look would cost a full pass)
+        issued = {layout.sheet: [region(layout)]}
+        book = read_cells(archive, issued)
         findings: list[Finding] = []
-        sheet = _choose_sheet(probe, layout, findings)
+        sheet = _choose_sheet(book, layout, findings)
         wanted: dict[str, list[str]] = {sheet: [region(layout)]} if sheet else {}
         for name in layout.param_cells:  # names pointing outside the region (moved) are read too
-            if name in probe.defined_names:
-                target_sheet, ref = parse_reference(probe.defined_names[name])
-                if target_sheet in probe.sheet_names:
+            if name in book.defined_names:
+                target_sheet, ref = parse_reference(book.defined_names[name])
+                if target_sheet in book.sheet_names and not (target_sheet == sheet and within(ref, region(layout))):
                     wanted.setdefault(target_sheet, []).append(ref)
-        book = read_cells(archive, wanted)
+        if wanted != issued:  # the sheet was renamed, or a name points outside the region: read what they need
+            book = read_cells(archive, wanted)
         weights = _read_weights(book, sheet, layout, findings)
         return Submission(path=str(path), kind=archive.kind, sheet=sheet or "", book=book, weights=weights,
                           findings=findings)
+
+
+def within(ref: str, area: str) -> bool:
+    """Whether every cell of `ref` ("$C$5", "C5:D6") lies inside `area` ("A1:S16")."""
+    (c1, r1), (c2, r2) = (split_ref(p) for p in area.replace("$", "").split(":"))
+    try:
+        for part in ref.replace("$", "").split(":"):
+            col, row = split_ref(part)
+            if not (r1 <= row <= r2 and col_index(c1) <= col_index(col) <= col_index(c2)):
+                return False
+    except (ValueError, AttributeError):
+        return False
+    return True
 
 
 def _choose_sheet(book: WorkbookCells, layout: Layout, findings: list[Finding]) -> str | None:

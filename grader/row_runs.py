@@ -68,8 +68,9 @@ class Template:
     """A row's exact bytes as a pattern, and what its cells hold."""
 
     pattern: re.Pattern
-    cells: tuple[TemplateCell, ...]
-    by_col: dict[int, TemplateCell] = field(default_factory=dict)
+    cells: tuple  # TemplateCell (xlsx) or OdsTemplateCell, left to right
+    by_col: dict = field(default_factory=dict)  # column -> its cell
+    row_group: int | None = 0  # index among the match's groups of the row number; None: the row has none
 
     @property
     def content_max_col(self) -> int:
@@ -166,14 +167,53 @@ def make_template(row: bytes) -> Template | None:
     return Template(pattern=re.compile(b"".join(pieces)), cells=tuple(cells), by_col={c.col: c for c in cells})
 
 
+class XlsxRows:
+    """Where SpreadsheetML keeps rows: `<row r="N">` elements inside `<sheetData>`, each carrying its number."""
+
+    open = b"<row"
+    numbered = True
+    stop = _STOP
+
+    @staticmethod
+    def make_template(row: bytes, row_no: int) -> Template | None:
+        return make_template(row)  # an xlsx row names its own number
+
+    def enter(self, data: bytes) -> int | None:
+        """Where rows begin (all before passes to the parser); None: need more bytes; -1: do not divert."""
+        found = data.find(b"<sheetData>")
+        if found < 0:
+            return -1 if len(data) > 1 << 20 else None  # sheetData must start within the first megabyte
+        head = data[:found]
+        body = head[head.find(b"?>") + 2:] if head.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") else head
+        root = re.match(rb'\s*<worksheet((?:' + _ATTR + rb")*)\s*>", body)
+        if (root is None or dict(_ATTRS.findall(root.group(1))).get(b"xmlns") != MAIN_NS
+                or _STOP.search(body, root.end())):
+            return -1
+        return found + len(b"<sheetData>")
+
+    def plain(self, row: bytes, prev: int) -> int | None:
+        """The last row number a parsed row takes up, or None if diversion must stop there."""
+        start = _ROW_START.match(row)
+        if start is None or int(start.group(1)) <= prev:
+            return None
+        return int(start.group(1))
+
+    def placeholder(self, rows: list[int]) -> bytes:
+        return b'<row r="%d"/>' % rows[-1]
+
+
+XLSX = XlsxRows()
+
+
 class RowDiverter:
     """Sits between a sheet's byte stream and the XML parser, taking out runs of uniform rows.
 
     `feed` returns the bytes the parser should get; rows up to `last_row` may be diverted.
     """
 
-    def __init__(self, last_row: int) -> None:
+    def __init__(self, last_row: int, rows=XLSX) -> None:
         self.last_row = last_row
+        self.dialect = rows  # XlsxRows, or grader.ods_runs.OdsRows for one sheet of an .ods
         self.runs: list[RowRun] = []
         self._pending = b""
         self._state = "prolog"  # -> "rows" (inside sheetData) -> "done" (pass everything through)
@@ -189,7 +229,17 @@ class RowDiverter:
             return chunk
         data = self._pending + chunk
         out: list[bytes] = []
-        at = self._prolog(data, out) if self._state == "prolog" else 0
+        at = 0
+        if self._state == "prolog":
+            start = self.dialect.enter(data)
+            if start is None:
+                self._pending = data
+                return b""
+            if start < 0:
+                self._state = "done"
+            else:
+                out.append(data[:start])
+                at, self._state = start, "rows"
         if self._state == "rows":
             at = self._scan(data, at, out)
         if self._state == "done":
@@ -208,24 +258,6 @@ class RowDiverter:
         self._pending, self._state = b"", "done"
         return b"".join(out)
 
-    def _prolog(self, data: bytes, out: list[bytes]) -> int:
-        """Up to <sheetData>: pass it on; divert only under a root whose default namespace is SpreadsheetML's."""
-        found = data.find(b"<sheetData>")
-        if found < 0:
-            if len(data) > 1 << 20:  # sheetData must start within the first megabyte
-                self._state = "done"
-            return 0
-        head = data[:found]
-        body = head[head.find(b"?>") + 2:] if head.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") else head
-        root = re.match(rb'\s*<worksheet((?:' + _ATTR + rb")*)\s*>", body)
-        if (root is None or dict(_ATTRS.findall(root.group(1))).get(b"xmlns") != MAIN_NS
-                or _STOP.search(body, root.end())):
-            self._state = "done"
-            return 0
-        out.append(data[:found + len(b"<sheetData>")])
-        self._state = "rows"
-        return found + len(b"<sheetData>")
-
     def _scan(self, data: bytes, at: int, out: list[bytes]) -> int:
         """Rows from `at` on; returns where the unprocessed (incomplete) part begins."""
         size = len(data)
@@ -237,27 +269,37 @@ class RowDiverter:
             if self._template is not None:
                 match = self._template.pattern.match
                 rows, values, prev, limit = self._rows, self._values, self._prev, self.last_row
+                k, numbered = self._template.row_group, self.dialect.numbered
                 while True:
                     m = match(data, at)
                     if m is None:
                         break
-                    r = int(m.group(1))
-                    if r <= prev or r > limit:
-                        break
+                    g = m.groups()
+                    if numbered:  # xlsx: the row says its number; it must come after the last one
+                        r = int(g[0])
+                        if r <= prev or r > limit:
+                            break
+                    else:  # ods: rows are counted; a reference to the row must name this one
+                        r = prev + 1
+                        if r > limit or (k is not None and int(g[k]) != r):
+                            break
                     rows.append(r)
-                    values.append(m.groups()[1:])
+                    values.append(g if k is None else g[:k] + g[k + 1:])
                     prev = r
                     at = m.end()
                     if len(values) >= BLOCK:
                         self._pack()
                         values = self._values
                 self._prev = prev
-                if at >= size or (m is None and data.find(b"</row>", at) < 0):
+                if at >= size or (m is None and self._row_end(data, at) < 0):
                     return at  # the next row is not complete yet: wait for more bytes
                 self._end_run(out)
                 continue  # the row that did not match is read as a plain row (after any whitespace)
-            if not data.startswith(b"<row", at):
-                self._state = "done"  # </sheetData>, or something this reader does not follow
+            opening = self.dialect.open
+            if at + len(opening) >= size:
+                return at
+            if not data.startswith(opening, at) or data[at + len(opening)] not in b" \t\r\n/>":
+                self._state = "done"  # the end of the rows, or something this reader does not follow
                 return at
             end = self._row_end(data, at)
             if end < 0:
@@ -265,30 +307,27 @@ class RowDiverter:
             row = data[at:end]
             out.append(row)
             at = end
-            start = _ROW_START.match(row)
-            if _STOP.search(row) or start is None:
+            last = None if self.dialect.stop.search(row) else self.dialect.plain(row, self._prev)
+            if last is None or last > self.last_row:
                 self._state = "done"
                 return at
-            r = int(start.group(1))
-            if r <= self._prev or r > self.last_row:
-                self._state = "done"
-                return at
-            self._prev = r
+            self._prev = last
             if self._misses >= MAX_TEMPLATE_MISSES:
                 self._state = "done"  # no row has matched the one before it for a while: let the parser read
                 return at
-            self._template = make_template(row)
+            self._template = self.dialect.make_template(row, last)
             self._misses += 1
 
-    @staticmethod
-    def _row_end(data: bytes, at: int) -> int:
+    def _row_end(self, data: bytes, at: int) -> int:
+        """The end of the row element starting at `at`, or -1 if it is not all there yet."""
         close = data.find(b">", at)
         if close < 0:
             return -1
         if data[close - 1:close] == b"/":
             return close + 1
-        end = data.find(b"</row>", close)
-        return -1 if end < 0 else end + len(b"</row>")
+        tag = b"</" + self.dialect.open[1:] + b">"
+        end = data.find(tag, close)
+        return -1 if end < 0 else end + len(tag)
 
     def _pack(self) -> None:
         if self._values:
@@ -304,5 +343,5 @@ class RowDiverter:
         self._misses = 0
         values = np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0]
         self.runs.append(RowRun(template=template, rows=np.array(self._rows, dtype=np.int64), values=values))
-        out.append(b'<row r="%d"/>' % self._rows[-1])
+        out.append(self.dialect.placeholder(self._rows))
         self._rows, self._blocks = [], []

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.cell import NOT_NUMERIC_KINDS, Cell, shared_child, xlsx_value
+from grader.ods_runs import FLOAT_TYPES, OdsTemplateCell
 from grader.row_runs import RowRun, TemplateCell
 from workbook.layout import col_index, col_letter, split_ref
 
@@ -81,9 +82,11 @@ class SheetCells(Mapping[str, Cell]):
                 return None if tc is None else self._run_cell(run, i, tc, ref)
         return None
 
-    def _formula(self, tc: TemplateCell | None, row: int) -> str | None:
+    def _formula(self, tc: TemplateCell | OdsTemplateCell | None, row: int) -> str | None:
         if tc is None:
             return None
+        if isinstance(tc, OdsTemplateCell):
+            return tc.formula_at(row)  # already in Excel syntax, '=' included
         if tc.shared is not None:
             master = self._masters.get(tc.shared)
             text = shared_child(master, row, tc.col) if master else ""
@@ -91,7 +94,9 @@ class SheetCells(Mapping[str, Cell]):
             text = tc.formula_at(row) or ""
         return "=" + text if text else None
 
-    def _run_cell(self, run: RowRun, i: int, tc: TemplateCell, ref: str) -> Cell | None:
+    def _run_cell(self, run: RowRun, i: int, tc: TemplateCell | OdsTemplateCell, ref: str) -> Cell | None:
+        if isinstance(tc, OdsTemplateCell):
+            return _ods_cell(tc, run.values[i], self._formula(tc, int(run.rows[i])), ref)
         raw = run.values[i, tc.slot].decode("ascii") if tc.slot is not None else None
         value, error = xlsx_value(tc.kind, raw, self._strings)
         formula = self._formula(tc, int(run.rows[i]))
@@ -126,6 +131,18 @@ class SheetCells(Mapping[str, Cell]):
                 continue
             at = run.rows[lo:hi] - first
             has_formula[at] = self._formula(tc, int(run.rows[lo])) is not None
+            if isinstance(tc, OdsTemplateCell):
+                if tc.value_type in FLOAT_TYPES and not tc.is_error and "office:value" in tc.slots:
+                    number[at], is_number[at] = _floats(run.values[lo:hi, tc.slots["office:value"]])
+                    has_value[at] = True
+                    continue
+                for i in range(lo, hi):  # any other kind of value, as the parser would decode it
+                    cell = self._run_cell(run, i, tc, "")
+                    value = None if cell is None else cell.value
+                    has_value[run.rows[i] - first] = value is not None
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        number[run.rows[i] - first], is_number[run.rows[i] - first] = value, True
+                continue
             if tc.slot is None:
                 continue
             raw = run.values[lo:hi, tc.slot]
@@ -150,6 +167,34 @@ class SheetCells(Mapping[str, Cell]):
             hi = int(np.searchsorted(run.rows, last, side="right"))
             if lo < hi:
                 yield run, lo, hi
+
+
+def _ods_cell(tc: OdsTemplateCell, values: np.ndarray, formula: str | None, ref: str) -> Cell:
+    """An .ods run cell, decoded exactly as `grader.cells` decodes a parsed one."""
+    def attr(name: str) -> str | None:
+        return values[tc.slots[name]].decode("ascii") if name in tc.slots else None
+
+    text = attr("text") or ""
+    kind = tc.value_type
+    value: float | str | bool | None = None
+    error = None
+    if tc.is_error:
+        error = text
+    elif kind in FLOAT_TYPES:
+        value = float(attr("office:value") or "nan")
+    elif kind == "boolean":
+        value = attr("office:boolean-value") == "true"
+    elif kind == "date":
+        value = attr("office:date-value")
+    elif kind == "time":
+        value = attr("office:time-value")
+    elif kind == "string":
+        value = attr("office:string-value") if "office:string-value" in tc.slots else text
+    elif formula is not None and text.startswith(("#", "Err:")):
+        error = text
+    elif text:
+        value = text
+    return Cell(ref=ref, formula=formula, value=value, error=error)
 
 
 def _floats(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

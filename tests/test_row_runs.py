@@ -66,7 +66,8 @@ def saved(mid, uno_python, tmp_path_factory):
     }
     out = {}
     for name, edits in plans.items():
-        (out[name],) = libreoffice.edit_and_save(path, edits, [folder / f"{name}.xlsx"])
+        out[name], out[name + ".ods"] = libreoffice.edit_and_save(path, edits, [folder / f"{name}.xlsx",
+                                                                               folder / f"{name}.ods"])
     return out
 
 
@@ -114,16 +115,19 @@ def test_generated_file_is_read_in_bulk(monkeypatch, mid):
     assert step.formula == f"=IF({lay.neurons['h1_1'].z_col}{lay.first_row + 200}>=0,1,0)"
 
 
+@pytest.mark.parametrize("suffix", ["", ".ods"])
 @pytest.mark.parametrize("plan", ["unchanged", "weights", "data-edited", "formula-typed-over", "row-inserted"])
-def test_files_saved_by_libreoffice(monkeypatch, mid, saved, plan):
+def test_files_saved_by_libreoffice(monkeypatch, mid, saved, plan, suffix):
     a, _ = mid
-    assert_same(monkeypatch, saved[plan], a, min_run_rows=ROWS - 60)
+    assert_same(monkeypatch, saved[plan + suffix], a, min_run_rows=ROWS - 60)
 
 
-def test_libreoffice_edits_are_found_in_bulk(monkeypatch, mid, saved):
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+def test_libreoffice_edits_are_found_in_bulk(monkeypatch, mid, saved, suffix):
     a, _ = mid
     lay = layout_for(a)
     r = lay.first_row + 150
+    saved = {name.removesuffix(suffix): path for name, path in saved.items() if path.suffix == (suffix or ".xlsx")}
     assert _codes(monkeypatch, saved["unchanged"], a) == []
     # the saved prediction of the edited row follows the edited data, not the issued data NumPy uses
     assert _codes(monkeypatch, saved["data-edited"], a) == [("data-edited", f"{SHEET}!{lay.input_cols[1]}{r}"),
@@ -238,3 +242,74 @@ def test_template_puts_the_row_number_back_everywhere():
 ])
 def test_only_plain_rows_become_templates(row):
     assert make_template(row) is None
+
+
+# ------------------------------------------------------------------------------ .ods
+
+
+def _ods_row(xml: str, n: int) -> re.Match:
+    """The n-th table-row (1-based, counting repeats) of the sheet Mid."""
+    at = xml.index(f'<table:table table:name="{SHEET}"')
+    count = 0
+    for m in re.finditer(r"<table:table-row[^>]*?(/>|>.*?</table:table-row>)", xml[at:], re.S):
+        repeat = re.search(r'table:number-rows-repeated="(\d+)"', m.group(0)[:200])
+        count += int(repeat.group(1)) if repeat else 1
+        if count >= n:
+            return re.match(r"(?s).*", m.group(0)), at + m.start(), at + m.end()
+    raise AssertionError(n)
+
+
+def _ods_edit_row(xml: str, n: int, edit) -> str:
+    _, start, end = _ods_row(xml, n)
+    return xml[:start] + edit(xml[start:end]) + xml[end:]
+
+
+@pytest.mark.parametrize("variant", ["reference-to-another-row", "comment-in-row", "prefix-rebound", "rows-repeated",
+                                     "whitespace"])
+def test_rewritten_ods(monkeypatch, mid, saved, tmp_path, variant):
+    a, _ = mid
+    lay = layout_for(a)
+    r = lay.first_row + 150
+    z, act = lay.neurons["h1_1"].z_col, lay.neurons["h1_1"].a_col
+    edits = {
+        "reference-to-another-row": lambda x: _ods_edit_row(
+            x, r, lambda row: row.replace(f"[.{z}{r}]", f"[.{z}{r + 1}]")),
+        "comment-in-row": lambda x: _ods_edit_row(x, r, lambda row: row.replace("</table:table-row>",
+                                                                                "<!-- x --></table:table-row>")),
+        "prefix-rebound": lambda x: _ods_edit_row(x, r, lambda row: row.replace(
+            "<table:table-row ", '<table:table-row xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" ', 1)),
+        "rows-repeated": lambda x: _ods_edit_row(x, r, lambda row: row.replace(
+            "<table:table-row ", '<table:table-row table:number-rows-repeated="2" ', 1)),
+        "whitespace": lambda x: x.replace("</table:table-row><table:table-row",
+                                          "</table:table-row>\n <table:table-row"),
+    }
+    src = saved["weights.ods"]
+    path = rewrite_member(src, tmp_path / f"{variant}.ods", "content.xml", edits[variant])
+    assert_same(monkeypatch, path, a, min_run_rows=100)
+    codes = _codes(monkeypatch, path, a)
+    if variant == "reference-to-another-row":
+        assert codes[0] == ("formula-edited", f"{SHEET}!{act}{r}")
+    if variant == "whitespace":
+        assert codes == []
+    if variant == "rows-repeated":  # row r counts twice: every row below is one further down
+        assert ("layout-extended", "") in codes
+
+
+def test_ods_template_translates_formulas_with_the_row_number_in_place():
+    from grader.ods_runs import make_ods_template
+
+    row = (b'<table:table-row table:style-name="ro1"><table:table-cell table:style-name="ce7" '
+           b'office:value-type="float" office:value="2.5" calcext:value-type="float"><text:p>2.5</text:p>'
+           b'</table:table-cell><table:table-cell/><table:table-cell table:style-name="ce10" '
+           b'table:formula="of:=IF([.A19]&gt;=0;[$\'Other Sheet\'.$B$19];w_in1_h1_19)" office:value-type="float" '
+           b'office:value="1" calcext:value-type="float"><text:p>1.00</text:p></table:table-cell>'
+           b'<table:table-cell table:number-columns-repeated="16381"/></table:table-row>')
+    t = make_ods_template(row, 19)
+    assert [(c.col, c.value_type, c.slots) for c in t.cells] == [
+        (1, "float", {"office:value": 0, "text": 1}), (3, "float", {"office:value": 2, "text": 3})]
+    assert t.cells[1].formula_at(7) == "=IF(A7>=0,'Other Sheet'!$B$7,w_in1_h1_19)"
+    other = row.replace(b"A19]", b"A7]").replace(b"$B$19", b"$B$7").replace(b'"2.5"', b'"-1e-3"')
+    m = t.pattern.fullmatch(other)
+    assert m.group("r") == b"7" and t.row_group == 2
+    assert make_ods_template(row.replace(b"office:value=\"2.5\"", b"office:value=\"abc\""), 19) is not None
+    assert t.pattern.fullmatch(other.replace(b'"-1e-3"', b'"abc"')) is None  # a value float() would refuse

@@ -40,10 +40,11 @@ def test_libreoffice_computes_numpys_loss_on_20640_rows(soffice, big, tmp_path):
     assert len(a.data.rows) == ROWS and a.network.shape == "8-3-4-1"
     (saved,) = libreoffice.recalculate([path], tmp_path, timeout=600)
     lay = layout_for(a)
-    ws = openpyxl.load_workbook(saved, data_only=True, read_only=True)[a.label("sheet")]
+    wb = openpyxl.load_workbook(saved, data_only=True, read_only=True)  # read-only keeps the file open: close it
     col, row = split_ref(lay.metric_cell)
-    metric = next(ws.iter_rows(min_row=row, max_row=row, min_col=col_index(col), max_col=col_index(col),
-                               values_only=True))[0]
+    metric = next(wb[a.label("sheet")].iter_rows(min_row=row, max_row=row, min_col=col_index(col),
+                                                 max_col=col_index(col), values_only=True))[0]
+    wb.close()
     assert metric == pytest.approx(model.loss(a), rel=1e-9)
     from grader.grade import grade_file
 
