@@ -103,9 +103,11 @@ def _hostile(archive, exc: Exception) -> SubmissionError:
 
 def _parse(archive, name: str):
     try:
-        return fromstring(archive.read(name), forbid_dtd=True)
+        return fromstring(archive.read(name, max_bytes=archive.limits.max_whole_part_bytes), forbid_dtd=True)
     except DefusedXmlException as exc:
         raise _hostile(archive, exc) from None
+    except SubmissionError:
+        raise  # too large, truncated...: already says what is wrong
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged part
         raise SubmissionError(str(getattr(archive, "path", "<archive>")),
                               f"the part {name} is damaged and cannot be read ({exc})", code="damaged") from None

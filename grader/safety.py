@@ -25,11 +25,12 @@ class Limits:
     """Caps that keep one hostile file from taking the grader's memory or time."""
 
     max_file_bytes: int = 100 * 2**20
-    # LibreOffice writes ~2.4 KB of sheet XML per row of an 8-input network: a 100,000-row
-    # workbook is a 240 MB part. Parts are streamed, never held whole, so these caps bound time,
-    # not memory; the ratio check below catches the zeros-bomb long before.
-    max_member_bytes: int = 512 * 2**20  # one member, declared or actually inflated
+    # LibreOffice writes ~2.4 KB of sheet XML per row of an 8-input network in an .xlsx and ~5.5 KB
+    # in an .ods: a 100,000-row .ods is a 550 MB content.xml. Sheets are streamed, never held whole,
+    # so these caps bound time, not memory; the ratio check below catches the zeros-bomb long before.
+    max_member_bytes: int = 768 * 2**20  # one member, declared or actually inflated
     max_total_inflated: int = 1024 * 2**20  # everything read from one file
+    max_whole_part_bytes: int = 64 * 2**20  # a small part parsed whole (workbook.xml, shared strings...)
     max_ratio: float = 200.0  # compression ratio, checked for members over 1 MB
     max_members: int = 10_000
 
@@ -114,9 +115,14 @@ class SafeArchive:
         if info is None:
             raise self._fail(f"the part {name} is missing", "missing-parts")
         if max_bytes is not None and info.file_size > max_bytes:
-            raise self._fail(f"the part {name} is larger than expected", "too-large")
+            raise self._fail(f"the part {name} is {_size(info.file_size)}, more than a spreadsheet needs (at most "
+                             f"{_size(max_bytes)}); save the workbook again from Excel or LibreOffice", "too-large")
         with self.open_stream(name) as stream:
             return stream.read()
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.1f} KB"
 
 
 class _Guarded:

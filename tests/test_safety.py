@@ -161,3 +161,14 @@ def test_sheet_xml_is_checked_for_dtds(tmp_path, good, name, edit, code):
         assert result.error == HOSTILE
     else:
         assert result.error.startswith("the part xl/worksheets/sheet2.xml is damaged and cannot be read (")
+
+
+def test_parts_read_whole_are_capped(tmp_path, good):
+    """Sheets are streamed; small parts are parsed whole, so they get their own, smaller cap."""
+    from grader.safety import Limits
+
+    result = grade_file(good, load("house-prices"), limits=Limits(max_whole_part_bytes=1000))
+    assert result.status == "error" and result.error_code == "too-large"
+    assert result.error == ("the part xl/workbook.xml is 1.5 KB, more than a spreadsheet needs (at most 1.0 KB); save "
+                            "the workbook again from Excel or LibreOffice")
+    assert grade_file(good, load("house-prices")).status == "graded"
