@@ -456,9 +456,8 @@ def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
         elif tag == f"{TABLE}table":
             runs = divert.runs if divert is not None and sheet == divert.dialect.sheet else []
             for run in runs:
-                if run.template.cells:
-                    max_row = max(max_row, int(run.rows[-1]))
-                    max_col = max(max_col, max(c.col for c in run.template.cells))
+                if run.template.content_max_col:
+                    max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)
             result.cells[sheet] = SheetCells(cells, runs)
             result.max_row[sheet], result.max_col[sheet] = max_row, max_col
             el.clear()

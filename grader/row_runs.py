@@ -9,7 +9,8 @@ a back-reference and each value a capture group. Following rows that match it by
 (with their own row number throughout) are taken out of the stream and kept as a `RowRun`:
 their row numbers and values in arrays. Everything else, including the template row itself,
 goes to the parser as before, and a run is replaced by one empty `<row r="last"/>` so that
-the parser still numbers any row after it correctly.
+the parser still numbers any row after it correctly. Where rows are and how they are numbered
+is a dialect: `XlsxRows` here, `grader.ods_runs.OdsRows` for OpenDocument.
 
 What a run's cells hold is known exactly: the template's cells, with the row number put
 back (`TemplateCell.formula_at`) and the captured value decoded as the parser would. Only
