@@ -150,11 +150,17 @@ def make_ods_template(row: bytes, row_no: int) -> Template | None:
                 pieces += [literal(row[cut:lo]), b"(" + pattern + b")"]
                 slots[name.decode()] = slot
                 slot, cut = slot + 1, hi
+        value_type = attrs.get(b"office:value-type", b"").decode()
+        is_error = attrs.get(b"calcext:value-type") == b"error"
         if m.group("text") is not None:
             lo, hi = m.span("text")
-            pieces += [literal(row[cut:lo]), b"(" + _VALUE + b")"]
-            slots["text"] = slot
-            slot, cut = slot + 1, hi
+            if value_type in FLOAT_TYPES and not is_error:  # the value is office:value; the text is only shown
+                pieces += [literal(row[cut:lo]), b"(?:" + _VALUE + b")"]
+            else:
+                pieces += [literal(row[cut:lo]), b"(" + _VALUE + b")"]
+                slots["text"] = slot
+                slot += 1
+            cut = hi
         pieces.append(literal(row[cut:m.end()]))
         formula = None
         if formula_attr is not None:
@@ -164,8 +170,7 @@ def make_ods_template(row: bytes, row_no: int) -> Template | None:
             parts = ods_formula(text).split("\x00")
             formula = tuple(x for part in parts for x in (part, None))[:-1]
         cells.append(OdsTemplateCell(
-            col=col + 1, value_type=attrs[b"office:value-type"].decode() if b"office:value-type" in attrs else None,
-            is_error=attrs.get(b"calcext:value-type") == b"error", formula=formula, slots=slots,
+            col=col + 1, value_type=value_type or None, is_error=is_error, formula=formula, slots=slots,
             has_text=m.group("text") is not None, has_children=content))
         col += int(repeat)
         at = m.end()

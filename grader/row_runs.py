@@ -219,6 +219,8 @@ class RowDiverter:
         self._pending = b""
         self._state = "prolog"  # -> "rows" (inside sheetData) -> "done" (pass everything through)
         self._template: Template | None = None
+        self._previous: Template | None = None  # the last template that matched rows: tried first after a break
+        self._candidate: tuple[bytes, int] | None = None  # the plain row (and number) to build a template from
         self._rows: list[int] = []
         self._values: list[tuple] = []
         self._blocks: list[np.ndarray] = []
@@ -294,6 +296,11 @@ class RowDiverter:
                 self._prev = prev
                 if at >= size or (m is None and self._row_end(data, at) < 0):
                     return at  # the next row is not complete yet: wait for more bytes
+                if not rows and self._candidate is not None:  # the earlier template did not fit: try the row above
+                    self._template = self.dialect.make_template(*self._candidate)
+                    self._candidate = None
+                    self._misses += 1
+                    continue
                 self._end_run(out)
                 continue  # the row that did not match is read as a plain row (after any whitespace)
             opening = self.dialect.open
@@ -316,8 +323,11 @@ class RowDiverter:
             if self._misses >= MAX_TEMPLATE_MISSES:
                 self._state = "done"  # no row has matched the one before it for a while: let the parser read
                 return at
-            self._template = self.dialect.make_template(row, last)
-            self._misses += 1
+            if self._previous is not None:  # a one-off row (two equal values merged, an edit): the old shape again?
+                self._template, self._candidate = self._previous, (row, last)
+            else:
+                self._template = self.dialect.make_template(row, last)
+                self._misses += 1
 
     def _row_end(self, data: bytes, at: int) -> int:
         """The end of the row element starting at `at`, or -1 if it is not all there yet."""
@@ -337,11 +347,11 @@ class RowDiverter:
 
     def _end_run(self, out: list[bytes]) -> None:
         """Close the current run; the parser gets an empty row in its place, keeping its row count right."""
-        template, self._template = self._template, None
+        template, self._template, self._candidate = self._template, None, None
         if template is None or not self._rows:
             return
         self._pack()
-        self._misses = 0
+        self._misses, self._previous = 0, template
         values = np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0]
         self.runs.append(RowRun(template=template, rows=np.array(self._rows, dtype=np.int64), values=values))
         out.append(self.dialect.placeholder(self._rows))
