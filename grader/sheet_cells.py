@@ -8,6 +8,7 @@ array per column, and one formula pattern per run, rather than a million lookups
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -16,7 +17,9 @@ import numpy as np
 from grader.cell import NOT_NUMERIC_KINDS, Cell, shared_child, xlsx_value
 from grader.ods_runs import FLOAT_TYPES, OdsTemplateCell
 from grader.row_runs import RowRun, TemplateCell
-from workbook.layout import col_index, col_letter, split_ref
+from workbook.layout import col_index, col_letter
+
+_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]*)")
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,8 @@ class SheetCells(Mapping[str, Cell]):
 
     def __getitem__(self, ref: str) -> Cell:
         cell = self._loose.get(ref)
-        if cell is None and self._runs:
-            letters, row = split_ref(ref)
-            cell = self._from_runs(row, col_index(letters), ref)
+        if cell is None and self._runs and (m := _REF.fullmatch(ref)):  # "C5:C6", "#REF!": no single cell
+            cell = self._from_runs(int(m.group(2)), col_index(m.group(1)), ref)
         if cell is None:
             raise KeyError(ref)
         return cell

@@ -113,6 +113,7 @@ def test_generated_file_is_read_in_bulk(monkeypatch, mid):
     assert cell.value == a.data.rows[200][0] and cell.formula is None
     step = fast.cells[f"{lay.neurons['h1_1'].a_col}{lay.first_row + 200}"]
     assert step.formula == f"=IF({lay.neurons['h1_1'].z_col}{lay.first_row + 200}>=0,1,0)"
+    assert [fast.cells.get(ref) for ref in ("A20:A21", "#REF!", "$A$20", "A0")] == [None] * 4  # no single cell
 
 
 @pytest.mark.parametrize("suffix", ["", ".ods"])
