@@ -10,7 +10,7 @@ import pytest
 
 from workbook import libreoffice, model
 from workbook.builder import build_workbook
-from workbook.layout import col_index, layout_for, split_ref
+from workbook.layout import col_index, layout_for, quote_sheet, split_ref
 from workbook.spec import load_template
 
 ROWS = 20_640
@@ -51,3 +51,29 @@ def test_libreoffice_computes_numpys_loss_on_20640_rows(soffice, big, tmp_path):
     graded = grade_file(saved, a)
     assert graded.status == "graded" and graded.findings == ()
     assert graded.metric == pytest.approx(model.loss(a), rel=1e-12) and graded.improvement == 0.0
+
+
+def test_bulk_reading_of_20640_rows_matches_cell_by_cell(soffice, big, tmp_path, monkeypatch):
+    """The grade of a LibreOffice-saved big sheet with a student's edits, read in bulk and cell by cell."""
+    from grader import cells
+    from grader.grade import grade_file
+    from grader.reader import read_submission
+
+    a, path = big
+    lay = layout_for(a)
+    r = lay.first_row + 12_345
+    (saved,) = libreoffice.edit_and_save(path, {"b_out": 0.5, f"{lay.sheet}!{lay.input_cols[3]}{r}": 7.0,
+                                                f"{lay.sheet}!{lay.pred_col}{r + 1}": 1.0}, [tmp_path / "edited.xlsx"],
+                                         timeout=600)
+    results = {}
+    for bulk in (True, False):
+        monkeypatch.setattr(cells, "BULK_MIN_BYTES", 0 if bulk else 1 << 62)
+        g = grade_file(saved, a)
+        results[bulk] = (g.metric, g.points, g.weights, g.findings)
+        if bulk:
+            assert sum(len(run.rows) for run in read_submission(str(saved), lay).cells.runs) > ROWS - 100
+    assert results[True] == results[False]
+    where = quote_sheet(lay.sheet)
+    assert [(f.code, f.cell) for f in results[True][3]] == [
+        ("formula-overwritten", f"{where}!{lay.pred_col}{r + 1}"), ("data-edited", f"{where}!{lay.input_cols[3]}{r}"),
+        ("cache-mismatch", f"{where}!{lay.pred_col}{r}")]
