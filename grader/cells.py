@@ -455,6 +455,8 @@ def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
                 stack[-1].remove(el)
         elif tag == f"{TABLE}table":
             runs = divert.runs if divert is not None and sheet == divert.dialect.sheet else []
+            if runs:
+                divert = None  # the runs belong to the first table of that name only
             for run in runs:
                 if run.template.content_max_col:
                     max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)

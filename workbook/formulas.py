@@ -67,12 +67,3 @@ def summary_formulas(layout: Layout, metric: str) -> dict[str, str]:
     current = f"=SQRT({mean})" if metric == "rmse" else f"={mean}"
     b, c = layout.baseline_name, layout.metric_name
     return {layout.metric_cell: current, layout.improvement_cell: f"=({b}-{c})/{b}"}
-
-
-def all_formulas(layout: Layout, metric: str) -> Iterator[tuple[str, str]]:
-    """(cell, formula) for every formula cell of the sheet; used by the grader's integrity check."""
-    templates = row_templates(layout, metric)
-    for row in range(layout.first_row, layout.last_row + 1):
-        for col, template in templates:
-            yield f"{col}{row}", template.format(r=row)
-    yield from summary_formulas(layout, metric).items()
