@@ -268,7 +268,8 @@ _col = lru_cache(maxsize=4096)(col_index)
 
 def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_rows, result) -> None:
     cells: dict[str, Cell] = {}
-    masters: dict[str, tuple[str, str]] = {}  # shared formula si -> (anchor ref, formula)
+    masters: dict[str, list[tuple[int, str, str]]] = {}  # shared formula si -> [(row defined in, anchor, text)]
+    misplaced: dict[str, int] = {}  # a cell whose reference names another row -> the row it was written in
     max_row = max_col = 0
     row_no = 0
     next_col = 1
@@ -296,7 +297,7 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
                 m = _REF.match(ref)
                 col = _col(m.group(1)) if m else next_col
             else:
-                col, ref = next_col, f"{col_letter(next_col)}{row_no}"
+                m, col, ref = None, next_col, f"{col_letter(next_col)}{row_no}"
             next_col = col + 1
             if len(el) > 0:
                 if row_no > max_row:
@@ -309,6 +310,8 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
                 cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
                 if cell is not None:
                     cells[ref] = cell
+                    if m is not None and int(m.group(2)) != row_no:
+                        misplaced[ref] = row_no
             el.clear()
         elif tag == _ROW:
             el.clear()
@@ -326,7 +329,9 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)
     if dimension_row is not None:
         max_row, max_col = max(max_row, dimension_row), max(max_col, dimension_col)
-    result.cells[sheet] = SheetCells(cells, runs, masters, strings)
+    found = SheetCells(cells, runs, masters, strings)
+    found.settle(misplaced)
+    result.cells[sheet] = found
     result.max_row[sheet], result.max_col[sheet] = max_row, max_col
 
 
@@ -340,9 +345,9 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
         if f.get("t") == "shared":
             si = f.get("si", "")
             if text:
-                masters[si] = (ref, text)
+                masters.setdefault(si, []).append((row, ref, text))
             elif si in masters:
-                text = shared_child(masters[si], row, col)
+                text = shared_child(masters[si][-1][1:], row, col)
         elif f.get("t") == "array":
             array_ref = f.get("ref")
         formula = "=" + text if text else None

@@ -36,11 +36,30 @@ class SheetCells(Mapping[str, Cell]):
     """Cells of one sheet by reference ("C5"): loose cells, plus runs of uniform rows decoded on demand."""
 
     def __init__(self, loose: dict[str, Cell] | None = None, runs: list[RowRun] | None = None,
-                 masters: dict[str, tuple[str, str]] | None = None, strings=None) -> None:
+                 masters: dict[str, list[tuple[int, str, str]]] | None = None, strings=None) -> None:
         self._loose = loose or {}
         self._runs = runs or []
-        self._masters = masters or {}  # shared formula si -> (anchor ref, text), for runs of shared children
+        self._masters = masters or {}  # shared formula si -> [(row it was defined in, anchor ref, text)]
         self._strings = strings
+        self._overrides: set[int] = set()  # rows of runs where a loose cell stands in for the run's cell
+
+    def settle(self, misplaced: dict[str, int]) -> None:
+        """Give a cell written twice the value it had last in the file, as the parser would.
+
+        A loose cell whose reference names another row (`misplaced`: ref -> the row it was written in)
+        may name a run's cell; if it was written before that run's row, the run's cell replaces it.
+        """
+        for ref, written_in in misplaced.items():
+            m = _REF.fullmatch(ref)
+            if m is None:
+                continue
+            row = int(m.group(2))
+            if not any(run.index(row) is not None for run in self._runs):
+                continue
+            if row > written_in and self._from_runs(row, col_index(m.group(1)), ref) is not None:
+                del self._loose[ref]  # written before the run's row: the run's cell came later and counts
+            else:
+                self._overrides.add(row)  # written after: it counts, so that row is checked cell by cell
 
     @property
     def runs(self) -> list[RowRun]:
@@ -89,9 +108,9 @@ class SheetCells(Mapping[str, Cell]):
             return None
         if isinstance(tc, OdsTemplateCell):
             return tc.formula_at(row)  # already in Excel syntax, '=' included
-        if tc.shared is not None:
-            master = self._masters.get(tc.shared)
-            text = shared_child(master, row, tc.col) if master else ""
+        if tc.shared is not None:  # the master defined last before this row, as the parser meets them
+            defined = [m for m in self._masters.get(tc.shared, []) if m[0] < row]
+            text = shared_child(defined[-1][1:], row, tc.col) if defined else ""
         else:
             text = tc.formula_at(row) or ""
         return "=" + text if text else None
@@ -113,6 +132,9 @@ class SheetCells(Mapping[str, Cell]):
         covered = np.zeros(last - first + 1, dtype=bool)
         for run, lo, hi in self._overlaps(first, last):
             covered[run.rows[lo:hi] - first] = True
+        for row in self._overrides:
+            if first <= row <= last:
+                covered[row - first] = False
         return (np.flatnonzero(~covered) + first).tolist()
 
     def formula_runs(self, col: str, first: int, last: int) -> Iterator[tuple[np.ndarray, Callable[[int], str | None]]]:
@@ -161,6 +183,8 @@ class SheetCells(Mapping[str, Cell]):
             has_value[i] = cell.value is not None
             if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
                 number[i], is_number[i] = cell.value, True
+            else:
+                number[i], is_number[i] = np.nan, False
         return Column(number=number, is_number=is_number, has_formula=has_formula, has_value=has_value)
 
     def _overlaps(self, first: int, last: int) -> Iterator[tuple[RowRun, int, int]]:

@@ -165,7 +165,8 @@ def _row(xml: str, r: int) -> re.Match:
 
 @pytest.mark.parametrize("variant", ["shared", "whitespace", "row-without-number", "one-formula-changed",
                                      "wrong-fill-down", "absolute-fill-down", "stale-cache", "comment-hides-row",
-                                     "namespace-changed"])
+                                     "namespace-changed", "cell-claims-an-earlier-row", "cell-claims-a-later-row",
+                                     "shared-master-redefined"])
 def test_rewritten_sheets(monkeypatch, mid, saved, tmp_path, variant):
     a, _ = mid
     lay = layout_for(a)
@@ -182,6 +183,15 @@ def test_rewritten_sheets(monkeypatch, mid, saved, tmp_path, variant):
         "comment-hides-row": lambda x: x.replace(_row(x, r).group(0), "", 1).replace(
             _row(x, r - 1).group(0), _row(x, r - 1).group(0)[:-6] + "<!-- </row>" + _row(x, r).group(0) + " --></row>"),
         "namespace-changed": lambda x: x.replace(f'<row r="{r}"', f'<row xmlns="urn:elsewhere" r="{r}"', 1),
+        # a cell written in a later row names row r: it comes last in the file, so it counts
+        "cell-claims-an-earlier-row": lambda x: x.replace(f'<c r="{z}{r + 40}"', f'<c r="{z}{r}"', 1),
+        # a cell written in an earlier row names row r: row r's own cell comes later and counts
+        "cell-claims-a-later-row": lambda x: x.replace(f'<c r="{z}{r - 40}"', f'<c r="{z}{r}"', 1),
+        # a second master with the same si: rows after it follow the new one
+        "shared-master-redefined": lambda x: re.sub(
+            rf'(<c r="{lay.pred_col}{r}"[^>]*>)<f t="shared" si="1"/>',
+            rf'\g<1><f t="shared" ref="{lay.pred_col}{r}:{lay.pred_col}{last}" si="1">b_out</f>',
+            _shared(_shared(x, z, first, last, 0), lay.pred_col, first, last, 1)),
     }
     path = _rewrite(saved["weights"], tmp_path / f"{variant}.xlsx", edits[variant])
     fast = assert_same(monkeypatch, path, a, min_run_rows=100)
@@ -201,6 +211,13 @@ def test_rewritten_sheets(monkeypatch, mid, saved, tmp_path, variant):
         assert [f.message for f in grade_file(path, a).findings][5].startswith(f"... and {ROWS - 5} more cells")
     if variant == "absolute-fill-down":
         assert len(codes) == 6 and codes[0] == ("formula-edited", f"{SHEET}!{z}{first + 1}")
+    if variant == "cell-claims-an-earlier-row":
+        assert codes[:2] == [("formula-overwritten", f"{SHEET}!{z}{r + 40}"), ("formula-edited", f"{SHEET}!{z}{r}")]
+    if variant == "cell-claims-a-later-row":
+        assert codes[0] == ("formula-overwritten", f"{SHEET}!{z}{r - 40}")
+    if variant == "shared-master-redefined":
+        assert fast.cells[f"{lay.pred_col}{r + 5}"].formula == "=b_out"
+        assert codes[:2] == [("formula-edited", f"{SHEET}!{lay.pred_col}{r + i}") for i in range(2)]
     if variant in ("comment-hides-row", "namespace-changed"):
         assert ("formula-overwritten", f"{SHEET}!{z}{r}") in codes  # the row is not where a spreadsheet reads it
 
@@ -315,3 +332,60 @@ def test_ods_template_translates_formulas_with_the_row_number_in_place():
     assert m.group("r") == b"7" and t.row_group == 1
     assert make_ods_template(row.replace(b"office:value=\"2.5\"", b"office:value=\"abc\""), 19) is not None
     assert t.pattern.fullmatch(other.replace(b'"-1e-3"', b'"abc"')) is None  # a value float() would refuse
+
+
+# ------------------------------------------------------------------------------ random damage
+
+
+def _damage(x: bytes, rng) -> bytes:
+    """One small edit somewhere in the middle of a sheet: what a careless tool or a curious student might do."""
+    at = rng.randrange(len(x) // 5, len(x) * 4 // 5)
+    kind = rng.randrange(7)
+    if kind == 0:  # a digit changed: a value, a reference, a row or cell number
+        at = next(i for i in range(at, len(x)) if x[i:i + 1].isdigit())
+        return x[:at] + str(rng.randrange(10)).encode() + x[at + 1:]
+    if kind == 1:  # a cell removed
+        start = max(x.rfind(b"<c ", 0, at), x.rfind(b"<table:table-cell", 0, at))
+        end = x.find(b"</c>" if x[start:start + 3] == b"<c " else b"</table:table-cell>", start)
+        end = x.find(b">", end) + 1
+        return x[:start] + x[end:]
+    if kind == 2:  # a comment
+        at = x.find(b"<", at)
+        return x[:at] + b"<!-- -->" + x[at:]
+    if kind == 3:  # whitespace between elements
+        at = x.find(b"><", at) + 1
+        return x[:at] + b"\n " + x[at:]
+    if kind == 4:  # an operator changed
+        at = x.find(b"*", at)
+        return x[:at] + b"+" + x[at + 1:]
+    if kind == 5:  # a value cut short
+        at = max(x.find(b"<v>", at), x.find(b'value="', at))
+        return x[:at + 4] + x[at + 6:]
+    at = x.find(b"<", at)  # an entity between elements
+    return x[:at] + b"&amp;" + x[at:]
+
+
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+def test_random_damage_reads_the_same_both_ways(monkeypatch, mid, saved, tmp_path, suffix):
+    import random
+    import zipfile
+
+    a, _ = mid
+    src = saved["weights" + suffix]
+    member = "content.xml" if suffix else sheet_member(src, SHEET)
+    with zipfile.ZipFile(src) as z:
+        xml = z.read(member)
+    rng = random.Random(2026)
+    for i in range(40):
+        damaged = xml
+        for _ in range(rng.randrange(1, 4)):
+            damaged = _damage(damaged, rng)
+        path = rewrite_member(src, tmp_path / f"d{i}{suffix or '.xlsx'}", member,
+                              lambda text, damaged=damaged: damaged.decode("utf-8"))
+        fast, slow = (_grade(monkeypatch, path, a, bulk=bulk) for bulk in (True, False))
+        if fast[0] == "error":  # not well-formed any more: the parser's message names a position, which differs
+            assert (fast[0], fast[-1] is not None) == (slow[0], slow[-1] is not None), i
+            continue
+        assert fast == slow, i
+        assert dict(_read(monkeypatch, path, a, bulk=True).cells.items()) == \
+            dict(_read(monkeypatch, path, a, bulk=False).cells.items()), i
