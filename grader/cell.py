@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from workbook.layout import col_index, col_letter
 
 NOT_NUMERIC_KINDS = frozenset({"s", "str", "d", "b", "e", "inlineStr"})  # xlsx `t` values whose <v> is no number
+ODS_FLOAT_TYPES = ("float", "percentage", "currency")  # office:value-type values whose office:value is a number
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,36 @@ def xlsx_value(kind: str, raw: str | None, strings) -> tuple[float | str | bool 
         return float(raw), None
     except ValueError:
         return raw, None
+
+
+def ods_value(value_type: str | None, is_error: bool, text: str, attr, has_formula: bool
+              ) -> tuple[float | str | bool | None, str | None]:
+    """(value, error) of an .ods cell from its office:value-type, calcext error flag, paragraph text and
+    `attr(name)`, the value of one of its office:*-value attributes (None when absent)."""
+    if is_error:
+        return None, text
+    if value_type in ODS_FLOAT_TYPES:
+        number = attr("office:value")
+        return float("nan" if number is None else number), None
+    if value_type == "boolean":
+        return attr("office:boolean-value") == "true", None
+    if value_type == "date":
+        return attr("office:date-value"), None
+    if value_type == "time":
+        return attr("office:time-value"), None
+    if value_type == "string":
+        string = attr("office:string-value")
+        return (text if string is None else string), None
+    if has_formula and text.startswith(("#", "Err:")):
+        return None, text
+    return (text or None), None
+
+
+def fill_row(pieces: tuple[str | None, ...] | None, row: int) -> str | None:
+    """A template's text with `row` put where the row number goes (None stands for it)."""
+    if pieces is None:
+        return None
+    return "".join(str(row) if piece is None else piece for piece in pieces)
 
 
 _TOKEN = re.compile(r'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(!])')

@@ -24,7 +24,7 @@ from xml.parsers import expat
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from grader.cell import Cell, shared_child, xlsx_value
+from grader.cell import Cell, ods_value, shared_child, xlsx_value
 from grader.errors import SubmissionError
 from grader.ods_runs import OdsRows
 from grader.row_runs import RowDiverter
@@ -82,6 +82,15 @@ class _Wanted:
 
     def has(self, r: int, c: int) -> bool:
         return any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in self.boxes)
+
+
+def within(ref: str, area: str) -> bool:
+    """Whether every cell of `ref` ("$C$5", "C5:D6") lies inside `area` ("A1:S16")."""
+    box = _Wanted([area])
+    try:
+        return all(box.has(row, col_index(col)) for col, row in map(split_ref, ref.replace("$", "").split(":")))
+    except (ValueError, AttributeError):
+        return False
 
 
 def parse_reference(ref: str) -> tuple[str, str]:
@@ -324,15 +333,21 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
                 dimension_row, dimension_col = int(m.group(2)), col_index(m.group(1))
     events.close()  # an early stop must not leave the member stream open
     runs = divert.runs if divert is not None else []
-    for run in runs:
-        if run.template.content_max_col:
-            max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)
+    max_row, max_col = _extent_with(runs, max_row, max_col)
     if dimension_row is not None:
         max_row, max_col = max(max_row, dimension_row), max(max_col, dimension_col)
     found = SheetCells(cells, runs, masters, strings)
     found.settle(misplaced)
     result.cells[sheet] = found
     result.max_row[sheet], result.max_col[sheet] = max_row, max_col
+
+
+def _extent_with(runs, max_row: int, max_col: int) -> tuple[int, int]:
+    """The sheet's extent once the rows read in bulk are counted too."""
+    for run in runs:
+        if run.template.content_max_col:
+            max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)
+    return max_row, max_col
 
 
 def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
@@ -462,9 +477,7 @@ def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
             runs = divert.runs if divert is not None and sheet == divert.dialect.sheet else []
             if runs:
                 divert = None  # the runs belong to the first table of that name only
-            for run in runs:
-                if run.template.content_max_col:
-                    max_row, max_col = max(max_row, int(run.rows[-1])), max(max_col, run.template.content_max_col)
+            max_row, max_col = _extent_with(runs, max_row, max_col)
             result.cells[sheet] = SheetCells(cells, runs)
             result.max_row[sheet], result.max_col[sheet] = max_row, max_col
             el.clear()
@@ -505,26 +518,9 @@ def _ods_cell(el, ref: str) -> Cell:
         if cols and rows:
             c, r = split_ref(ref)
             array_ref = f"{ref}:{col_letter(col_index(c) + int(cols) - 1)}{r + int(rows) - 1}"
-    kind = el.get(f"{OFFICE}value-type")
     text = "\n".join("".join(p.itertext()) for p in el.iter(f"{TEXT}p"))
-    value: float | str | bool | None = None
-    error = None
-    if el.get(f"{CALCEXT}value-type") == "error":
-        error = text
-    elif kind in ("float", "percentage", "currency"):
-        value = float(el.get(f"{OFFICE}value", "nan"))
-    elif kind == "boolean":
-        value = el.get(f"{OFFICE}boolean-value") == "true"
-    elif kind == "date":
-        value = el.get(f"{OFFICE}date-value")
-    elif kind == "time":
-        value = el.get(f"{OFFICE}time-value")
-    elif kind == "string":
-        value = el.get(f"{OFFICE}string-value", text)
-    elif formula is not None and text.startswith(("#", "Err:")):
-        error = text
-    elif text:
-        value = text
+    value, error = ods_value(el.get(f"{OFFICE}value-type"), el.get(f"{CALCEXT}value-type") == "error", text,
+                             lambda name: el.get(OFFICE + name.removeprefix("office:")), formula is not None)
     return Cell(ref=ref, formula=formula, value=value, error=error, array_ref=array_ref)
 
 

@@ -22,7 +22,7 @@ from grader.integrity import (
     same_number,
     stamp,
 )
-from grader.reader import weight_value
+from grader.reader import choose_sheet, weight_value
 from grader.results import INFO, TAMPER, WEIGHT, Finding, GradeResult
 from grader.safety import Limits, open_submission
 from workbook import LECTURE_LAYOUT_VERSION
@@ -63,17 +63,19 @@ def grade_lecture_file(path: str | Path, g: Gradable, *, on_finding: str | None 
 
 def _read(path: str, g: Gradable, limits: Limits) -> tuple[dict[str, float], list[Finding], dict[str, str]]:
     with open_submission(path, limits=limits) as archive:
-        probe = read_cells(archive, {})
+        book = read_cells(archive, {g.sheet: [g.region]})  # names and properties come with it: one pass
         findings: list[Finding] = []
-        props = {k.removeprefix(PROPERTY_PREFIX): v for k, v in probe.custom_properties.items()
+        props = {k.removeprefix(PROPERTY_PREFIX): v for k, v in book.custom_properties.items()
                  if k.startswith(PROPERTY_PREFIX)}
         stamp(props, g.id, findings, layout_version=LECTURE_LAYOUT_VERSION)
-        sheet = _choose_sheet(probe, g, findings, guess=props.get("assignment") in (None, g.id))
+        sheet = choose_sheet(book, g.sheet, g.names, findings, other_than=CONTENTS,
+                             guess=props.get("assignment") in (None, g.id))
         if sheet is None:
             findings.append(Finding("weight-missing", WEIGHT, f"the parameters cannot be found: the sheet '{g.sheet}' "
                                     "is missing"))
             return {}, findings, props
-        book = read_cells(archive, {sheet: [g.region]})
+        if sheet != g.sheet:  # renamed: read it under its new name
+            book = read_cells(archive, {sheet: [g.region]})
     cells = book.sheet(sheet)
     where = quote_sheet(sheet)
     _names(book.defined_names, sheet, g, findings)
@@ -90,26 +92,6 @@ def _read(path: str, g: Gradable, limits: Limits) -> tuple[dict[str, float], lis
     _extent(book.max_row.get(sheet, 0), book.max_col.get(sheet, 0), g, findings)
     _cache(cells, g, params, where, findings)
     return params, findings, props
-
-
-def _choose_sheet(book, g: Gradable, findings: list[Finding], *, guess: bool) -> str | None:
-    """The issued sheet, or the one it was renamed to (only guessed in a workbook of this assignment)."""
-    if g.sheet in book.sheet_names:
-        return g.sheet
-    pointed = {parse_reference(book.defined_names[n])[0] for n in g.names if n in book.defined_names}
-    pointed &= set(book.sheet_names)
-    if not pointed and guess:
-        pointed = set(book.sheet_names) - {CONTENTS}
-    if len(pointed) == 1:
-        (sheet,) = pointed
-        findings.append(Finding("sheet-renamed", TAMPER, f"the sheet '{g.sheet}' was renamed to '{sheet}'; it was "
-                                "read anyway, but please keep the sheet names as issued", expected=g.sheet,
-                                found=sheet))
-        return sheet
-    findings.append(Finding("sheet-missing", TAMPER, f"the sheet '{g.sheet}' is missing (sheets found: "
-                            f"{', '.join(book.sheet_names) or 'none'}); hand in the workbook you were given",
-                            expected=g.sheet, found=", ".join(book.sheet_names)))
-    return None
 
 
 def _names(defined: dict[str, str], sheet: str, g: Gradable, findings: list[Finding]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from grader.cell import ODS_FLOAT_TYPES, fill_row
 from grader.row_runs import _VALUE, Template, _literal, _tokens, _unescape
 
 OFFICE_NS = b"urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -24,7 +25,6 @@ NAMESPACES = {  # prefixes a template relies on, as content.xml must bind them
 }
 VALUE_ATTRS = (b"office:value", b"office:boolean-value", b"office:date-value", b"office:time-value",
                b"office:string-value")
-FLOAT_TYPES = ("float", "percentage", "currency")
 
 _NAME = rb"[A-Za-z_][-A-Za-z0-9_:.]*"
 _AVALUE = rb'(?:[\x20\x21\x23-\x25\x27-\x3b\x3d-\x7e]|&(?:amp|lt|gt|quot|apos);)*'  # printable ASCII, named entities
@@ -53,9 +53,7 @@ class OdsTemplateCell:
     shared = None  # (an .ods has no shared formulas)
 
     def formula_at(self, row: int) -> str | None:
-        if self.formula is None:
-            return None
-        return "".join(str(row) if piece is None else piece for piece in self.formula)
+        return fill_row(self.formula, row)
 
 
 class OdsRows:
@@ -154,7 +152,7 @@ def make_ods_template(row: bytes, row_no: int) -> Template | None:
         is_error = attrs.get(b"calcext:value-type") == b"error"
         if m.group("text") is not None:
             lo, hi = m.span("text")
-            if value_type in FLOAT_TYPES and not is_error:  # the value is office:value; the text is only shown
+            if value_type in ODS_FLOAT_TYPES and not is_error:  # the value is office:value; the text is only shown
                 pieces += [literal(row[cut:lo]), b"(?:" + _VALUE + b")"]
             else:
                 pieces += [literal(row[cut:lo]), b"(" + _VALUE + b")"]

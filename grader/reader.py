@@ -8,14 +8,15 @@ Weights are read by defined name, falling back to the layout's cell when a name 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from grader.cells import Cell, WorkbookCells, parse_reference, read_cells
+from grader.cells import Cell, WorkbookCells, parse_reference, read_cells, within
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
 from workbook.builder import PROPERTY_PREFIX
-from workbook.layout import INSTRUCTIONS_SHEET, Layout, col_index, quote_sheet, split_ref
+from workbook.layout import INSTRUCTIONS_SHEET, Layout, quote_sheet, split_ref
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def read_submission(path: str, layout: Layout, *, limits: Limits | None = None) 
         issued = {layout.sheet: [region(layout)]}
         book = read_cells(archive, issued)
         findings: list[Finding] = []
-        sheet = _choose_sheet(book, layout, findings)
+        sheet = choose_sheet(book, layout.sheet, layout.param_cells, findings, other_than=INSTRUCTIONS_SHEET)
         wanted: dict[str, list[str]] = {sheet: [region(layout)]} if sheet else {}
         for name in layout.param_cells:  # names pointing outside the region (moved) are read too
             if name in book.defined_names:
@@ -67,35 +68,26 @@ def read_submission(path: str, layout: Layout, *, limits: Limits | None = None) 
                           findings=findings)
 
 
-def within(ref: str, area: str) -> bool:
-    """Whether every cell of `ref` ("$C$5", "C5:D6") lies inside `area` ("A1:S16")."""
-    (c1, r1), (c2, r2) = (split_ref(p) for p in area.replace("$", "").split(":"))
-    try:
-        for part in ref.replace("$", "").split(":"):
-            col, row = split_ref(part)
-            if not (r1 <= row <= r2 and col_index(c1) <= col_index(col) <= col_index(c2)):
-                return False
-    except (ValueError, AttributeError):
-        return False
-    return True
-
-
-def _choose_sheet(book: WorkbookCells, layout: Layout, findings: list[Finding]) -> str | None:
-    if layout.sheet in book.sheet_names:
-        return layout.sheet
-    pointed = {parse_reference(book.defined_names[n])[0] for n in layout.param_cells if n in book.defined_names}
+def choose_sheet(book: WorkbookCells, issued: str, names: Iterable[str], findings: list[Finding], *,
+                 other_than: str, guess: bool = True) -> str | None:
+    """The issued sheet, or the one it was renamed to: where the parameters' `names` point, or (if `guess`
+    and the names are broken too, as when a tool renamed the sheet without them) the one sheet besides
+    `other_than`. A renamed or missing sheet is a finding."""
+    if issued in book.sheet_names:
+        return issued
+    pointed = {parse_reference(book.defined_names[n])[0] for n in names if n in book.defined_names}
     pointed &= set(book.sheet_names)
-    if not pointed:  # names broken too (a tool renamed the sheet without updating them): the one other sheet
-        pointed = set(book.sheet_names) - {INSTRUCTIONS_SHEET}
+    if not pointed and guess:
+        pointed = set(book.sheet_names) - {other_than}
     if len(pointed) == 1:
         (sheet,) = pointed
-        findings.append(Finding("sheet-renamed", TAMPER, f"the sheet '{layout.sheet}' was renamed to '{sheet}'; "
+        findings.append(Finding("sheet-renamed", TAMPER, f"the sheet '{issued}' was renamed to '{sheet}'; "
                                 "it was read anyway, but please keep the sheet names as issued",
-                                expected=layout.sheet, found=sheet))
+                                expected=issued, found=sheet))
         return sheet
-    findings.append(Finding("sheet-missing", TAMPER, f"the sheet '{layout.sheet}' is missing (sheets found: "
+    findings.append(Finding("sheet-missing", TAMPER, f"the sheet '{issued}' is missing (sheets found: "
                             f"{', '.join(book.sheet_names) or 'none'}); hand in the workbook you were given",
-                            expected=layout.sheet, found=", ".join(book.sheet_names)))
+                            expected=issued, found=", ".join(book.sheet_names)))
     return None
 
 

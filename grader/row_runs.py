@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from grader.cell import fill_row
 from workbook.layout import col_index
 
 MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -59,9 +60,7 @@ class TemplateCell:
 
     def formula_at(self, row: int) -> str | None:
         """The formula text (without '=') this cell holds in `row`, unless it is a shared child."""
-        if self.formula is None:
-            return None
-        return "".join(str(row) if piece is None else piece for piece in self.formula)
+        return fill_row(self.formula, row)
 
 
 @dataclass(frozen=True)

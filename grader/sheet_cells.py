@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.cell import NOT_NUMERIC_KINDS, Cell, shared_child, xlsx_value
-from grader.ods_runs import FLOAT_TYPES, OdsTemplateCell
+from grader.cell import NOT_NUMERIC_KINDS, ODS_FLOAT_TYPES, Cell, ods_value, shared_child, xlsx_value
+from grader.ods_runs import OdsTemplateCell
 from grader.row_runs import RowRun, TemplateCell
 from workbook.layout import col_index, col_letter
 
@@ -156,7 +156,7 @@ class SheetCells(Mapping[str, Cell]):
             at = run.rows[lo:hi] - first
             has_formula[at] = self._formula(tc, int(run.rows[lo])) is not None
             if isinstance(tc, OdsTemplateCell):
-                if tc.value_type in FLOAT_TYPES and not tc.is_error and "office:value" in tc.slots:
+                if tc.value_type in ODS_FLOAT_TYPES and not tc.is_error and "office:value" in tc.slots:
                     number[at], is_number[at] = _floats(run.values[lo:hi, tc.slots["office:value"]])
                     has_value[at] = True
                     continue
@@ -200,26 +200,7 @@ def _ods_cell(tc: OdsTemplateCell, values: np.ndarray, formula: str | None, ref:
     def attr(name: str) -> str | None:
         return values[tc.slots[name]].decode("ascii") if name in tc.slots else None
 
-    text = attr("text") or ""
-    kind = tc.value_type
-    value: float | str | bool | None = None
-    error = None
-    if tc.is_error:
-        error = text
-    elif kind in FLOAT_TYPES:
-        value = float(attr("office:value") or "nan")
-    elif kind == "boolean":
-        value = attr("office:boolean-value") == "true"
-    elif kind == "date":
-        value = attr("office:date-value")
-    elif kind == "time":
-        value = attr("office:time-value")
-    elif kind == "string":
-        value = attr("office:string-value") if "office:string-value" in tc.slots else text
-    elif formula is not None and text.startswith(("#", "Err:")):
-        error = text
-    elif text:
-        value = text
+    value, error = ods_value(tc.value_type, tc.is_error, attr("text") or "", attr, formula is not None)
     return Cell(ref=ref, formula=formula, value=value, error=error)
 
 
