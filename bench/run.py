@@ -49,7 +49,7 @@ def timed(fn, repeat: int = 1) -> float:
 
 
 def manualml(*args: str, cwd: Path | None = None, env: dict | None = None) -> float:
-    exe = shutil.which("manualml") or f"{sys.executable} -m grader.cli"
+    exe = shutil.which("manualml") or f"{sys.executable} -m manualml"
     start = time.perf_counter()
     proc = subprocess.run([*exe.split(), *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})})

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import main
+from manualml.cli import main
 from tests.submissions import rewrite_member
 from workbook import libreoffice
 from workbook.catalog import resolve_template

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import main
+from manualml.cli import main
 from tests import hostile_corpus as corpus
 from workbook.builder import build_workbook
 from workbook.catalog import load

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import main
+from manualml.cli import main
 from workbook.catalog import builtin_templates, load, load_any
 from workbook.errors import TemplateError
 from workbook.lecture.template import LectureTemplate, load_lecture

@@ -1,7 +1,6 @@
 """The `manualml` command: a thin layer over the library.
 
-It lives in `grader` because it is the one place allowed to use both packages (`grader`
-imports `workbook`, never the reverse). Heavy libraries (openpyxl, numpy, pandas) are
+Heavy libraries (openpyxl, numpy, pandas) are
 imported inside the commands, so `manualml --help` starts instantly. Library errors
 become click errors here and nowhere else: a user never sees a traceback for bad input.
 """
@@ -344,6 +343,3 @@ def _write_outputs(results, assignments, csv_path, json_path, feedback_dir, grad
     if gradescope_path:
         click.echo(f"Gradescope: {report.write_gradescope(results[0], assignments[0], gradescope_path)}")
 
-
-def run() -> None:  # pragma: no cover - console entry for `python -m`
-    sys.exit(main())
