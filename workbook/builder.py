@@ -80,8 +80,13 @@ def save(wb, path: Path) -> Path:
     return path
 
 
-def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None, protection=None):
+def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None, protection=None,
+          formula: bool = False):
+    """A styled cell. A string is text whatever its first character (openpyxl would take '= Price model'
+    for a formula and the sheet would show #NAME?) unless `formula` says it is one."""
     cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and not formula:
+        cell.data_type = "s"
     if font is not None:
         cell.font = font
     if fill is not None:
@@ -155,14 +160,14 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     summary = summary_formulas(layout, a.metric)
     put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.WRAP))
     put(layout.metric_cell, _cell(ws, summary[layout.metric_cell], font=styles.RESULT_FONT,
-                                                    fill=styles.RESULT_FILL, fmt=fmt))
+                                  fill=styles.RESULT_FILL, fmt=fmt, formula=True))
     put(layout.baseline_label_cell, _cell(ws, a.label("baseline"), font=styles.HEADING_FONT))
     put(layout.baseline_cell, _cell(ws, baseline, fill=styles.GIVEN_FILL, fmt=fmt))
     put(layout.improvement_label_cell, _cell(ws, a.label("improvement"),
                                                                font=styles.HEADING_FONT))
     put(layout.improvement_cell, _cell(ws, summary[layout.improvement_cell],
                                                          font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-                                                         fmt=a.display.improvement_format))
+                                                         fmt=a.display.improvement_format, formula=True))
     _column_widths(ws, layout)
     _fit_to_page_width(ws, landscape=True)  # write-only: sheet properties must precede the first row
     _emit(ws, {r: cells for r, cells in grid.items() if r < layout.first_row}, layout.first_row - 1)

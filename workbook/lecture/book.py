@@ -62,7 +62,7 @@ def _contents(wb, t: LectureTemplate) -> None:
     c.title(ws, t.title, t.description)
     row = 4
     for paragraph in t.instructions.strip().split("\n\n") if t.instructions.strip() else []:
-        ws[f"A{row}"] = " ".join(paragraph.split())
+        c.text(ws, f"A{row}", " ".join(paragraph.split()))
         ws[f"A{row}"].alignment = styles.WRAP
         ws.row_dimensions[row].height = 15 * (1 + len(ws[f"A{row}"].value) // 110)
         row += 1
@@ -72,8 +72,7 @@ def _contents(wb, t: LectureTemplate) -> None:
         row += 1
         name = sheet_title(t, kind)
         text = t.manual.description if kind == MANUAL and t.manual else SHEETS[kind].DESCRIPTION
-        cell = ws[f"A{row}"]
-        cell.value = f"{name}: {text}"
+        cell = c.text(ws, f"A{row}", f"{name}: {text}")
         cell.hyperlink = f"#{quote_sheet(name)}!A1"
         cell.font = LINK_FONT
     graded = t.graded_kinds
@@ -84,9 +83,9 @@ def _contents(wb, t: LectureTemplate) -> None:
         abbr = "accuracy" if g.metric_name == "accuracy" else "RMSE"
         for tier in sorted(g.rubric.tiers, key=lambda x: -x.points):
             row += 1
-            ws[f"A{row}"] = f"• {tier.describe(abbr)}: {tier.points:g} of {g.rubric.max_points:g} points"
+            c.text(ws, f"A{row}", f"• {tier.describe(abbr)}: {tier.points:g} of {g.rubric.max_points:g} points")
         row += 1
-        ws[f"A{row}"] = ("The grader recomputes everything from your yellow cells and the original data: editing "
-                         "other cells changes nothing and is reported.")
+        c.text(ws, f"A{row}", "The grader recomputes everything from your yellow cells and the original data: "
+                              "editing other cells changes nothing and is reported.")
     ws.column_dimensions["A"].width = 110
     c.protect(ws)

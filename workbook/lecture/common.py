@@ -21,29 +21,40 @@ NOTE_FONT = Font(italic=True, color="595959")
 EXACT = "#,##0.00########"  # shows what the lecture shows, keeps small numbers visible
 
 
-def title(ws, text: str, subtitle: str = "") -> None:
-    ws["A1"] = text
-    ws["A1"].font = styles.TITLE_FONT
+def text(ws, ref: str, value: str):
+    """Write `value` as a string cell whatever its first character and return the cell.
+
+    openpyxl turns any string starting with '=' into a formula (the Gradient Descent note
+    "= 1 − r², ..." became Err:501): words are marked as text on purpose; only `computed`
+    writes formulas.
+    """
+    cell = ws[ref]
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def title(ws, text_: str, subtitle: str = "") -> None:
+    text(ws, "A1", text_).font = styles.TITLE_FONT
     if subtitle:
-        ws["A2"] = subtitle
-        ws["A2"].font = NOTE_FONT
+        text(ws, "A2", subtitle).font = NOTE_FONT
 
 
-def heading(ws, ref: str, text: str, *, center: bool = True, wrap: bool = True) -> None:
-    ws[ref] = text
+def heading(ws, ref: str, words: str, *, center: bool = True, wrap: bool = True) -> None:
+    text(ws, ref, words)
     ws[ref].font = styles.HEADING_FONT
     ws[ref].alignment = Alignment(wrap_text=wrap, horizontal="center" if center else None, vertical="bottom")
 
 
-def label(ws, ref: str, text: str) -> None:
-    ws[ref] = text
+def label(ws, ref: str, words: str) -> None:
+    text(ws, ref, words)
     ws[ref].font = styles.HEADING_FONT
 
 
 def editable(ws, ref: str, value, *, name: str | None = None, fmt: str | None = None) -> None:
     """A yellow, unlocked cell a student may change; optionally a workbook-level name for it."""
-    cell = ws[ref]
-    cell.value = value
+    cell = text(ws, ref, value)
     cell.fill, cell.font, cell.border = styles.EDITABLE_FILL, styles.EDITABLE_FONT, styles.EDITABLE_BORDER
     cell.protection = styles.UNLOCKED
     if fmt:
@@ -68,7 +79,7 @@ def _dollar(ref: str) -> str:
 
 
 def given(ws, ref: str, value, fmt: str | None = None) -> None:
-    ws[ref] = value
+    text(ws, ref, value)
     ws[ref].fill = styles.GIVEN_FILL
     if fmt:
         ws[ref].number_format = fmt
@@ -83,8 +94,8 @@ def computed(ws, ref: str, formula, fmt: str | None = None, *, result: bool = Fa
         ws[ref].number_format = fmt
 
 
-def note(ws, ref: str, text: str) -> None:
-    ws[ref] = text
+def note(ws, ref: str, words: str) -> None:
+    text(ws, ref, words)
     ws[ref].font = NOTE_FONT
 
 
