@@ -26,6 +26,7 @@ from defusedxml.ElementTree import fromstring
 
 from grader.cell import Cell, ods_value, shared_child, xlsx_value
 from grader.errors import SubmissionError
+from grader.ods_formula import ods_formula, ods_reference
 from grader.ods_runs import OdsRows
 from grader.row_runs import RowDiverter
 from grader.sheet_cells import SheetCells
@@ -100,10 +101,6 @@ def parse_reference(ref: str) -> tuple[str, str]:
     if sheet.startswith("'") and sheet.endswith("'"):
         sheet = sheet[1:-1].replace("''", "'")
     return sheet, cells
-
-
-def _quote(sheet: str) -> str:
-    return sheet if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet) else "'" + sheet.replace("'", "''") + "'"
 
 
 def _hostile(archive, exc: Exception) -> SubmissionError:
@@ -378,50 +375,9 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
 
 # ------------------------------------------------------------------------------------------ ods
 
-_ODS_REF = re.compile(r"\[([^\]]*)\]")
-
-
-def ods_formula(text: str) -> str:
-    """'of:=[.A12]*w_in1_h1+[$Sheet1.$C$5]' -> '=A12*w_in1_h1+Sheet1!$C$5' (Excel syntax)."""
-    body = text.split(":", 1)[1] if re.match(r"^[a-z]+:", text) else text
-    out, i = [], 0
-    while i < len(body):  # walk outside string literals only
-        ch = body[i]
-        if ch == '"':
-            j = i + 1
-            while j < len(body) and not (body[j] == '"' and (j + 1 >= len(body) or body[j + 1] != '"')):
-                j += 2 if body[j] == '"' else 1
-            out.append(body[i:j + 1])
-            i = j + 1
-        elif ch == "[":
-            j = body.find("]", i)
-            j = len(body) - 1 if j < 0 else j
-            out.append(_ods_ref(body[i + 1:j]))
-            i = j + 1
-        else:
-            out.append("," if ch == ";" else ch)
-            i += 1
-    result = "".join(out)
-    return result if result.startswith("=") else "=" + result
-
-
-def _ods_ref(inner: str) -> str:
-    parts = []
-    for k, part in enumerate(inner.split(":")):
-        if part.startswith("."):
-            parts.append(part[1:])
-            continue
-        sheet, _, cell = part.rpartition(".")
-        sheet = sheet.lstrip("$")
-        if sheet.startswith("'") and sheet.endswith("'"):
-            sheet = sheet[1:-1].replace("''", "'")
-        parts.append(f"{_quote(sheet)}!{cell}" if sheet and k == 0 else cell)
-    return ":".join(parts)
-
-
 def _ods_address(address: str) -> str:
     """'$Sheet1.$C$5' or "$'My Sheet'.$C$5:.$C$9" -> Excel-style absolute reference."""
-    return _ods_ref(address.strip())
+    return ods_reference(address.strip())
 
 
 def _read_ods(archive, wanted, max_rows) -> WorkbookCells:

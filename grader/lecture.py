@@ -25,8 +25,7 @@ from grader.integrity import (
 from grader.reader import choose_sheet, weight_value
 from grader.results import INFO, TAMPER, WEIGHT, Finding, GradeResult
 from grader.safety import Limits, open_submission
-from workbook import LECTURE_LAYOUT_VERSION
-from workbook.builder import PROPERTY_PREFIX
+from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX
 from workbook.layout import col_index, quote_sheet, split_ref
 from workbook.lecture.gradable import Gradable
 

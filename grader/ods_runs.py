@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from grader.cell import ODS_FLOAT_TYPES, fill_row
+from grader.ods_formula import ods_formula  # the one ODF -> Excel formula translation
 from grader.row_runs import _VALUE, Template, _literal, _tokens, _unescape
 
 OFFICE_NS = b"urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -101,7 +102,6 @@ class OdsRows:
 
 def make_ods_template(row: bytes, row_no: int) -> Template | None:
     """The template of table-row number `row_no`, or None when it is not plain enough to trust."""
-    from grader.cells import ods_formula  # the one ODF -> Excel formula translation
 
     start = _ROW_START.match(row)
     if start is None or start.group("empty") or not row.endswith(_ROW_END) or not row.isascii():

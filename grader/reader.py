@@ -15,7 +15,7 @@ from grader.cells import Cell, WorkbookCells, parse_reference, read_cells, withi
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
-from workbook.builder import PROPERTY_PREFIX
+from workbook import PROPERTY_PREFIX
 from workbook.layout import INSTRUCTIONS_SHEET, Layout, quote_sheet, split_ref
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from workbook import model
 from workbook.catalog import load, resolve_template
+from workbook.class_set import generate_class
 from workbook.errors import WorkbookError
 from workbook.roster import (
-    generate_class,
     load_secret,
     read_manifest,
     read_roster,

@@ -19,7 +19,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from workbook import LAYOUT_VERSION, styles
+from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, styles
 from workbook.errors import WorkbookError
 from workbook.formulas import row_templates, summary_formulas
 from workbook.layout import (
@@ -39,7 +39,7 @@ from workbook.network import ACTIVATION_TITLES
 from workbook.spec import Assignment
 
 CHART_ROWS = 200  # a chart of more bars than this helps nobody
-PROPERTY_PREFIX = "manualml_"
+
 
 
 def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str = "", student_name: str = "",

@@ -1,4 +1,6 @@
-"""A class set: one workbook per student, each with its own variant, signed, listed in a manifest.
+"""A class, described: roster, each student's variant, its signature, the manifest (`workbook.class_set` writes it).
+
+The grader reads a class through this module, so it holds no code that writes workbooks.
 
 Variants are reproducible: starting weights are drawn from the template's seed mixed with the
 student id, and (if the template asks) targets get seeded noise, so running the same command
@@ -15,13 +17,12 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from workbook import LAYOUT_VERSION, model
+from workbook import LAYOUT_VERSION
 from workbook.errors import WorkbookError
 from workbook.spec import Assignment, Dataset, draw_weights
 
@@ -129,60 +130,6 @@ def load_secret(key_file: str | Path | None = None, *, required: bool = True) ->
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def generate_class(assignment: Assignment, students: Sequence[Student], out_dir: str | Path, *,
-                   template_path: Path, secret: bytes | None, password: str | None = None, workers: int = 1,
-                   progress: Callable[[int], None] | None = None) -> Path:
-    """Write one signed workbook per student and DIR/manifest.json; returns the manifest path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tasks = []
-    for s in students:
-        v = variant(assignment, s.id)
-        digest = variant_digest(v)
-        props = {"variant": digest}
-        if secret:
-            props["signature"] = signature(secret, assignment.id, s.id, digest)
-        tasks.append((v, out_dir / f"{file_stem(s.id)}.xlsx", s, props, password))
-    _build_all(tasks, workers, progress)
-    entries = []
-    for v, path, s, props, _ in tasks:
-        entries.append({"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name,
-                        "sha256": sha256_file(path), "variant_digest": props["variant"],
-                        "baseline": model.loss(v), "variant": variant_payload(v)})
-    manifest = {
-        "manifest_version": MANIFEST_VERSION, "layout": LAYOUT_VERSION, "assignment": assignment.id,
-        "title": assignment.title, "template": str(template_path.resolve()),
-        "template_sha256": sha256_file(template_path), "target_noise": assignment.target_noise, "signed": bool(secret),
-        "students": entries,
-    }
-    path = out_dir / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def _build_one(task) -> str:
-    from workbook.builder import build_workbook
-
-    v, path, s, props, password = task
-    build_workbook(v, path, student_id=s.id, student_name=s.name, password=password, properties=props)
-    return str(path)
-
-
-def _build_all(tasks, workers: int, progress) -> None:
-    if workers <= 1 or len(tasks) < 8:
-        for task in tasks:
-            _build_one(task)
-            if progress:
-                progress(1)
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(_build_one, tasks, chunksize=max(1, len(tasks) // (workers * 8))):
-            if progress:
-                progress(1)
 
 
 def read_manifest(path: str | Path) -> dict:

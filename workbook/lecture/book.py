@@ -16,8 +16,8 @@ from openpyxl.styles import Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 
-from workbook import LECTURE_LAYOUT_VERSION, styles
-from workbook.builder import PROPERTY_PREFIX, save, write_main_sheet
+from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX, styles
+from workbook.builder import save, write_main_sheet
 from workbook.layout import layout_for, quote_sheet
 from workbook.lecture import common as c
 from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate

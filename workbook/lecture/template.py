@@ -69,14 +69,6 @@ class LectureTemplate:
         return SHEETS[kind].gradable(self.settings(kind), self.rubric, self.id, self.title)
 
 
-def is_lecture(path: str | Path) -> bool:
-    """Does this template file have a [lecture] table? (A cheap look; errors are left to the loader.)"""
-    try:
-        return "lecture" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-
-
 def load_lecture(path: str | Path) -> LectureTemplate:
     path = Path(path)
     try:
@@ -118,7 +110,7 @@ def parse_lecture(raw: dict, *, source: str = "<string>", base_dir: Path | None 
     top.finish()
     manual = None
     if MANUAL in kinds:
-        from workbook.catalog import load
+        from workbook.template_files import load
 
         beside = base_dir / manual_name if base_dir is not None and manual_name.endswith(".toml") else None
         manual = load(beside if beside is not None and beside.is_file() else manual_name)

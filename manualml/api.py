@@ -1,0 +1,400 @@
+"""The library API: one keyword-only function per command, usable from a notebook, a script or an LMS plug-in.
+
+This is the one module that uses both the generator (`workbook`) and the grader (`grader`): generating
+a workbook ends with the grader reading it back (`self_check`), so nothing is reported as written that
+would not grade as issued. Each function returns a frozen result whose `lines` are what the command
+prints; the CLI only prints them. Errors are the packages' own exceptions (`WorkbookError`,
+`GraderError`) or `UsageError` here; the CLI turns them into one-line messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.errors import GraderError
+from workbook.errors import WorkbookError
+
+Progress = Callable[[int], Any]
+ProgressFactory = Callable[[int], Any]  # n -> a context manager whose value has update(k), like click.progressbar
+USER_ERRORS = (WorkbookError, GraderError)  # what a user's input can cause: shown as one line, never a traceback
+
+
+class UsageError(WorkbookError):
+    """A command was asked for something that cannot work (a bad combination of options, no input files)."""
+
+
+class SelfCheckError(WorkbookError):
+    """A workbook just written does not grade as issued: a bug in manualml, never the user's fault."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: lines for the user (stdout), warnings (stderr), files written, an exit code."""
+
+    lines: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    paths: tuple[Path, ...] = ()
+    exit_code: int = 0
+    data: Any = None  # the command's own result object (an Assignment, a solve result, the grade results...)
+
+
+@contextmanager
+def _progress(factory: ProgressFactory | None, total: int) -> Iterator[Progress | None]:
+    """The `update` of a progress bar made by `factory` (or None), open while the work runs."""
+    if factory is None:
+        yield None
+        return
+    with factory(total) as bar:
+        yield bar.update
+
+
+# --- validate --------------------------------------------------------------------------------------------------
+
+def validate(*, template: str | Path) -> Outcome:
+    """Load a template (built-in name or .toml path) and summarise it; raises TemplateError if it is wrong."""
+    from workbook.catalog import load_any, resolve_template
+    from workbook.lecture.template import LectureTemplate
+    from workbook.model import loss
+
+    a = load_any(template)
+    lines = [f"{resolve_template(template)}: OK"]
+    if isinstance(a, LectureTemplate):
+        lines.append(f"  {a.title}: lecture sheets {', '.join(kind for kind, _ in a.sheets)}")
+        if len(a.graded_kinds) == 1:
+            g = a.gradable()
+            lines.append(f"  graded by {g.metric_abbr}: baseline {g.metric(g.start):,.6g}, "
+                         f"{g.rubric.max_points:g} points")
+    else:
+        lines.append(f"  {a.title}: network {a.network.shape}, {len(a.data.rows)} rows, metric {a.metric}, "
+                     f"baseline {a.metric_abbr} {loss(a):,.6g}, {a.rubric.max_points:g} points")
+    return Outcome(lines=tuple(lines), data=a)
+
+
+# --- generate --------------------------------------------------------------------------------------------------
+
+def generate(*, template: str | Path | None = None, output: Path | None = None, password: str | None = None,
+             roster: Path | None = None, out_dir: Path | None = None, key_file: Path | None = None,
+             workers: int | None = None, progress_factory: ProgressFactory | None = None,
+             check: bool = True) -> Outcome:
+    """Write an assignment workbook (or, with `roster`, one signed workbook per student and a manifest).
+
+    Every workbook written is read back by the grader and must grade as issued (`check=False` skips it,
+    for benchmarks of the writer alone); a failure removes the file and raises `SelfCheckError`.
+    """
+    from workbook.builder import build_workbook
+    from workbook.catalog import load_any, resolve_template
+    from workbook.lecture.template import LectureTemplate
+    from workbook.model import loss
+
+    a = load_any(template)
+    if isinstance(a, LectureTemplate):
+        if roster is not None:
+            raise UsageError("--roster makes per-student workbooks of manual-ML templates; a lecture template "
+                             "is the same for everyone: generate it once and share the file")
+        from workbook.lecture.book import build_lecture
+
+        path = build_lecture(a, output or Path(f"{a.id}.xlsx"))
+        if check:
+            self_check(path, a)
+        return Outcome(lines=(f"Wrote {path.resolve()}", f"  {a.title}: sheets {', '.join(k for k, _ in a.sheets)}"),
+                       paths=(path,), data=a)
+    warnings = tuple(unreachable_rubric_warnings(a))
+    if roster is None:
+        path = build_workbook(a, output or Path(f"{a.id}.xlsx"), password=password)
+        if check:
+            self_check(path, a)
+        return Outcome(lines=(f"Wrote {path.resolve()}", f"  {a.title}: network {a.network.shape}, "
+                              f"{len(a.data.rows)} rows, baseline {a.metric_abbr} {loss(a):,.6g}"),
+                       warnings=warnings, paths=(path,), data=a)
+    from workbook.class_set import generate_class
+    from workbook.roster import load_secret, read_manifest, read_roster
+
+    students = read_roster(roster)
+    secret = load_secret(key_file)
+    folder = out_dir or Path(f"{a.id}-class")
+    with _progress(progress_factory, len(students)) as update:
+        manifest = generate_class(a, students, folder, template_path=resolve_template(template), secret=secret,
+                                  password=password, workers=workers or os.cpu_count() or 1, progress=update)
+    if check:
+        self_check_class(manifest, read_manifest(manifest), a, secret=secret, workers=workers)
+    return Outcome(lines=(f"Wrote {len(students)} workbooks and {manifest.resolve()}",), warnings=warnings,
+                   paths=(manifest,), data=a)
+
+
+def unreachable_rubric_warnings(a) -> list[str]:
+    """A rubric asking for more than the network can reach is a trap for students: say so."""
+    if a.data.X.shape[0] > 200 or len(a.weights) > 60:
+        return []  # solving big templates takes a while: run `manualml solve` explicitly
+    from workbook.solve import solve as solve_weights
+
+    best = solve_weights(a, starts=6, steps=1500)
+    needed = [t.min_improvement for t in a.rubric.tiers if t.points >= a.rubric.max_points
+              and t.min_improvement is not None]
+    if a.rubric.partial_credit == "linear":
+        needed.append(a.rubric.full_improvement)
+    if needed and min(needed) > best.improvement + 1e-9:
+        return [f"Warning: full marks need Improvement >= {min(needed):.1%}, but the best found by "
+                f"`manualml solve` is {best.improvement:.1%}"]
+    return []
+
+
+# Findings a freshly written workbook may carry: openpyxl writes no cached results.
+_AS_ISSUED = {"not-recalculated"}
+
+
+def self_check(path: Path, assignment, *, expected=None, student_id: str = "") -> None:
+    """Grade a workbook just written; it must grade as issued, else it is removed and the error names the cell.
+
+    As issued means: no finding but `not-recalculated`, the stamped baseline, Improvement 0. A lecture
+    workbook is checked on its graded sheet when it has exactly one (the others carry no grade).
+    """
+    from grader.grade import grade_file
+    from workbook.lecture.template import LectureTemplate
+
+    target = assignment
+    if isinstance(assignment, LectureTemplate):
+        if len(assignment.graded_kinds) != 1:
+            return
+        target = assignment.gradable()
+    result = grade_file(path, target, expected=expected, student_id=student_id)
+    problem = _not_as_issued(result, target)
+    if problem:
+        Path(path).unlink(missing_ok=True)
+        raise SelfCheckError(f"{assignment.id}: the workbook written to {path} does not grade as issued ({problem}); "
+                             "it was removed. This is a bug in manualml: please report it with the template")
+
+
+def _not_as_issued(result, target) -> str:
+    if result.status != "graded":
+        return f"the grader could not read it: {result.error}"
+    odd = [f for f in result.findings if f.code not in _AS_ISSUED]
+    if odd:
+        first = odd[0]
+        where = f" at {first.cell}" if first.cell else ""
+        return f"{first.code}{where}: {first.message}"
+    if result.improvement is None or abs(result.improvement) > 1e-12:
+        return f"Improvement is {result.improvement!r}, not 0"
+    return ""
+
+
+def self_check_class(manifest_path: Path, manifest: dict, base, *, secret: bytes | None,
+                     workers: int | None = None) -> None:
+    """Every student's workbook, graded against that student's own variant and stamp."""
+    from grader.batch import grade_jobs
+    from grader.classroom import plan
+
+    files = [manifest_path.parent / e["file"] for e in manifest["students"]]
+    class_plan = plan(manifest_path, files, secret=secret)
+    results = grade_jobs(class_plan.jobs, workers=workers)
+    for job, result in zip(class_plan.jobs, results, strict=True):
+        problem = _not_as_issued(result, job.assignment)
+        if problem:
+            for f in files:
+                f.unlink(missing_ok=True)
+            manifest_path.unlink(missing_ok=True)
+            raise SelfCheckError(f"{base.id}: {job.path} does not grade as issued ({problem}); the class set was "
+                                 "removed. This is a bug in manualml: please report it with the template")
+
+
+# --- solve -----------------------------------------------------------------------------------------------------
+
+def solve(*, template: str | Path | None = None, starts: int = 20, steps: int = 3000, seed: int = 0,
+          output: Path | None = None) -> Outcome:
+    """The best loss the network can reach on the template's data (a reference solution for a fair rubric)."""
+    from workbook.builder import build_workbook
+    from workbook.catalog import load_any
+    from workbook.lecture.template import LectureTemplate
+    from workbook.solve import solve as solve_weights
+
+    a = load_any(template)
+    if isinstance(a, LectureTemplate):
+        return _solve_lecture(a, output)
+    best = solve_weights(a, starts=starts, steps=steps, seed=seed)
+    lines = [f"{a.title}: best {a.metric_abbr} {best.metric:.6g} (baseline {best.baseline:.6g}), "
+             f"improvement {best.improvement:.2%}, {a.rubric.points(best.improvement, best.metric):g} of "
+             f"{a.rubric.max_points:g} points"]
+    lines += [f"  {name} = {value:.6g}" for name, value in best.weights.items()]
+    paths: tuple[Path, ...] = ()
+    if output:
+        path = build_workbook(a, output, weights=best.weights)
+        lines.append(f"Wrote {path.resolve()} (solution)")
+        paths = (path,)
+    return Outcome(lines=tuple(lines), paths=paths, data=best)
+
+
+def _solve_lecture(t, output: Path | None) -> Outcome:
+    """The graded lecture sheets have exact answers: the normal equation, the perceptron rule."""
+    from workbook.lecture.book import build_lecture
+    from workbook.lecture.template import SHEETS
+
+    g = t.gradable()
+    params = SHEETS[g.kind].solve(g.settings)
+    value, baseline = g.metric(params), g.metric(g.start)
+    gain = g.improvement(value)
+    how = "normal equation" if g.kind == "linear-regression" else "perceptron learning rule"
+    lines = [f"{t.title}: best {g.metric_abbr} {value:.6g} by the {how} (baseline {baseline:.6g}), "
+             f"improvement {gain:.2%}, {g.rubric.points(gain, value):g} of {g.rubric.max_points:g} points"]
+    shown = params if len(params) <= 20 else {k: v for k, v in params.items() if v != 0}
+    if len(shown) > 20:
+        lines.append(f"  {len(shown)} non-zero values (write them into a workbook with -o)")
+    else:
+        lines += [f"  {name} = {v:.6g}" for name, v in shown.items()]
+    paths: tuple[Path, ...] = ()
+    if output:
+        path = build_lecture(t, output, params=params)
+        lines.append(f"Wrote {path.resolve()} (solution)")
+        paths = (path,)
+    return Outcome(lines=tuple(lines), paths=paths, data=params)
+
+
+# --- render ----------------------------------------------------------------------------------------------------
+
+def render(*, output: Path, workbook_file: Path | None = None, template: str | Path | None = None,
+           page: int | None = None) -> Outcome:
+    """Render a workbook (or a freshly generated template) as LibreOffice computes and draws it."""
+    import tempfile
+
+    from workbook import libreoffice
+    from workbook.builder import build_workbook
+    from workbook.catalog import load_any
+    from workbook.lecture.book import build_lecture
+    from workbook.lecture.template import LectureTemplate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if workbook_file is None:
+            a = load_any(template)
+            build = build_lecture if isinstance(a, LectureTemplate) else build_workbook
+            workbook_file = build(a, Path(tmp) / "sheet.xlsx")
+        if output.suffix.lower() == ".pdf":
+            libreoffice.render_pdf(workbook_file, output)
+        else:
+            libreoffice.render(workbook_file, output, page=page)
+    return Outcome(lines=(f"Wrote {output.resolve()}",), paths=(output,))
+
+
+# --- grade -----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GradeOutputs:
+    """Where `grade` writes what (each optional)."""
+
+    csv: Path | None = None
+    json: Path | None = None
+    feedback: Path | None = None  # a folder: one Markdown file per submission
+    gradescope: Path | None = None
+    canvas: Path | None = None
+    canvas_assignment_id: str = ""
+    moodle: Path | None = None
+    similarity: Path | None = None
+    extra: dict = field(default_factory=dict)  # room for renderers added later, keyed by option name
+
+
+def grade(*, submissions: Sequence[Path], template: str | Path | None = None, manifest: Path | None = None,
+          key_file: Path | None = None, on_finding: str | None = None, workers: int | None = None,
+          timeout: float = 30.0, outputs: GradeOutputs | None = None,
+          progress_factory: ProgressFactory | None = None) -> Outcome:
+    """Grade submitted workbooks (files or folders) and write the requested gradebooks.
+
+    `progress_factory(n)` returns a context manager with an `update(k)` method (click's progress bar),
+    called around the grading of `n` files. Exit code 0: every file graded; 1: some could not be graded.
+    """
+    from grader import report
+    from grader.batch import Job, find_submissions, grade_jobs
+    from workbook.catalog import load_any
+    from workbook.lecture.template import LectureTemplate
+
+    outputs = outputs or GradeOutputs()
+    missing = [str(p) for p in submissions if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    paths = find_submissions(submissions)
+    if not paths and not manifest:
+        raise UsageError(f"no .xlsx, .xlsm or .ods files found in {', '.join(map(str, submissions))}")
+    if outputs.gradescope and len(paths) != 1:
+        raise UsageError(f"--gradescope writes the results of exactly one submission; {len(paths)} found")
+    options = {"on_finding": on_finding} if on_finding else {}
+    roster: dict[str, dict] = {}
+    try:
+        if manifest:
+            from grader.classroom import missing_results, plan
+            from workbook.roster import load_secret, read_manifest
+
+            secret = load_secret(key_file, required=read_manifest(manifest).get("signed", False))
+            class_plan = plan(manifest, paths, template=template, secret=secret, options=options)
+            jobs_list, base = class_plan.jobs, class_plan.base
+            roster = {e["id"]: e for e in read_manifest(manifest)["students"]}
+        else:
+            base = load_any(template)
+            if isinstance(base, LectureTemplate):
+                base = base.gradable()
+            jobs_list = [Job(p, base, options) for p in paths]
+    except WorkbookError as exc:
+        raise UsageError(str(exc)) from None
+    with _progress(progress_factory, len(jobs_list)) as update:
+        results = grade_jobs(jobs_list, workers=workers, timeout=timeout, progress=update)
+    assignments = [j.assignment for j in jobs_list]
+    warnings: list[str] = []
+    if manifest:
+        warnings += [f"Note: {path} names no student in the manifest; graded against the base template"
+                     for path in class_plan.unmatched]
+        absent = missing_results(class_plan)
+        results, assignments = results + absent, assignments + [base] * len(absent)
+    lines = [report.table(results)]
+    lines += _write_outputs(results, assignments, base, roster, outputs)
+    exit_code = 1 if any(r.status == "error" for r in results) else 0
+    return Outcome(lines=tuple(lines), warnings=tuple(warnings), exit_code=exit_code, data=results)
+
+
+def _ensure_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
+
+
+def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) -> list[str]:
+    from grader import report
+
+    lines = []
+    for path in (out.csv, out.json, out.gradescope, out.canvas, out.moodle, out.similarity):
+        if path:
+            _ensure_parent(path)
+    if out.csv:
+        lines.append(f"Gradebook: {report.write_csv(results, out.csv)}")
+    if out.json:
+        lines.append(f"Results: {report.write_json(results, out.json)}")
+    if out.feedback:
+        written = report.write_feedback(results, assignments, out.feedback)
+        lines.append(f"Feedback: {len(written)} file(s) in {out.feedback}")
+    if out.gradescope:
+        lines.append(f"Gradescope: {report.write_gradescope(results[0], assignments[0], out.gradescope)}")
+    if out.canvas or out.moodle:
+        from grader import exports
+
+        if out.canvas:
+            exports.write_canvas(results, base, out.canvas, roster=roster,
+                                 canvas_assignment_id=out.canvas_assignment_id)
+            lines.append(f"Canvas: {out.canvas}")
+        if out.moodle:
+            exports.write_moodle(results, base, out.moodle, roster=roster)
+            lines.append(f"Moodle: {out.moodle}")
+    if out.similarity:
+        from grader.similarity import similar_pairs, write_similarity
+
+        starting = {e["id"]: e["variant"]["weights"] for e in roster.values()} if roster else None
+        pairs = similar_pairs(results, starting=starting)
+        write_similarity(pairs, out.similarity)
+        lines.append(f"Similarity: {len(pairs)} pair(s) in {out.similarity}")
+    return lines
+
+
+def templates() -> Outcome:
+    """The built-in assignment templates, one line each."""
+    from workbook.catalog import builtin_templates
+
+    return Outcome(lines=tuple(f"{t.name:<26} {t.description}" for t in builtin_templates()))

@@ -1,0 +1,82 @@
+"""The library API (`manualml.api`): keyword-only calls, and generate's self-check of what it wrote."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from click.testing import CliRunner
+
+from manualml import api
+from manualml.cli import main
+from workbook.catalog import builtin_templates
+
+
+@pytest.mark.parametrize("name", ["validate", "generate", "solve", "render", "grade"])
+def test_every_api_function_is_keyword_only(name):
+    params = inspect.signature(getattr(api, name)).parameters.values()
+    assert params and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params)
+
+
+@pytest.mark.parametrize("template", [t.name for t in builtin_templates()])
+def test_every_builtin_template_generates_and_grades_as_issued(template, tmp_path):
+    outcome = api.generate(template=template, output=tmp_path / f"{template}.xlsx")
+    (path,) = outcome.paths
+    assert path.is_file() and outcome.lines[0] == f"Wrote {path.resolve()}"
+    # the self-check graded it: a second, independent look through the grader agrees
+    from grader.grade import grade_file
+    from workbook.lecture.template import LectureTemplate
+
+    a = outcome.data
+    if isinstance(a, LectureTemplate):
+        if len(a.graded_kinds) != 1:
+            return
+        a = a.gradable()
+    result = grade_file(path, a)
+    assert result.status == "graded"
+    assert {f.code for f in result.findings} <= {"not-recalculated"}
+    assert result.improvement == 0
+
+
+def test_a_workbook_that_does_not_grade_as_issued_is_an_error_and_is_removed(tmp_path, monkeypatch):
+    import workbook.builder
+
+    real = workbook.builder.loss
+    monkeypatch.setattr(workbook.builder, "loss", lambda a: real(a) + 1.0)  # a builder bug: a wrong baseline
+    target = tmp_path / "hp.xlsx"
+    result = CliRunner().invoke(main, ["generate", "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: house-prices: the workbook written to {target} does not grade as "
+                                    "issued (baseline-edited at 'Manual Machine Learning'!M14: the baseline cell M14 "
+                                    "should be 3731.39 but is 3732.39; the issued baseline is used); it was removed.")
+    assert not target.exists()
+
+
+def test_a_class_set_that_does_not_grade_as_issued_is_removed(tmp_path, monkeypatch):
+    import workbook.builder
+
+    real = workbook.builder.loss
+    monkeypatch.setattr(workbook.builder, "loss", lambda a: real(a) * 2)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\ns1,Ann\ns2,Bo\n", encoding="utf-8")
+    monkeypatch.setenv("MANUALML_SECRET", "k")
+    out = tmp_path / "class"
+    with pytest.raises(api.SelfCheckError, match=r"^house-prices-sigmoid: .*s1\.xlsx does not grade as issued "
+                                                 r"\(baseline-edited at "):
+        api.generate(template="house-prices-sigmoid", roster=roster, out_dir=out, workers=1)
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_usage_errors_exit_2(tmp_path):
+    result = CliRunner().invoke(main, ["grade", str(tmp_path / "nothing-here")])
+    assert result.exit_code == 2
+    assert result.output == f"Error: no such file or folder: {tmp_path / 'nothing-here'}\n"
+
+
+def test_python_dash_m_manualml_runs_the_cli():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "manualml", "templates"], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.splitlines()[0].startswith("house-prices ")
