@@ -1,6 +1,7 @@
 """Renderers of the one result model: terminal table, CSV gradebook, JSON, feedback, Gradescope.
 
-Each function only formats `GradeResult`s; none re-reads a file or recomputes a number.
+Each function only formats `GradeResult`s; none re-reads a file or recomputes a grade. The feedback's
+model section is derived from the result's weights by `grader.advice`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader import advice
 from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.scoring import hint
 from workbook.spec import Assignment
@@ -92,8 +94,8 @@ def _jsonable(value):
 MAX_WEIGHTS_LISTED = 40  # a perceptron has 401: a table of them helps nobody
 
 
-def feedback(result: GradeResult, assignment: Assignment) -> str:
-    """A Markdown page a student can read."""
+def feedback(result: GradeResult, assignment: Assignment, refs: advice.References | None = None) -> str:
+    """A Markdown page a student can read (`refs`: the reference losses, when the caller shares them)."""
     abbr = assignment.metric_abbr
     lines = [f"# {assignment.title}", "", f"Submission: `{Path(result.file).name}`"]
     if result.student_name or result.student_id:
@@ -118,6 +120,9 @@ def feedback(result: GradeResult, assignment: Assignment) -> str:
             tag = {TAMPER: "changed", WEIGHT: "weight"}.get(f.kind, "note")
             lines.append(f"- ({tag}) {f.message}")
         lines.append("")
+    tips = model_tips(result, assignment, refs)
+    if tips:
+        lines += ["## What your network is doing", *(f"- {t.message}" for t in tips), ""]
     lines += ["## What to try next", hint(assignment, result.improvement if not any(
         f.kind == WEIGHT for f in result.findings) else None)]
     if result.weights and len(result.weights) > MAX_WEIGHTS_LISTED:
@@ -128,6 +133,13 @@ def feedback(result: GradeResult, assignment: Assignment) -> str:
     return "\n".join(lines) + "\n"
 
 
+def model_tips(result: GradeResult, assignment: Assignment, refs: advice.References | None = None) -> list:
+    """The model's feedback on a graded manual-ML result with every weight readable (else nothing)."""
+    if not result.graded or not isinstance(assignment, Assignment) or any(f.kind == WEIGHT for f in result.findings):
+        return []
+    return advice.advise(assignment, result.weights, refs)
+
+
 def feedback_name(result: GradeResult) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", who(result)) + ".md"
 
@@ -135,7 +147,8 @@ def feedback_name(result: GradeResult) -> str:
 def write_feedback(results: Sequence[GradeResult], assignments: Sequence[Assignment], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written, used = [], set()
-    for result, assignment in zip(results, assignments, strict=True):
+    refs = advice.class_references(assignments)  # variants of one assignment share one solve
+    for result, assignment, ref in zip(results, assignments, refs, strict=True):
         name = feedback_name(result)
         stem = name[:-3]
         n = 2
@@ -143,7 +156,7 @@ def write_feedback(results: Sequence[GradeResult], assignments: Sequence[Assignm
             name, n = f"{stem}-{n}.md", n + 1
         used.add(name)
         path = folder / name
-        path.write_text(feedback(result, assignment), encoding="utf-8")
+        path.write_text(feedback(result, assignment, ref), encoding="utf-8")
         written.append(path)
     return written
 
