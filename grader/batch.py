@@ -18,8 +18,10 @@ from grader.grade import grade_file
 from grader.results import GradeResult
 from workbook.spec import Assignment
 
-SUFFIXES = (".xlsx", ".xlsm", ".ods")
-ALSO_REPORTED = (".xls",)  # found in folders so the student hears why it cannot be graded
+# Graded when found in a folder: the workbooks the grader reads, and the formats a student may hand in
+# by mistake, each of which gets its own message (see grader.formats) instead of vanishing
+SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".ods", ".ots")
+ALSO_REPORTED = (".xls", ".xlw", ".xlsb", ".csv", ".numbers", ".fods", ".xml")
 DEFAULT_TIMEOUT = 30.0
 IN_PROCESS_BELOW = 16
 
@@ -37,18 +39,87 @@ class _TimedOut(BaseException):
     """Raised by the alarm; a BaseException so no `except Exception` in a reader swallows it."""
 
 
-def find_submissions(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files given as they are; folders searched (recursively) for spreadsheets, sorted."""
-    found: list[Path] = []
+@dataclass(frozen=True)
+class Skipped:
+    """A file found in a folder and not graded, and why (listed so that no handed-in file vanishes)."""
+
+    path: Path
+    reason: str
+    on_purpose: bool  # lock files and OS debris: never a student's work
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a walk over the inputs found: the files to grade, and every other file with the reason."""
+
+    files: list[Path]
+    skipped: list[Skipped]
+
+
+def _debris(path: Path, root: Path) -> str | None:
+    """Why a file is never a submission (an editor's lock file, an OS's metadata), or None."""
+    name = path.name
+    parts = path.relative_to(root).parts if path.is_relative_to(root) else path.parts
+    if "__MACOSX" in parts:
+        return "macOS archive metadata (__MACOSX)"
+    if name.startswith("~$"):
+        return "an Excel lock file (~$…), left while the workbook was open"
+    if name.startswith(".~lock.") and name.endswith("#"):
+        return "a LibreOffice lock file (.~lock.…#), left while the workbook was open"
+    if name in (".DS_Store", "Thumbs.db", "desktop.ini") or name.startswith("._"):
+        return "operating-system metadata"
+    return None
+
+
+def _spreadsheet_xml(path: Path) -> bool:
+    """An .xml found in a folder is handed in only if it is a spreadsheet (Excel 2003 XML, flat ODF)."""
+    from grader.formats import text_kind
+
+    try:
+        with path.open("rb") as handle:
+            return text_kind(handle.read(4096)) is not None
+    except OSError:
+        return True  # let grading say why it cannot be opened
+
+
+def walk(inputs: Iterable[str | Path]) -> Found:
+    """Files given as they are; folders searched (recursively), sorted.
+
+    Every file in a folder is either graded or listed with the reason it is not: spreadsheets of
+    every format are graded (the ones the grader cannot read get a message saying how to save
+    them), lock files and OS debris are skipped on purpose, anything else is named as not a
+    spreadsheet. An Apple Numbers package (a folder named *.numbers) counts as one file.
+    """
+    files: list[Path] = []
+    skipped: list[Skipped] = []
     for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file()
-                                and p.suffix.lower() in SUFFIXES + ALSO_REPORTED
-                                and not p.name.startswith(("~$", ".~lock"))))
-        else:
-            found.append(path)
-    return found
+        root = Path(item)
+        if not root.is_dir() or root.suffix.lower() == ".numbers":
+            files.append(root)
+            continue
+        for path in sorted(root.rglob("*")):
+            if any(p.suffix.lower() == ".numbers" and p.is_dir() for p in path.parents if p != root
+                   and p.is_relative_to(root)):
+                continue  # inside a Numbers package
+            if path.is_dir():
+                if path.suffix.lower() == ".numbers" and _debris(path, root) is None:
+                    files.append(path)
+                continue
+            why = _debris(path, root)
+            if why is not None:
+                skipped.append(Skipped(path, f"skipped on purpose: {why}", True))
+                continue
+            suffix = path.suffix.lower()
+            if suffix in SUFFIXES or (suffix in ALSO_REPORTED and (suffix != ".xml" or _spreadsheet_xml(path))):
+                files.append(path)
+            else:
+                skipped.append(Skipped(path, "not graded: not a spreadsheet (.xlsx, .xlsm or .ods)", False))
+    return Found(files=files, skipped=skipped)
+
+
+def find_submissions(inputs: Iterable[str | Path]) -> list[Path]:
+    """The files `walk` would grade."""
+    return walk(inputs).files
 
 
 def _on_alarm(signum, frame):  # pragma: no cover - exercised through run_job
@@ -64,8 +135,9 @@ def run_job(job: Job, timeout: float = DEFAULT_TIMEOUT) -> GradeResult:
     except _TimedOut:
         return GradeResult(file=str(job.path), status="error", assignment=job.assignment.id,
                            max_points=job.assignment.rubric.max_points, error_code="timeout",
-                           error=f"took longer than {timeout:g} s to read and was stopped; save it again in a "
-                                 "spreadsheet program and resubmit")
+                           error=f"grading stopped at the time limit of {timeout:g} s per file; if the file is "
+                                 "a genuine workbook, grade it again with a longer limit (--timeout "
+                                 f"{max(120, 4 * timeout):g})")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -216,14 +216,23 @@ def _no_cyclic_gc():
 
 
 def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
-    book = _parse(archive, "xl/workbook.xml")
-    rels = _parse(archive, "xl/_rels/workbook.xml.rels") if archive.has("xl/_rels/workbook.xml.rels") else None
+    workbook_part = getattr(archive, "workbook_part", "xl/workbook.xml")
+    folder, _, leaf = workbook_part.rpartition("/")
+    folder = folder + "/" if folder else ""
+    book = _parse(archive, workbook_part)
+    rels_part = f"{folder}_rels/{leaf}.rels"
+    rels = _parse(archive, rels_part) if archive.has(rels_part) else None
     targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
+
+    def part_of(target: str) -> str:  # a relationship's target is relative to the workbook part's folder
+        part = target.lstrip("/") if target.startswith("/") else folder + target
+        return re.sub(r"(^|/)[^/]+/\.\./", r"\1", part)
+
+    shared = next((part_of(r.get("Target", "")) for r in (rels if rels is not None else [])
+                   if r.get("Type", "").endswith("/sharedStrings")), "xl/sharedStrings.xml")
     sheets = []
     for s in book.iter(f"{MAIN}sheet"):
-        target = targets.get(s.get(f"{REL}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        sheets.append((s.get("name", ""), re.sub(r"/[^/]+/\.\./", "/", part)))
+        sheets.append((s.get("name", ""), part_of(targets.get(s.get(f"{REL}id"), ""))))
     names = {}
     for dn in book.iter(f"{MAIN}definedName"):
         name = dn.get("name", "")
@@ -231,7 +240,7 @@ def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
             names[name] = (dn.text or "").strip()
     result = WorkbookCells(sheet_names=[s for s, _ in sheets], defined_names=names,
                            custom_properties=_xlsx_properties(archive))
-    strings = _LazyStrings(archive)
+    strings = _LazyStrings(archive, shared)
     for sheet, part in sheets:
         if wanted is not None and sheet not in wanted:
             continue
@@ -255,14 +264,14 @@ def _xlsx_properties(archive) -> dict[str, str]:
 class _LazyStrings:
     """The shared-strings table, parsed only if a wanted cell needs it."""
 
-    def __init__(self, archive) -> None:
-        self.archive, self.items = archive, None
+    def __init__(self, archive, part: str = "xl/sharedStrings.xml") -> None:
+        self.archive, self.part, self.items = archive, part, None
 
     def __getitem__(self, index: int) -> str:
         if self.items is None:
             self.items = []
-            if self.archive.has("xl/sharedStrings.xml"):
-                for si in _parse(self.archive, "xl/sharedStrings.xml").iter(f"{MAIN}si"):
+            if self.archive.has(self.part):
+                for si in _parse(self.archive, self.part).iter(f"{MAIN}si"):
                     self.items.append("".join(t.text or "" for t in si.iter(f"{MAIN}t")))
         return self.items[index] if 0 <= index < len(self.items) else ""
 

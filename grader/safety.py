@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import formats
 from grader.errors import SubmissionError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -66,8 +67,10 @@ class _BoundedReader(io.RawIOBase):
 class SafeArchive:
     """A submission's zip, with bounded reads. Use as a context manager."""
 
-    def __init__(self, path: Path, kind: str, zf: zipfile.ZipFile, limits: Limits) -> None:
+    def __init__(self, path: Path, kind: str, zf: zipfile.ZipFile, limits: Limits, *,
+                 workbook_part: str = "xl/workbook.xml") -> None:
         self.path, self.kind, self.zip, self.limits = path, kind, zf, limits
+        self.workbook_part = workbook_part  # an xlsx's main part, where `_rels/.rels` says it is
         self._budget = _Budget(limits.max_total_inflated)
         self._names = {i.filename: i for i in zf.infolist()}
 
@@ -150,26 +153,22 @@ def _looks_like(head: bytes) -> str:
         return "a web page (HTML)"
     if text.startswith(b"<?xml"):
         return "an XML file"
-    try:
-        lines = head.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
+    if b"\0" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 50:
         return "not a spreadsheet file"
+    lines = head.decode("utf-8", "replace").splitlines()  # a cut-off character or a Windows code page is fine
     sep = next((c for c in ",;\t" if lines and lines[0].count(c)), None)
     is_csv = sep is not None and len(lines) >= 2 and lines[0].count(sep) == lines[1].count(sep)
     return "a text file (CSV)" if is_csv else "a text file"
-
-
-def _ole_kind(path: Path) -> str:
-    """An OLE2 file: a password-protected OOXML workbook carries an EncryptionInfo stream."""
-    with path.open("rb") as handle:
-        data = handle.read()
-    return "encrypted" if "EncryptionInfo".encode("utf-16-le") in data else "legacy-xls"
 
 
 def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchive:
     """Recognise, check and open a submission; raises SubmissionError with a specific code."""
     path = Path(path)
     p = str(path)
+    if path.is_dir():
+        if path.suffix.lower() == ".numbers":  # an older Numbers document is a package (a folder)
+            raise formats.refuse(path, "numbers")
+        raise SubmissionError(p, "this is a folder, not a spreadsheet file", code="not-a-spreadsheet")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -183,14 +182,18 @@ def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchi
         raise SubmissionError(p, f"the file is {size / 2**20:.0f} MB, more than the {cap} MB the grader accepts",
                               code="too-large")
     with path.open("rb") as handle:
-        head = handle.read(512)
+        head = handle.read(4096)
     if head.startswith(OLE_MAGIC):
-        if _ole_kind(path) == "encrypted":
-            raise SubmissionError(p, "the workbook was saved with a password: remove it and resubmit",
-                                  code="encrypted")
-        raise SubmissionError(p, "this is a legacy Excel 97-2003 (.xls) file; open it and save as .xlsx (Excel "
-                                 "Workbook) or .ods, then resubmit", code="legacy-xls")
+        raise formats.refuse(path, formats.ole_kind(path))
+    if formats.is_biff_2_to_4(head):
+        raise formats.refuse(path, "legacy-xls-2")
     if not head.startswith(ZIP_MAGICS):
+        other = formats.text_kind(head)
+        if other is not None:
+            raise formats.refuse(path, other)
+        text = _looks_like(head[:512])
+        if text == "a text file (CSV)" or (text == "a text file" and path.suffix.lower() in (".csv", ".tsv")):
+            raise formats.refuse(path, "csv")
         raise SubmissionError(p, f"this is not a spreadsheet: it looks like {_looks_like(head)}; hand in the .xlsx "
                                  "or .ods file itself", code="not-a-spreadsheet")
     try:
@@ -199,14 +202,15 @@ def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchi
         raise SubmissionError(p, f"the file is damaged or cut short ({exc}); save it again and resubmit",
                               code="truncated") from None
     try:
-        kind = _check_zip(path, zf, limits)
+        kind, part = _check_zip(path, zf, limits)
     except BaseException:
         zf.close()
         raise
-    return SafeArchive(path, kind, zf, limits)
+    return SafeArchive(path, kind, zf, limits, workbook_part=part)
 
 
-def _check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> str:
+def _check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> tuple[str, str]:
+    """The kind of workbook ("xlsx", "xlsm", "ods") and its main part, or the SubmissionError saying why not."""
     p = str(path)
     infos = zf.infolist()
     if len(infos) > limits.max_members:
@@ -228,6 +232,9 @@ def _check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> str:
         raise SubmissionError(p, f"the file declares {total / 2**20:.0f} MB uncompressed; it looks like a zip bomb",
                               code="zip-bomb")
     names = set(zf.namelist())
+    other = formats.zip_kind(zf, names)
+    if other is not None:
+        raise formats.refuse(path, other)
     if "mimetype" in names:
         mime = zf.read("mimetype") if zf.getinfo("mimetype").file_size < 200 else b""
         if mime.strip() != ODS_MIME:
@@ -237,13 +244,22 @@ def _check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> str:
         if "content.xml" not in names:
             raise SubmissionError(p, "the spreadsheet is missing its part content.xml; the file is damaged",
                                   code="missing-parts")
-        return "ods"
+        if formats.ods_encrypted(zf, names):
+            raise formats.refuse(path, "encrypted")
+        return "ods", "content.xml"
+    if formats.looks_like_ods(zf, names):
+        if formats.ods_encrypted(zf, names):
+            raise formats.refuse(path, "encrypted")
+        return "ods", "content.xml"
     if "word/document.xml" in names:
         raise SubmissionError(p, "this is a Word document, not a spreadsheet", code="not-a-spreadsheet")
     if "ppt/presentation.xml" in names:
         raise SubmissionError(p, "this is a PowerPoint presentation, not a spreadsheet", code="not-a-spreadsheet")
-    for part in ("[Content_Types].xml", "xl/workbook.xml"):
+    rels = zf.getinfo("_rels/.rels") if "_rels/.rels" in names else None
+    named = formats.office_document_part(zf.read(rels) if rels is not None and rels.file_size < 2**20 else None)
+    workbook = named if named in names else "xl/workbook.xml"
+    for part in ("[Content_Types].xml", workbook):
         if part not in names:
             raise SubmissionError(p, f"the workbook is missing its part {part}; the file is damaged or not a "
                                      "spreadsheet", code="missing-parts")
-    return "xlsm" if path.suffix.lower() == ".xlsm" else "xlsx"
+    return ("xlsm" if path.suffix.lower() in (".xlsm", ".xltm") else "xlsx"), workbook

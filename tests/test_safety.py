@@ -29,8 +29,9 @@ CASES = [
     (corpus.empty, "empty", "the file is empty (0 bytes); save your workbook again and resubmit"),
     (corpus.text_named_xlsx, "not-a-spreadsheet",
      "this is not a spreadsheet: it looks like a text file; hand in the .xlsx or .ods file itself"),
-    (corpus.csv_named_xlsx, "not-a-spreadsheet",
-     "this is not a spreadsheet: it looks like a text file (CSV); hand in the .xlsx or .ods file itself"),
+    (corpus.csv_named_xlsx, "csv",
+     "this is a CSV text file: it keeps only the values shown, no formulas and no weight names, so it cannot be "
+     "graded; hand in an Excel Workbook (.xlsx) or an OpenDocument Spreadsheet (.ods) itself"),
     (corpus.pdf_named_xlsx, "not-a-spreadsheet",
      "this is not a spreadsheet: it looks like a PDF document; hand in the .xlsx or .ods file itself"),
     (corpus.encrypted, "encrypted", "the workbook was saved with a password: remove it and resubmit"),
@@ -123,8 +124,8 @@ def test_slow_file_is_stopped(tmp_path, good, monkeypatch):
     (result,) = batch.grade_jobs([Job(good, load("house-prices"))], workers=1, timeout=0.5)
     assert time.perf_counter() - start < 3
     assert result.error_code == "timeout"
-    assert result.error == ("took longer than 0.5 s to read and was stopped; save it again in a spreadsheet program "
-                            "and resubmit")
+    assert result.error == ("grading stopped at the time limit of 0.5 s per file; if the file is a genuine workbook, "
+                            "grade it again with a longer limit (--timeout 120)")
 
 
 def _with_sheet_xml(folder, good, name: str, edit) -> object:

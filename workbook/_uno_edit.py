@@ -95,7 +95,10 @@ def run(job):
         for sheet in protected:
             sheet.protect("")
         for path, filter_name in job["outputs"]:
-            doc.storeToURL(uno.systemPathToFileUrl(path), (prop("FilterName", filter_name), prop("Overwrite", True)))
+            args = (prop("FilterName", filter_name), prop("Overwrite", True))
+            if job.get("password"):  # File > Save As > "Save with password"
+                args += (prop("Password", job["password"]),)
+            doc.storeToURL(uno.systemPathToFileUrl(path), args)
     finally:
         doc.close(True)
     return {"ok": True}

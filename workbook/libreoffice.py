@@ -31,7 +31,10 @@ RECALC_ALWAYS_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 </oor:items>
 """
 FILTERS = {".xlsx": "Calc MS Excel 2007 XML", ".xlsm": "Calc MS Excel 2007 VBA XML", ".ods": "calc8",
-           ".pdf": "calc_pdf_Export"}
+           ".pdf": "calc_pdf_Export",
+           # formats a student may hand in by mistake (the grader's tests make them for real)
+           ".xltx": "Calc MS Excel 2007 XML Template", ".xls": "MS Excel 97", ".csv": "Text - txt - csv (StarCalc)",
+           ".fods": "OpenDocument Spreadsheet Flat XML", ".xml": "MS Excel 2003 XML"}
 UNO_SCRIPT = Path(__file__).with_name("_uno_edit.py")
 
 
@@ -144,14 +147,14 @@ def _page_count(pdf: Path) -> int:
 
 
 def edit_and_save(path: Path, edits: Mapping[str, float | str], outputs: Sequence[Path], *,
-                  timeout: float = 180) -> list[Path]:
+                  timeout: float = 180, password: str | None = None) -> list[Path]:
     """What a student does: open in LibreOffice, type into cells, let it recalculate, save.
 
     Keys are defined names (``w_in1_h1``) or ``Sheet Name!B5``. A float sets a number, a string
     starting with "=" a formula (given with Excel's ``,`` separators; LibreOffice reads it in
     Excel syntax), any other string text. ``insert-rows:Sheet Name!B12`` (or ``insert-columns:``)
     inserts that many rows above row 12 (columns left of B), as a student's right-click would.
-    Each output's format follows its suffix.
+    Each output's format follows its suffix; `password` saves them encrypted, as "Save with password" does.
     """
     python = uno_python()
     if python is None:
@@ -162,8 +165,8 @@ def edit_and_save(path: Path, edits: Mapping[str, float | str], outputs: Sequenc
     with tempfile.TemporaryDirectory(prefix="manualml-uno-") as tmp:
         job = {"soffice": _soffice(), "profile": make_profile(Path(tmp) / "profile"),
                "pipe": f"manualml{os.getpid()}{Path(tmp).name[-8:]}", "source": str(Path(path).resolve()),
-               "edits": dict(edits), "outputs": [[str(Path(o).resolve()), FILTERS[Path(o).suffix.lower()]]
-                                                 for o in outputs]}
+               "edits": dict(edits), "password": password or "",
+               "outputs": [[str(Path(o).resolve()), FILTERS[Path(o).suffix.lower()]] for o in outputs]}
         try:
             proc = subprocess.run([python, str(UNO_SCRIPT)], input=json.dumps(job), capture_output=True,
                                   text=True, timeout=timeout, check=False)
