@@ -119,7 +119,8 @@ def generate(*, template: str | Path | None = None, output: Path | None = None, 
     folder = out_dir or Path(f"{a.id}-class")
     with _progress(progress_factory, len(students)) as update:
         manifest = generate_class(a, students, folder, template_path=resolve_template(template), secret=secret,
-                                  password=password, workers=workers or os.cpu_count() or 1, progress=update)
+                                  password=password, workers=workers or os.cpu_count() or 1,
+                                  progress=update).manifest
     if check:
         self_check_class(manifest, read_manifest(manifest), a, secret=secret, workers=workers)
     return Outcome(lines=(f"Wrote {len(students)} workbooks and {manifest.resolve()}",), warnings=warnings,

@@ -31,3 +31,15 @@ def uno_python(soffice):
     from workbook import libreoffice
 
     return _require("LibreOffice's Python bridge (python3-uno under /usr/bin/python3)", libreoffice.uno_python())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_home(tmp_path_factory):
+    """No test may read or create the signing key in the real ~/.config/manualml."""
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = saved

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbook import LAYOUT_VERSION, model
+from workbook.errors import WorkbookError
 from workbook.roster import (
     MANIFEST_VERSION,
     Student,
@@ -24,11 +26,74 @@ from workbook.roster import (
 from workbook.spec import Assignment
 
 
+@dataclass(frozen=True)
+class ClassSet:
+    """What generate_class wrote, and what it removed of the set it replaced."""
+
+    manifest: Path
+    workbooks: tuple[Path, ...]  # one per student, roster order
+    removed: tuple[Path, ...] = ()  # the previous set's workbooks that this set does not overwrite (deleted)
+    warning: str | None = None  # e.g. every student got the same workbook
+
+
+class ClassSetExists(WorkbookError):
+    """The output folder already holds a class set and --force was not given."""
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+
+
+def previous_set(out_dir: Path) -> tuple[Path, ...] | None:
+    """The workbooks an existing class set in out_dir lists (None: no class set there).
+
+    Only plain file names with a workbook suffix count, so an edited manifest can never make
+    --force delete anything outside the folder or anything that is not a workbook.
+    """
+    manifest = out_dir / "manifest.json"
+    if not manifest.exists():
+        return None
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8")).get("students", [])
+        names = [e.get("file") for e in entries if isinstance(e, dict)]
+    except (OSError, ValueError, AttributeError):
+        return ()
+    return tuple(out_dir / n for n in names if isinstance(n, str) and n == Path(n).name
+                 and Path(n).suffix.lower() in WORKBOOK_SUFFIXES)
+
+
+def sameness_warning(assignment: Assignment, students: Sequence[Student], digests: Sequence[str]) -> str | None:
+    """Say so when students would get identical workbooks: one copied file would then fit everyone."""
+    distinct = len(set(digests))
+    if len(students) < 2 or distinct == len(students):
+        return None
+    if distinct == 1:
+        why = ("the template names every starting weight and has no [variants]"
+               if assignment.random_init is None or len(assignment.explicit_weights) == len(assignment.weights)
+               else "the per-student draws all came out the same")
+        return (f"every student gets the same workbook (same starting weights, same data): {why}. Add "
+                '[variants] starting_weights = "random" (each student starts near the named weights) or '
+                "target_noise = 0.05 to the template to give each their own")
+    return (f"{len(students) - distinct} of {len(students)} students get the same workbook as a classmate "
+            "(the [weights.random] range and decimals allow few distinct draws): widen the range, or add "
+            "[variants] target_noise")
+
+
 def generate_class(assignment: Assignment, students: Sequence[Student], out_dir: str | Path, *,
                    template_path: Path, secret: bytes | None, password: str | None = None, workers: int = 1,
-                   progress: Callable[[int], None] | None = None) -> Path:
-    """Write one signed workbook per student and DIR/manifest.json; returns the manifest path."""
+                   progress: Callable[[int], None] | None = None, force: bool = False) -> ClassSet:
+    """Write one signed workbook per student and DIR/manifest.json.
+
+    A folder that already holds a class set is refused unless `force`; then the old set's
+    workbooks that the new set does not overwrite are deleted (and listed in the result), so
+    the folder never mixes two assignments.
+    """
     out_dir = Path(out_dir)
+    old = previous_set(out_dir)
+    if old is not None and not force:
+        raise ClassSetExists(f"{out_dir} already holds a class set ({out_dir / 'manifest.json'}); pass --force "
+                             "to replace it (its workbooks that the new set does not overwrite are deleted), "
+                             "or choose another --out-dir")
+    _check_file_names(students)
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = []
     for s in students:
@@ -38,6 +103,7 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
         if secret:
             props["signature"] = signature(secret, assignment.id, s.id, digest)
         tasks.append((v, out_dir / f"{file_stem(s.id)}.xlsx", s, props, password))
+    warning = sameness_warning(assignment, students, [t[3]["variant"] for t in tasks])
     _build_all(tasks, workers, progress)
     entries = []
     for v, path, s, props, _ in tasks:
@@ -51,8 +117,25 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
         "students": entries,
     }
     path = out_dir / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    return path
+    staged = out_dir / ".manifest.json.tmp"
+    staged.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    staged.replace(path)
+    written = {t[1].name for t in tasks}
+    removed = tuple(p for p in (old or ()) if p.name not in written and p.is_file())
+    for p in removed:
+        p.unlink()
+    return ClassSet(manifest=path, workbooks=tuple(t[1] for t in tasks), removed=removed, warning=warning)
+
+
+def _check_file_names(students: Sequence[Student]) -> None:
+    """Two ids that make one file name (also on case-insensitive disks) would overwrite each other."""
+    taken: dict[str, str] = {}
+    for s in students:
+        name = f"{file_stem(s.id)}.xlsx"
+        other = taken.setdefault(name.lower(), s.id)
+        if other != s.id:
+            raise WorkbookError(f"students {other!r} and {s.id!r} would both be written to {name}: make the ids "
+                                "differ by more than punctuation or letter case")
 
 
 def _build_one(task) -> str:

@@ -112,38 +112,70 @@ def _run(cmd: list[str], timeout: float, paths) -> None:
         raise LibreOfficeError(f"LibreOffice took longer than {timeout:g} s on {', '.join(map(str, paths))}") from None
 
 
+def convert(path: Path, out: Path, *, timeout: float = 180) -> Path:
+    """The workbook in the format out's suffix names (.ods, .xlsx, .pdf), as LibreOffice computes it."""
+    out = Path(out)
+    fmt = out.suffix.lower().lstrip(".")
+    if f".{fmt}" not in FILTERS or fmt == "xlsm":
+        raise LibreOfficeError(f"{out}: LibreOffice cannot write {out.suffix or 'a file without a suffix'} here "
+                               "(choose .ods, .xlsx or .pdf)")
+    with tempfile.TemporaryDirectory(prefix="manualml-convert-") as tmp:
+        (produced,) = recalculate([path], Path(tmp), fmt=fmt, timeout=timeout)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(produced, out)
+    return out
+
+
 def render_pdf(path: Path, out_pdf: Path, *, timeout: float = 180) -> Path:
     """The workbook as LibreOffice computes and prints it."""
-    (produced,) = recalculate([path], Path(out_pdf).parent, fmt="pdf", timeout=timeout)
-    if produced != Path(out_pdf):
-        shutil.move(produced, out_pdf)
-    return Path(out_pdf)
+    return convert(path, out_pdf, timeout=timeout)
 
 
-def render(path: Path, out_png: Path, *, page: int | None = None, dpi: int = 110) -> Path:
-    """One page as a PNG (default: the last sheet's first page, i.e. the main sheet)."""
-    pdftoppm = shutil.which("pdftoppm")
-    if pdftoppm is None:
-        raise LibreOfficeError("pdftoppm is not installed (apt-get install poppler-utils)")
-    out_png = Path(out_png)
+IMAGE_FORMATS = {".png": ("-png", ".png"), ".jpg": ("-jpeg", ".jpg"), ".jpeg": ("-jpeg", ".jpg")}
+DPI_RANGE = (20, 1200)
+
+
+def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 110) -> Path:
+    """One printed page as a PNG or JPEG (default: the last page, i.e. the main sheet's).
+
+    The format follows the suffix, and a suffix this cannot write is refused before LibreOffice
+    starts, so `-o x.jpg` never leaves PNG bytes in a .jpg or a file under another name.
+    """
+    out_image = Path(out_image)
+    kind = IMAGE_FORMATS.get(out_image.suffix.lower())
+    if kind is None:
+        raise LibreOfficeError(f"{out_image}: cannot render to {out_image.suffix or 'a file without a suffix'} "
+                               f"(choose {', '.join(IMAGE_FORMATS)} or .pdf)")
+    if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+        raise LibreOfficeError(f"{dpi} dpi is out of range: choose {DPI_RANGE[0]} to {DPI_RANGE[1]}")
+    if page is not None and page < 1:
+        raise LibreOfficeError(f"page {page} does not exist: pages are numbered from 1")
+    tools = {name: shutil.which(name) for name in ("pdftoppm", "pdfinfo")}
+    if None in tools.values():
+        raise LibreOfficeError("pdftoppm and pdfinfo are not installed (apt-get install poppler-utils)")
     with tempfile.TemporaryDirectory(prefix="manualml-render-") as tmp:
         pdf = render_pdf(path, Path(tmp) / "sheet.pdf")
-        pages = _page_count(pdf)
+        pages = _page_count(tools["pdfinfo"], pdf)
+        if page is not None and page > pages:
+            raise LibreOfficeError(f"{path}: page {page} of {pages} does not exist; choose a page from 1 to {pages}")
         chosen = page or pages
-        stem = out_png.with_suffix("")
-        subprocess.run([pdftoppm, "-png", "-singlefile", "-r", str(dpi), "-f", str(chosen), "-l", str(chosen),
-                        str(pdf), str(stem)], check=True, capture_output=True)
-    return out_png
+        stem = Path(tmp) / "page"
+        done = subprocess.run([tools["pdftoppm"], kind[0], "-singlefile", "-r", str(dpi), "-f", str(chosen),
+                               "-l", str(chosen), str(pdf), str(stem)], capture_output=True, text=True, check=False)
+        produced = stem.with_suffix(kind[1])
+        if done.returncode != 0 or not produced.exists():
+            raise LibreOfficeError(f"{path}: pdftoppm could not draw page {chosen} ({done.stderr.strip()[-300:]})")
+        out_image.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(produced, out_image)
+    return out_image
 
 
-def _page_count(pdf: Path) -> int:
-    info = shutil.which("pdfinfo")
-    if info:
-        out = subprocess.run([info, str(pdf)], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Pages:"):
-                return int(line.split()[1])
-    return 1
+def _page_count(pdfinfo: str, pdf: Path) -> int:
+    out = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        if line.startswith("Pages:"):
+            return int(line.split()[1])
+    raise LibreOfficeError(f"{pdf}: pdfinfo could not count the pages LibreOffice printed")
 
 
 def edit_and_save(path: Path, edits: Mapping[str, float | str], outputs: Sequence[Path], *,

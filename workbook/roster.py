@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
+import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,7 +30,16 @@ from workbook.spec import Assignment, Dataset, draw_weights
 
 MANIFEST_VERSION = 1
 SECRET_ENV = "MANUALML_SECRET"
-ID_COLUMNS = ("student_id", "id", "student id", "sis user id", "username")
+# Student id headers, most specific first (compared after _norm_header): what LMS exports and
+# registrars' lists call the id. Canvas's own "ID" is its internal number, so "SIS User ID" comes
+# before it; an email address is an id only when nothing else is.
+ID_COLUMNS = ("student id", "student number", "student no", "student nr", "matriculation number", "matric number",
+              "matrikelnummer", "matr nr", "id number", "sis user id", "id", "username", "user name", "sis login id",
+              "login id", "email", "email address", "e mail")
+NAME_COLUMNS = ("name", "full name", "student name", "student")
+EMAIL_COLUMNS = ("email", "email address", "e mail", "mail")
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 @dataclass(frozen=True)
@@ -41,34 +52,107 @@ class Student:
     extra: dict[str, str] = field(default_factory=dict)  # other roster columns, kept for exports
 
 
-def read_roster(path: str | Path) -> list[Student]:
-    """Roster CSV with columns student id, name, email (header names are matched loosely)."""
-    path = Path(path)
+def _norm_header(text: str) -> str:
+    """'Student_ID', 'student-id', ' Student  ID ' -> 'student id'."""
+    return " ".join(re.sub(r"[_\-.]+", " ", text).lower().split())
+
+
+def _roster_text(path: Path) -> str:
+    """The file as text: UTF-8 with or without a BOM, or UTF-16 with a BOM (Excel's "Unicode Text")."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise WorkbookError(f"{path}: cannot read the roster ({exc.strerror or exc})") from None
-    reader = csv.DictReader(text.splitlines())
-    header = {h.strip().lower(): h for h in (reader.fieldnames or [])}
-    id_col = next((header[c] for c in ID_COLUMNS if c in header), None)
-    if id_col is None:
-        raise WorkbookError(f"{path}: the roster needs a student id column (one of: {', '.join(ID_COLUMNS)}); "
-                            f"found: {', '.join(reader.fieldnames or []) or 'no header'}")
-    name_col, email_col = header.get("name"), header.get("email")
-    students, seen = [], set()
-    for line, row in enumerate(reader, start=2):
-        sid = (row.get(id_col) or "").strip()
-        if not sid:
-            raise WorkbookError(f"{path}: line {line} has no student id")
-        if sid in seen:
-            raise WorkbookError(f"{path}: line {line}: student id {sid!r} appears twice")
-        seen.add(sid)
-        extra = {k: v for k, v in row.items() if k not in (id_col, name_col, email_col) and k}
-        students.append(Student(sid, (row.get(name_col) or "").strip() if name_col else "",
-                                (row.get(email_col) or "").strip() if email_col else "", extra))
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise WorkbookError(f"{path}: line {line} is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the roster "
+                            "as \"CSV UTF-8\" (Excel: File > Save As > CSV UTF-8)") from None
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    """The delimiter that splits the header into the most columns (comma on a tie, tab before semicolon)."""
+    counts = {d: len(next(csv.reader([header_line], delimiter=d), [])) for d in DELIMITERS}
+    best = max(counts.values())
+    return next(d for d in (",", "\t", ";") if counts[d] == best)
+
+
+def _records(text: str, delimiter: str):
+    """(physical line number where the record starts, fields) for every non-blank record."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    for fields in reader:
+        if any(f.strip() for f in fields):
+            yield line, fields
+        line = reader.line_num + 1
+
+
+def read_roster(path: str | Path, *, id_column: str | None = None) -> list[Student]:
+    """Roster CSV as instructors have it: comma, semicolon or tab separated, any of the usual id headers.
+
+    Line numbers in messages are the file's own (blank lines and quoted line breaks counted), so
+    an instructor can jump straight to the line.
+    """
+    path = Path(path)
+    text = _roster_text(path)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = _sniff_delimiter(first)
+    records = _records(text, delimiter)
+    try:
+        header_line, header = next(records)
+    except StopIteration:
+        raise WorkbookError(f"{path}: the roster is empty; it needs a header line naming a student id column") from None
+    except csv.Error as exc:
+        raise WorkbookError(f"{path}: not a readable CSV file ({exc})") from None
+    header = [h.strip() for h in header]
+    normal = [_norm_header(h) for h in header]
+    id_at = _id_index(path, header, normal, id_column)
+    name_at = next((normal.index(c) for c in NAME_COLUMNS if c in normal and normal.index(c) != id_at), None)
+    email_at = next((normal.index(c) for c in EMAIL_COLUMNS if c in normal), None)
+    known = {id_at, name_at, email_at}
+    students: list[Student] = []
+    seen: dict[str, int] = {}
+    try:
+        for line, fields in records:
+            fields = [f.strip() for f in fields]
+            if len(fields) > len(header) and any(fields[len(header):]):
+                raise WorkbookError(f"{path}: line {line} has {len(fields)} fields but the header has {len(header)} "
+                                    f"(an unquoted {DELIMITER_NAMES[delimiter]} inside a value?)")
+            fields += [""] * (len(header) - len(fields))
+            sid = fields[id_at]
+            if not sid:
+                if name_at is not None and fields[name_at].lower() == "points possible":
+                    continue  # the second line of a Canvas gradebook export
+                raise WorkbookError(f"{path}: line {line} has no student id (column {header[id_at]!r})")
+            if sid in seen:
+                raise WorkbookError(f"{path}: line {line}: student id {sid!r} appears twice "
+                                    f"(first on line {seen[sid]})")
+            seen[sid] = line
+            extra = {h: fields[i] for i, h in enumerate(header) if i not in known and h}
+            students.append(Student(sid, fields[name_at] if name_at is not None else "",
+                                    fields[email_at] if email_at is not None else "", extra))
+    except csv.Error as exc:
+        raise WorkbookError(f"{path}: not a readable CSV file ({exc})") from None
     if not students:
-        raise WorkbookError(f"{path}: the roster lists no students")
+        raise WorkbookError(f"{path}: the roster lists no students (only the header, line {header_line})")
     return students
+
+
+def _id_index(path: Path, header: list[str], normal: list[str], id_column: str | None) -> int:
+    found = ", ".join(header) or "no header"
+    if id_column is not None:
+        wanted = _norm_header(id_column)
+        if wanted not in normal:
+            raise WorkbookError(f"{path}: no column {id_column!r} (--id-column); found: {found}")
+        return normal.index(wanted)
+    for candidate in ID_COLUMNS:
+        if candidate in normal:
+            return normal.index(candidate)
+    raise WorkbookError(f"{path}: the roster needs a student id column (one of: {', '.join(ID_COLUMNS)}), or name "
+                        f"yours with --id-column; found: {found}")
 
 
 def file_stem(student_id: str) -> str:
@@ -83,10 +167,16 @@ def _salt_int(*parts: str) -> int:
 def variant(assignment: Assignment, student_id: str, *, target_noise: float | None = None) -> Assignment:
     """The student's own copy: their starting weights and, optionally, their own noisy targets."""
     given = {k: assignment.weights[k] for k in assignment.explicit_weights}
+    spread = assignment.weight_variants
+    if spread is not None:  # [variants] starting_weights = "random": even the named weights move
+        seed = str(assignment.random_init.seed) if assignment.random_init else ""
+        rng = np.random.default_rng(_salt_int(seed, assignment.id, student_id, "weights"))
+        given = {k: round(float(v + rng.uniform(-spread.spread, spread.spread)), spread.decimals) + 0.0
+                 for k, v in given.items()}
     if assignment.random_init is not None:
         weights = draw_weights(assignment.network, given, assignment.random_init, salt=student_id)
     else:
-        weights = dict(assignment.weights)
+        weights = {k: given.get(k, v) for k, v in assignment.weights.items()}
     data = assignment.data
     target_noise = assignment.target_noise if target_noise is None else target_noise
     if target_noise:
@@ -113,19 +203,97 @@ def signature(secret: bytes, assignment_id: str, student_id: str, digest: str) -
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def load_secret(key_file: str | Path | None = None, *, required: bool = True) -> bytes | None:
-    """The instructor secret: a key file, else the MANUALML_SECRET environment variable."""
-    if key_file:
-        try:
-            secret = Path(key_file).read_bytes().strip()
-        except OSError as exc:
-            raise WorkbookError(f"{key_file}: cannot read the key file ({exc.strerror or exc})") from None
+def secret_path() -> Path:
+    """Where `generate --roster` keeps the instructor's signing key when none is given.
+
+    The user's configuration folder ($XDG_CONFIG_HOME, else ~/.config; %APPDATA% on Windows), the
+    way Jupyter keeps its notebook signing secret: outside every class folder and repository.
+    """
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    if base and Path(base).is_absolute():
+        root = Path(base)
+    elif os.name == "nt" and os.environ.get("APPDATA"):
+        root = Path(os.environ["APPDATA"])
     else:
-        secret = os.environ.get(SECRET_ENV, "").encode()
-    if not secret and required:
-        raise WorkbookError(f"no signing secret: set {SECRET_ENV} or pass --key-file (keep it out of the workbooks "
-                            "and out of version control)")
-    return secret or None
+        root = Path.home() / ".config"
+    return root / "manualml" / "secret"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The instructor secret and where it came from (for the message that tells the user)."""
+
+    value: bytes
+    origin: str  # "--key-file PATH", "MANUALML_SECRET" or the configuration file's path
+    path: Path | None = None  # the file holding it, if any
+    created: bool = False  # made just now by find_secret(create=True)
+
+
+def _read_key(path: Path, what: str) -> bytes:
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    if not secret:
+        raise WorkbookError(f"{path}: the {what} is empty; put a long random string in it (or delete it and run "
+                            "`manualml generate --roster` to make a new one, which cannot check old signatures)")
+    return secret
+
+
+def find_secret(key_file: str | Path | None = None, *, create: bool = False,
+                outside: str | Path | None = None) -> SigningKey | None:
+    """The instructor secret: --key-file, else MANUALML_SECRET, else the configuration file.
+
+    With `create`, a missing configuration file is made (32 random bytes as hex, mode 0600).
+    `outside`: a class folder the key must not be in (everything there may reach students).
+    """
+    if key_file:
+        key = SigningKey(_read_key(Path(key_file), "key file"), f"--key-file {key_file}", Path(key_file))
+    elif os.environ.get(SECRET_ENV, ""):
+        key = SigningKey(os.environ[SECRET_ENV].encode(), SECRET_ENV)
+    else:
+        path = secret_path()
+        if path.exists():
+            key = SigningKey(_read_key(path, "signing secret"), str(path), path)
+        elif create:
+            _refuse_inside(path, outside)
+            key = SigningKey(_create_secret(path), str(path), path, created=True)
+        else:
+            return None
+    if key.path is not None:
+        _refuse_inside(key.path, outside)
+    return key
+
+
+def _refuse_inside(path: Path, folder: str | Path | None) -> None:
+    if folder is not None and Path(path).resolve().is_relative_to(Path(folder).resolve()):
+        raise WorkbookError(f"{path}: the signing secret must not be inside the class folder {folder} (whatever is "
+                            "there may reach students); keep it elsewhere")
+
+
+def _create_secret(path: Path) -> bytes:
+    secret = secrets.token_hex(32).encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another run made it a moment ago: use theirs
+        return _read_key(path, "signing secret")
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot create the signing secret ({exc.strerror or exc}); set "
+                            f"{SECRET_ENV} or pass --key-file instead") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret + b"\n")
+    return secret
+
+
+def load_secret(key_file: str | Path | None = None, *, required: bool = True) -> bytes | None:
+    """The instructor secret (see find_secret), never created here: grading needs the key that signed."""
+    key = find_secret(key_file)
+    if key is None and required:
+        raise WorkbookError(f"no signing secret: set {SECRET_ENV}, pass --key-file, or keep it in {secret_path()} "
+                            "(where `manualml generate --roster` creates one); keep it out of the workbooks "
+                            "and out of version control")
+    return key.value if key else None
 
 
 def sha256_file(path: Path) -> str:

@@ -144,6 +144,14 @@ class RandomInit:
 
 
 @dataclass(frozen=True)
+class WeightVariants:
+    """[variants] starting_weights = "random": every student's own start, even for weights the template names."""
+
+    spread: float = 1.0  # a named weight starts at its value plus a uniform draw from [-spread, +spread]
+    decimals: int = 2  # rounded like [weights.random] draws: students type weights by hand
+
+
+@dataclass(frozen=True)
 class Assignment:
     """A whole validated template."""
 
@@ -161,6 +169,7 @@ class Assignment:
     display: Display
     integrity: str = "report"  # "report" or "zero": what a tampering finding does to the score
     target_noise: float = 0.0  # per-student variants: targets scaled by 1 ± this (seeded by student id)
+    weight_variants: WeightVariants | None = None  # per-student starting weights around the named ones
     source: str = "<string>"  # the template file, for messages
 
     @property
@@ -286,13 +295,34 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
     noise = variants.get("target_noise", float, 0.0)
     if not 0 <= noise < 1:
         raise variants.fail("target_noise", f"must be a fraction between 0 and 1 (0.05 = ±5 %), got {noise}")
+    weight_variants = _read_weight_variants(variants, random_init)
     variants.finish()
     top.finish()
     return Assignment(
         id=ident, title=title, description=description, instructions=instructions, data=data,
         network=network, weights=weights, explicit_weights=explicit, random_init=random_init,
-        metric=metric, rubric=rubric, display=display, integrity=on_tamper, target_noise=noise, source=source,
+        metric=metric, rubric=rubric, display=display, integrity=on_tamper, target_noise=noise,
+        weight_variants=weight_variants, source=source,
     )
+
+
+def _read_weight_variants(table: Table, random_init: RandomInit | None) -> WeightVariants | None:
+    """starting_weights = "template" (the named weights for everyone) or "random" (each student their own)."""
+    mode = table.get("starting_weights", str, "template")
+    if mode not in ("template", "random"):
+        raise table.fail("starting_weights", f"expected 'template' or 'random', got {mode!r}")
+    if mode == "template":
+        for key in ("spread", "decimals"):
+            if key in table.data:
+                raise table.fail(key, 'applies only with starting_weights = "random"')
+        return None
+    spread = table.get("spread", float, 1.0)
+    if not (math.isfinite(spread) and spread > 0):
+        raise table.fail("spread", f"must be a positive number (named weights start at value ± spread), got {spread}")
+    decimals = table.get("decimals", int, random_init.decimals if random_init else 2)
+    if not 0 <= decimals <= 6:
+        raise table.fail("decimals", f"must be between 0 and 6, got {decimals}")
+    return WeightVariants(spread=spread, decimals=decimals)
 
 
 def read_assignment_table(top: Table) -> tuple[str, str, str, str]:
