@@ -43,3 +43,10 @@ def _private_config_home(tmp_path_factory):
         os.environ.pop("XDG_CONFIG_HOME", None)
     else:
         os.environ["XDG_CONFIG_HOME"] = saved
+
+
+@pytest.fixture(scope="session")
+def ssconvert():
+    from workbook import gnumeric
+
+    return _require("Gnumeric (ssconvert)", gnumeric.find_ssconvert())

@@ -103,5 +103,6 @@ def test_other_shapes_have_a_formula_per_neuron(tmp_path, name):
     if a.network.output_activation == "linear":
         assert formula.startswith("=w_") and formula.endswith("+b_out")
     else:
-        assert formula == f"=1/(1+EXP(-{out.z_col}{r}))"
+        z = f"{out.z_col}{r}"  # overflow-safe: EXP only of a non-positive number
+        assert formula == f"=IF({z}>=0,1/(1+EXP(-{z})),EXP({z})/(1+EXP({z})))"
     assert set(wb.defined_names) >= set(a.weights)

@@ -11,10 +11,14 @@ from collections.abc import Iterator
 
 from workbook.layout import Layout
 
+SIGMOID = "IF({z}>=0,1/(1+EXP(-{z})),EXP({z})/(1+EXP({z})))"
+"""Never EXP of a positive number: EXP past 709 is #NUM! in Excel and LibreOffice, and a student may type
+a weight of -1000. `workbook.model.activate` computes the same two branches."""
+
 ACTIVATION_FORMULAS = {
     "relu": "MAX(0,{z})",
-    "sigmoid": "1/(1+EXP(-{z}))",
-    "tanh": "TANH({z})",
+    "sigmoid": SIGMOID,
+    "tanh": "TANH({z})",  # bounded in every engine (TANH(1000) = 1), no overflow
     "step": "IF({z}>=0,1,0)",
     "linear": "{z}",
 }

@@ -19,8 +19,10 @@ def activate(name: str, z: np.ndarray) -> np.ndarray:
     """Apply an activation; `step` is 1 at z >= 0, like the perceptron's threshold."""
     if name == "relu":
         return np.maximum(0.0, z)
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
+    if name == "sigmoid":  # the sheet's overflow-safe form: exp only of a non-positive number
+        z = np.asarray(z, dtype=float)
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     if name == "tanh":
         return np.tanh(z)
     if name == "step":

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbook.formulas import SIGMOID
 from workbook.lecture import common as c
 from workbook.model import activate
 
@@ -56,14 +57,14 @@ def build(wb, s: Settings) -> None:
     c.label(ws, "A6", "sigmoid")
     c.editable(ws, "B6", s.sigmoid_example, name="act_sigmoid_z")
     c.note(ws, "C6", "1 / (1 + e^(−z)) =")
-    c.computed(ws, "D6", "=1/(1+EXP(-B6))", "0.000000000000", result=True)
+    c.computed(ws, "D6", "=" + SIGMOID.format(z="B6"), "0.000000000000", result=True)
     c.label(ws, "A8", "Table starts at z =")
     c.editable(ws, "B8", s.start, name="act_start")
     c.label(ws, "A9", "Step between rows")
     c.editable(ws, "B9", s.step, name="act_step")
     for col, text in zip("ABCDE", ("z", "ReLU", "sigmoid", "tanh", "step"), strict=True):
         c.heading(ws, f"{col}{TABLE_HEAD}", text)
-    formulas = {"relu": "=MAX(0,A{r})", "sigmoid": "=1/(1+EXP(-A{r}))", "tanh": "=TANH(A{r})",
+    formulas = {"relu": "=MAX(0,A{r})", "sigmoid": "=" + SIGMOID.format(z="A{r}"), "tanh": "=TANH(A{r})",
                 "step": "=IF(A{r}>=0,1,0)"}
     for i in range(s.points):
         r = FIRST + i

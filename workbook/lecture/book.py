@@ -15,6 +15,7 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX, styles
 from workbook.builder import save, write_main_sheet
@@ -73,7 +74,7 @@ def _contents(wb, t: LectureTemplate) -> None:
         name = sheet_title(t, kind)
         text = t.manual.description if kind == MANUAL and t.manual else SHEETS[kind].DESCRIPTION
         cell = c.text(ws, f"A{row}", f"{name}: {text}")
-        cell.hyperlink = f"#{quote_sheet(name)}!A1"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheet(name)}!A1", display=cell.value)
         cell.font = LINK_FONT
     graded = t.graded_kinds
     if len(graded) == 1:

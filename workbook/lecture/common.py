@@ -114,7 +114,7 @@ def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple
                   series: list[tuple[int, str, str]], anchor: str, *, width: float = 14) -> None:
     """A chart of columns against column `x_col` over `rows`; each series is (column, name, style) with
     style "line" (no markers), "points" (markers only) or "both". A legend only when there is a choice."""
-    chart = ScatterChart()
+    chart = ScatterChart(scatterStyle="lineMarker")  # c:scatterStyle is required by the schema
     chart.title = title
     chart.style = 2
     chart.x_axis.title, chart.y_axis.title = axes

@@ -23,6 +23,10 @@ DESCRIPTION = "Gradient descent step by step: η = 0.1 (slow), η = 2 (diverges)
 DATA_HEAD = 5
 FMT = "0.000000"
 STEP_FMT = "General"  # a diverging run reaches 1e4 and beyond: let the spreadsheet pick the digits
+CAP = 1e100
+"""w and b are held within ±CAP: a diverging run (η = 2000 after a student's edit) would otherwise pass
+1e308 and turn every later cell into #NUM!. Capped, every cell stays a number (the loss at most ~1e200),
+and `descend` caps the same way."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,10 @@ class Settings:
     w0: float = -1.0  # starting weight (standardised units)
     b0: float = 1.0  # starting bias
     slow_eta: float = 0.1
+    slow_k: float = 0.0  # every run has an editable decay k; the first two start with none
     slow_steps: int = 75
     large_eta: float = 2.0
+    large_k: float = 0.0
     large_steps: int = 10
     decay_eta: float = 1.5
     decay_k: float = 0.8
@@ -63,8 +69,9 @@ class Settings:
 
     @property
     def cases(self) -> tuple[Case, Case, Case]:
-        return (Case(f"η = {self.slow_eta:g}: too small, slow", self.slow_eta, 0.0, self.slow_steps),
-                Case(f"η = {self.large_eta:g}: too large, diverges", self.large_eta, 0.0, self.large_steps),
+        return (Case(f"η = {self.slow_eta:g}: too small, slow", self.slow_eta, self.slow_k, self.slow_steps),
+                Case(f"η = {self.large_eta:g}: too large, diverges", self.large_eta, self.large_k,
+                     self.large_steps),
                 Case(f"variable η_t = {self.decay_eta:g} / (1 + {self.decay_k:g}·t): just right", self.decay_eta,
                      self.decay_k, self.decay_steps))
 
@@ -119,7 +126,7 @@ def build(wb, s: Settings) -> None:
     c.editable(ws, "H6", s.b0, name="gd_b0")
     c.label(ws, "G7", "Best possible loss")
     c.computed(ws, where["best_loss"], f"=1-(SUMPRODUCT({xs},{ys})/{n})^2", FMT, result=True)
-    c.note(ws, "I7", "= 1 − r², the loss of the normal equation's line")
+    c.note(ws, "I7", "← 1 − r², the loss of the normal equation's line")
     top = int(where["top"])
     editable_refs = ["H5:H6"]
     for k, case in enumerate(s.cases):
@@ -151,8 +158,8 @@ def build(wb, s: Settings) -> None:
                 c.computed(ws, f"{w}{r}", "=gd_w0", STEP_FMT)
                 c.computed(ws, f"{b}{r}", "=gd_b0", STEP_FMT)
             else:
-                c.computed(ws, f"{w}{r}", f"={w}{r - 1}-{eta}{r - 1}*{dw}{r - 1}", STEP_FMT)
-                c.computed(ws, f"{b}{r}", f"={b}{r - 1}-{eta}{r - 1}*{db}{r - 1}", STEP_FMT)
+                c.computed(ws, f"{w}{r}", _capped(f"{w}{r - 1}-{eta}{r - 1}*{dw}{r - 1}"), STEP_FMT)
+                c.computed(ws, f"{b}{r}", _capped(f"{b}{r - 1}-{eta}{r - 1}*{db}{r - 1}"), STEP_FMT)
             residual = f"({w}{r}*{xs}+{b}{r}-{ys})"
             c.computed(ws, f"{loss}{r}", f"=SUMPRODUCT({residual}^2)/{n}", "0.000E+00")
             c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", STEP_FMT)
@@ -166,6 +173,10 @@ def build(wb, s: Settings) -> None:
     c.widths(ws, A=14, B=14, C=16, D=16, G=16, H=14)
     c.landscape(ws)
     c.protect(ws)
+
+
+def _capped(expr: str) -> str:
+    return f"=MAX(-{CAP:.0E},MIN({CAP:.0E},{expr}))"
 
 
 def standardised(s: Settings) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
@@ -186,7 +197,7 @@ def descend(s: Settings, case: Case) -> list[tuple[float, float, float, float, f
         loss = float(np.mean(residual**2))
         dw, db = float(2 * np.mean(residual * xs)), float(2 * np.mean(residual))
         rows.append((eta, w, b, loss, dw, db))
-        w, b = w - eta * dw, b - eta * db
+        w, b = (max(-CAP, min(CAP, v)) for v in (w - eta * dw, b - eta * db))
     return rows
 
 

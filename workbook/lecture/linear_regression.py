@@ -141,8 +141,10 @@ def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) ->
     c.note(ws, f"M{FIRST + 1}", "Type the θ values into W and b: your RMSE becomes the best one.")
 
 
-def expected(s: Settings) -> dict[str, float]:
+def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Every computed cell by NumPy, for the issued line or the W and b in `params`."""
     where = cells(s)
+    W, b = (params["lr_w"], params["lr_b"]) if params else (s.W, s.b)
     x, y = np.array(s.x), np.array(s.y)
     X = np.column_stack([np.ones(len(x)), x])
     xtx = X.T @ X
@@ -150,8 +152,9 @@ def expected(s: Settings) -> dict[str, float]:
     xty = X.T @ y
     theta = inv @ xty
     base = rmse(s, s.W, s.b)
+    current = rmse(s, W, b)
     best = rmse(s, theta[1], theta[0])
-    out = {where["rmse"]: base, where["improvement"]: 0.0, where["best_rmse"]: best,
+    out = {where["rmse"]: current, where["improvement"]: (base - current) / base, where["best_rmse"]: best,
            where["best_improvement"]: (base - best) / base}
     for key, matrix in (("xtx", xtx), ("inv", inv)):
         top = where[key].split(":")[0]
@@ -164,7 +167,7 @@ def expected(s: Settings) -> dict[str, float]:
         out[f"K{row}"], out[f"K{row + 1}"] = float(vector[0]), float(vector[1])
     for i in range(len(x)):
         r = FIRST + i
-        pred = s.W * x[i] + s.b
+        pred = W * x[i] + b
         out |= {f"C{r}": pred, f"D{r}": pred - y[i], f"E{r}": (pred - y[i]) ** 2, f"L{r}": x[i]}
     return {k: float(v) for k, v in out.items()}
 

@@ -85,11 +85,11 @@ def build(wb, s: Settings) -> None:
     c.heading(ws, f"E{b}", "smallest slope")
     c.heading(ws, f"F{b}", "largest slope")
     c.label(ws, f"A{b + 1}", "Linear network")
-    c.computed(ws, where["sum_linear"], f"=SUMPRODUCT(ABS(E{FIRST}:E{last}))", c.EXACT, result=True)
+    c.computed(ws, where["sum_linear"], _sum_abs(f"E{FIRST}:E{last}"), c.EXACT, result=True)
     c.computed(ws, where["slope_linear_min"], f"=MIN(I{FIRST + 1}:I{last})", c.EXACT)
     c.computed(ws, where["slope_linear_max"], f"=MAX(I{FIRST + 1}:I{last})", c.EXACT)
     c.label(ws, f"A{b + 2}", "ReLU network")
-    c.computed(ws, where["sum_relu"], f"=SUMPRODUCT(ABS(H{FIRST}:H{last}))", c.EXACT, result=True)
+    c.computed(ws, where["sum_relu"], _sum_abs(f"H{FIRST}:H{last}"), c.EXACT, result=True)
     c.computed(ws, where["slope_relu_min"], f"=MIN(J{FIRST + 1}:J{last})", c.EXACT)
     c.computed(ws, where["slope_relu_max"], f"=MAX(J{FIRST + 1}:J{last})", c.EXACT)
     c.note(ws, f"A{b + 4}", "A line has one slope. The linear network's slope is W everywhere, whatever weights "
@@ -102,6 +102,11 @@ def build(wb, s: Settings) -> None:
     c.widths(ws, A=18, B=14, C=16, D=17, E=15, F=12, G=18, H=15, I=12, J=12)
     c.landscape(ws)
     c.protect(ws)
+
+
+def _sum_abs(area: str) -> str:
+    """Σ|x| over `area` as SUMIF(positives) − SUMIF(negatives): SUMPRODUCT(ABS(range)) is #VALUE! in Gnumeric."""
+    return f'=SUMIF({area},">0")-SUMIF({area},"<0")'
 
 
 def expected(s: Settings) -> dict[str, float]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from workbook.formulas import SIGMOID
 from workbook.lecture import common as c
 from workbook.model import activate
 
@@ -79,11 +80,11 @@ def build(wb, s: Settings) -> None:
     c.label(ws, f"A{z_row + 2}", "Output f(z)")
     z = where["z"]
     act = where["activation"]
-    c.computed(ws, where["output"], f'=IF({act}="ReLU",MAX(0,{z}),IF({act}="sigmoid",1/(1+EXP(-{z})),'
+    c.computed(ws, where["output"], f'=IF({act}="ReLU",MAX(0,{z}),IF({act}="sigmoid",{SIGMOID.format(z=z)},'
                                     f'IF({act}="tanh",TANH({z}),IF({act}="step",IF({z}>=0,1,0),'
                                     f'IF({act}="linear",{z},NA())))))', c.EXACT, result=True)
     c.heading(ws, f"A{z_row + 5}", "Every activation at this z", center=False)
-    formulas = {"relu": f"=MAX(0,{z})", "sigmoid": f"=1/(1+EXP(-{z}))", "tanh": f"=TANH({z})",
+    formulas = {"relu": f"=MAX(0,{z})", "sigmoid": "=" + SIGMOID.format(z=z), "tanh": f"=TANH({z})",
                 "step": f"=IF({z}>=0,1,0)", "linear": f"={z}"}
     for i, (shown, key) in enumerate(CHOICES.items()):
         r = z_row + 6 + i
