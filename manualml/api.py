@@ -394,6 +394,20 @@ def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) 
     return lines
 
 
+# --- check -----------------------------------------------------------------------------------------------------
+
+def check(*, workbook_file: Path, template: str | Path | None = None) -> Outcome:
+    """A student's self-check: what the grader will see in their own workbook (no secret, no manifest).
+
+    The assignment comes from the workbook's stamp (a built-in template's id) unless `template` is given.
+    Exit code 0: the grader can read it; 1: it cannot (the lines say why).
+    """
+    from grader.student_check import check_workbook
+
+    found = check_workbook(workbook_file, template=template)
+    return Outcome(lines=found.lines, exit_code=0 if found.result.graded else 1, data=found)
+
+
 def templates() -> Outcome:
     """The built-in assignment templates, one line each."""
     from workbook.catalog import builtin_templates

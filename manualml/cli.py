@@ -127,6 +127,20 @@ def render(workbook_file: Path | None, template: str | None, output: Path, page:
     _show(api.render(output=output, workbook_file=workbook_file, template=template, page=page))
 
 
+@main.command("check")
+@click.argument("workbook_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-t", "--template", default=None,
+              help="Template the workbook was made from (default: the built-in one its stamp names).")
+@_friendly
+def check_cmd(workbook_file: Path, template: str | None) -> None:
+    """Check your own workbook before you hand it in: your error, points and what the grader will notice."""
+    from manualml import api
+
+    outcome = api.check(workbook_file=workbook_file, template=template)
+    _show(outcome)
+    sys.exit(outcome.exit_code)
+
+
 @main.command("grade")
 @click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-t", "--template", default=None, help="Built-in template name or .toml path the files were made from.")
