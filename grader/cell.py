@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from workbook.layout import col_index, col_letter
+from workbook.address import col_index, col_letter, position
 
 NOT_NUMERIC_KINDS = frozenset({"s", "str", "d", "b", "e", "inlineStr"})  # xlsx `t` values whose <v> is no number
 ODS_FLOAT_TYPES = ("float", "percentage", "currency")  # office:value-type values whose office:value is a number
@@ -96,5 +96,5 @@ def shift_formula(formula: str, d_row: int, d_col: int) -> str:
 def shared_child(master: tuple[str, str], row: int, col: int) -> str:
     """The text of a shared formula's child at (row, col), from its master's (anchor ref, text)."""
     anchor, text = master
-    letters = anchor.rstrip("0123456789")
-    return shift_formula(text, row - int(anchor[len(letters):]), col - col_index(letters))
+    anchor_row, anchor_col = position(anchor)
+    return shift_formula(text, row - anchor_row, col - anchor_col)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Iterable, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
 from xml.etree.ElementTree import XMLPullParser
 from xml.parsers import expat
 
@@ -26,11 +25,11 @@ from defusedxml.ElementTree import fromstring
 
 from grader.cell import Cell, ods_value, shared_child, xlsx_value
 from grader.errors import SubmissionError
-from grader.ods_formula import ods_formula, ods_reference
+from grader.ods_formula import ods_formula
 from grader.ods_runs import OdsRows
 from grader.row_runs import RowDiverter
 from grader.sheet_cells import SheetCells
-from workbook.layout import col_index, col_letter, split_ref
+from workbook.address import PLAIN_CELL, AddressError, a1, box, col_index, ods_to_excel, position
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -72,10 +71,8 @@ class _Wanted:
     def __init__(self, specs: Iterable[str]) -> None:
         self.boxes = []
         for spec in specs:
-            first, _, last = spec.replace("$", "").partition(":")
-            (c1, r1), (c2, r2) = split_ref(first), split_ref(last or first)
-            self.boxes.append((min(r1, r2), max(r1, r2), min(col_index(c1), col_index(c2)),
-                               max(col_index(c1), col_index(c2))))
+            r1, c1, r2, c2 = box(spec)
+            self.boxes.append((r1, r2, c1, c2))
         self.last_row = max((b[1] for b in self.boxes), default=0)
 
     def __contains__(self, rc: tuple[int, int]) -> bool:
@@ -83,24 +80,6 @@ class _Wanted:
 
     def has(self, r: int, c: int) -> bool:
         return any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in self.boxes)
-
-
-def within(ref: str, area: str) -> bool:
-    """Whether every cell of `ref` ("$C$5", "C5:D6") lies inside `area` ("A1:S16")."""
-    box = _Wanted([area])
-    try:
-        return all(box.has(row, col_index(col)) for col, row in map(split_ref, ref.replace("$", "").split(":")))
-    except (ValueError, AttributeError):
-        return False
-
-
-def parse_reference(ref: str) -> tuple[str, str]:
-    """"'My Sheet'!$C$5" -> ("My Sheet", "$C$5"); "Sheet1!A1:B2" -> ("Sheet1", "A1:B2")."""
-    sheet, _, cells = ref.rpartition("!")
-    sheet = sheet.strip()
-    if sheet.startswith("'") and sheet.endswith("'"):
-        sheet = sheet[1:-1].replace("''", "'")
-    return sheet, cells
 
 
 def _hostile(archive, exc: Exception) -> SubmissionError:
@@ -276,9 +255,9 @@ class _LazyStrings:
         return self.items[index] if 0 <= index < len(self.items) else ""
 
 
-_REF = re.compile(r"([A-Z]{1,3})(\d+)$")
+_REF = PLAIN_CELL
 _ROW, _C, _SHEET_DATA, _DIMENSION = f"{MAIN}row", f"{MAIN}c", f"{MAIN}sheetData", f"{MAIN}dimension"
-_col = lru_cache(maxsize=4096)(col_index)
+_col = col_index  # cached there
 
 
 def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_rows, result) -> None:
@@ -309,10 +288,10 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
         if tag == _C:
             ref = el.get("r")
             if ref:
-                m = _REF.match(ref)
+                m = _REF.fullmatch(ref)
                 col = _col(m.group(1)) if m else next_col
             else:
-                m, col, ref = None, next_col, f"{col_letter(next_col)}{row_no}"
+                m, col, ref = None, next_col, a1(row_no, next_col)
             next_col = col + 1
             if len(el) > 0:
                 if row_no > max_row:
@@ -333,10 +312,8 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             if parent is not None:
                 parent.remove(el)
         elif tag == _DIMENSION:
-            last = (el.get("ref") or "").split(":")[-1].replace("$", "")
-            m = _REF.match(last)
-            if m:
-                dimension_row, dimension_col = int(m.group(2)), col_index(m.group(1))
+            with suppress(AddressError):  # no dimension, or a damaged one: the cells tell
+                _, _, dimension_row, dimension_col = box(el.get("ref") or "")
     events.close()  # an early stop must not leave the member stream open
     runs = divert.runs if divert is not None else []
     max_row, max_col = _extent_with(runs, max_row, max_col)
@@ -384,9 +361,6 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
 
 # ------------------------------------------------------------------------------------------ ods
 
-def _ods_address(address: str) -> str:
-    """'$Sheet1.$C$5' or "$'My Sheet'.$C$5:.$C$9" -> Excel-style absolute reference."""
-    return ods_reference(address.strip())
 
 
 def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
@@ -425,7 +399,7 @@ def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
                 for k in range(min(repeat, 1024)):
                     c = col_no + 1 + k
                     if want is None or (row_no, c) in want:
-                        ref = f"{col_letter(c)}{row_no}"
+                        ref = a1(row_no, c)
                         cells[ref] = _ods_cell(el, ref)
             col_no += repeat
             el.clear()
@@ -450,7 +424,7 @@ def _read_ods(archive, wanted, max_rows) -> WorkbookCells:
             name = el.get(f"{TABLE}name", "")
             address = el.get(f"{TABLE}cell-range-address", "")
             if name and address:
-                result.defined_names[name] = _ods_address(address)
+                result.defined_names[name] = ods_to_excel(address)
     if wanted is not None:
         for name in list(result.cells):
             if name not in wanted:
@@ -481,8 +455,8 @@ def _ods_cell(el, ref: str) -> Cell:
         cols = el.get(f"{TABLE}number-matrix-columns-spanned")
         rows = el.get(f"{TABLE}number-matrix-rows-spanned")
         if cols and rows:
-            c, r = split_ref(ref)
-            array_ref = f"{ref}:{col_letter(col_index(c) + int(cols) - 1)}{r + int(rows) - 1}"
+            r, c = position(ref)
+            array_ref = f"{ref}:{a1(r + int(rows) - 1, c + int(cols) - 1)}"
     text = "\n".join("".join(p.itertext()) for p in el.iter(f"{TEXT}p"))
     value, error = ods_value(el.get(f"{OFFICE}value-type"), el.get(f"{CALCEXT}value-type") == "error", text,
                              lambda name: el.get(OFFICE + name.removeprefix("office:")), formula is not None)

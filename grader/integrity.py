@@ -18,8 +18,9 @@ from grader.reader import Submission
 from grader.results import INFO, TAMPER, Finding
 from grader.sheet_cells import SheetCells
 from workbook import LAYOUT_VERSION, model
+from workbook.address import a1, cells_of, col_index, col_letter, quote_sheet
 from workbook.formulas import row_templates, summary_formulas
-from workbook.layout import Layout, col_index, col_letter, quote_sheet, split_ref
+from workbook.layout import Layout
 from workbook.spec import Assignment
 
 VALUE_TOLERANCE = 1e-9  # relative: issued data and baseline are written exactly
@@ -103,7 +104,7 @@ def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings
         suspects.update((r, k) for r in loose)
     overwritten, edited = [], []
     array_cells = array_members(cells)
-    checks = [(f"{templates[k][0]}{r}", templates[k][1].format(r=r)) for r, k in sorted(suspects)]
+    checks = [(a1(r, templates[k][0]), templates[k][1].format(r=r)) for r, k in sorted(suspects)]
     for ref, formula in [*checks, *summary_formulas(layout, metric).items()]:
         cell = cells.get(ref)
         if (cell is None or cell.formula is None) and ref in array_cells:
@@ -138,11 +139,7 @@ def array_members(cells: SheetCells) -> set[str]:
     members: set[str] = set()
     for cell in cells.arrays():
         if ":" in cell.array_ref:
-            first, last = cell.array_ref.split(":")
-            (c1, r1), (c2, r2) = split_ref(first.replace("$", "")), split_ref(last.replace("$", ""))
-            for r in range(r1, r2 + 1):
-                for c in range(col_index(c1), col_index(c2) + 1):
-                    members.add(f"{col_letter(c)}{r}")
+            members.update(cells_of(cell.array_ref))
             members.discard(cell.ref)
     return members
 
@@ -161,7 +158,7 @@ def _given(sub: Submission, a: Assignment, layout: Layout, where: str, findings:
     edited = []
     for r, k in sorted(suspects):
         col, expected = given[k], a.data.rows[r - first][k]
-        cell = cells.get(f"{col}{r}")
+        cell = cells.get(a1(r, col))
         what = "target" if col == layout.target_col else "input"
         edited.append(Finding("data-edited", TAMPER, f"cell {col}{r} ({what} data) should be {expected:g} "
                               f"but is {describe(cell)}; the original data is used for grading",
@@ -196,7 +193,7 @@ def _extent(sub: Submission, layout: Layout, findings: list[Finding]) -> None:
     """Rows or columns inserted push content beyond where the layout ends."""
     max_row = sub.book.max_row.get(sub.sheet, 0)
     max_col = sub.book.max_col.get(sub.sheet, 0)
-    last_row = max(layout.last_row, split_ref(layout.improvement_cell)[1])
+    last_row = layout.bottom_row
     if max_row > last_row or max_col > col_index(layout.last_col):
         where = f"row {max_row}" if max_row > last_row else f"column {col_letter(max_col)}"
         findings.append(Finding("layout-extended", TAMPER, f"the sheet has content at {where}, beyond the issued "

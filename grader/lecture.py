@@ -12,7 +12,7 @@ import math
 import time
 from pathlib import Path
 
-from grader.cells import parse_reference, read_cells
+from grader.cells import read_cells
 from grader.integrity import (
     CACHE_TOLERANCE,
     MAX_LISTED,
@@ -26,7 +26,7 @@ from grader.reader import choose_sheet, weight_value
 from grader.results import INFO, TAMPER, WEIGHT, Finding, GradeResult
 from grader.safety import Limits, open_submission
 from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX
-from workbook.layout import col_index, quote_sheet, split_ref
+from workbook.address import box, corners, parse_reference, quote_sheet, undollar
 from workbook.lecture.gradable import Gradable
 
 CONTENTS = "Contents"
@@ -101,7 +101,7 @@ def _names(defined: dict[str, str], sheet: str, g: Gradable, findings: list[Find
                                     f"its issued cell {issued}", cell=name, expected=issued))
             continue
         target_sheet, ref = parse_reference(defined[name])
-        if (target_sheet, ref.replace("$", "")) != (sheet, issued):
+        if (target_sheet, undollar(ref)) != (sheet, issued):
             findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {defined[name]} instead of "
                                     f"{issued}; the grader read the issued cell", cell=name, expected=issued,
                                     found=defined[name]))
@@ -130,12 +130,13 @@ def _issued(cells, g: Gradable, where: str, findings: list[Finding]) -> None:
 
 
 def _extent(max_row: int, max_col: int, g: Gradable, findings: list[Finding]) -> None:
-    last_col, last_row = split_ref(g.region.split(":")[1])
-    if max_row > last_row or max_col > col_index(last_col):
+    _, _, last_row, last_col = box(g.region)
+    end = corners(g.region)[1]
+    if max_row > last_row or max_col > last_col:
         where = f"row {max_row}" if max_row > last_row else f"column {max_col}"
         findings.append(Finding("layout-extended", TAMPER, f"the sheet has content at {where}, beyond the issued "
-                                f"sheet (which ends at {last_col}{last_row}): were rows or columns inserted or cells "
-                                "added?", expected=f"{last_col}{last_row}", found=where))
+                                f"sheet (which ends at {end}): were rows or columns inserted or cells "
+                                "added?", expected=end, found=where))
 
 
 def _cache(cells, g: Gradable, params: dict[str, float], where: str, findings: list[Finding]) -> None:

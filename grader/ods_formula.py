@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import re
 
-
-def _quote(sheet: str) -> str:
-    return sheet if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet) else "'" + sheet.replace("'", "''") + "'"
-
+from workbook.address import ods_to_excel
 
 _ODS_REF = re.compile(r"\[([^\]]*)\]")
 
@@ -31,25 +28,10 @@ def ods_formula(text: str) -> str:
         elif ch == "[":
             j = body.find("]", i)
             j = len(body) - 1 if j < 0 else j
-            out.append(ods_reference(body[i + 1:j]))
+            out.append(ods_to_excel(body[i + 1:j]))
             i = j + 1
         else:
             out.append("," if ch == ";" else ch)
             i += 1
     result = "".join(out)
     return result if result.startswith("=") else "=" + result
-
-
-def ods_reference(inner: str) -> str:
-    """'$Sheet1.$C$5' (the inside of an ODF [reference]) -> 'Sheet1!$C$5'."""
-    parts = []
-    for k, part in enumerate(inner.split(":")):
-        if part.startswith("."):
-            parts.append(part[1:])
-            continue
-        sheet, _, cell = part.rpartition(".")
-        sheet = sheet.lstrip("$")
-        if sheet.startswith("'") and sheet.endswith("'"):
-            sheet = sheet[1:-1].replace("''", "'")
-        parts.append(f"{_quote(sheet)}!{cell}" if sheet and k == 0 else cell)
-    return ":".join(parts)

@@ -11,12 +11,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from grader.cells import Cell, WorkbookCells, parse_reference, read_cells, within
+from grader.cells import Cell, WorkbookCells, read_cells
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
 from workbook import PROPERTY_PREFIX
-from workbook.layout import INSTRUCTIONS_SHEET, Layout, quote_sheet, split_ref
+from workbook.address import parse_reference, qualified, undollar, within
+from workbook.layout import INSTRUCTIONS_SHEET, Layout
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,7 @@ class Submission:
 
 def region(layout: Layout) -> str:
     """Everything the grader reads on the main sheet, as one range."""
-    last_row = max(layout.last_row, split_ref(layout.improvement_cell)[1])
-    return f"A1:{layout.last_col}{last_row}"
+    return layout.region
 
 
 def read_submission(path: str, layout: Layout, *, limits: Limits | None = None) -> Submission:
@@ -95,7 +95,7 @@ def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
                   findings: list[Finding]) -> dict[str, float]:
     weights = {}
     for name, home in layout.param_cells.items():
-        expected = f"{quote_sheet(layout.sheet)}!{home}"
+        expected = qualified(layout.sheet, home)
         target_sheet, ref = sheet, home
         pointed_sheet = parse_reference(book.defined_names[name])[0] if name in book.defined_names else None
         if pointed_sheet is not None and pointed_sheet not in book.sheet_names:
@@ -104,7 +104,7 @@ def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
                                     cell=name, expected=expected, found=book.defined_names[name]))
         elif name in book.defined_names:
             target_sheet, ref = parse_reference(book.defined_names[name])
-            ref = ref.replace("$", "")
+            ref = undollar(ref)
             if (target_sheet, ref) != (sheet, home) and target_sheet == sheet:
                 findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {ref} instead of "
                                         f"{home}; the weight was read from {ref}", cell=f"{name}",
@@ -121,7 +121,7 @@ def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
                                     cell=name))
             continue
         cell = book.sheet(target_sheet).get(ref)
-        value = weight_value(name, f"{quote_sheet(target_sheet)}!{ref}", ref, cell, findings)
+        value = weight_value(name, qualified(target_sheet, ref), ref, cell, findings)
         if value is not None:
             weights[name] = value
     return weights

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.cell import fill_row
-from workbook.layout import col_index
+from workbook.address import col_index
 
 MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MAX_TEMPLATE_MISSES = 64  # templates in a row that matched nothing: this sheet has no uniform rows, stop trying

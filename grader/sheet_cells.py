@@ -8,7 +8,6 @@ array per column, and one formula pattern per run, rather than a million lookups
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -17,9 +16,9 @@ import numpy as np
 from grader.cell import NOT_NUMERIC_KINDS, ODS_FLOAT_TYPES, Cell, ods_value, shared_child, xlsx_value
 from grader.ods_runs import OdsTemplateCell
 from grader.row_runs import RowRun, TemplateCell
-from workbook.layout import col_index, col_letter
+from workbook.address import PLAIN_CELL, a1, col_index
 
-_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]*)")
+_REF = PLAIN_CELL
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class SheetCells(Mapping[str, Cell]):
         for run in self._runs:
             for row in run.rows.tolist():
                 for tc in run.template.cells:
-                    ref = f"{col_letter(tc.col)}{row}"
+                    ref = a1(row, tc.col)
                     if self._run_cell(run, run.index(row), tc, ref) is not None:
                         yield ref
 
@@ -175,7 +174,7 @@ class SheetCells(Mapping[str, Cell]):
                 values, ok = _floats(raw)
                 number[at], is_number[at] = values, ok
         for row in self.loose_rows(first, last):
-            cell = self._loose.get(f"{col}{row}")
+            cell = self._loose.get(a1(row, col))
             if cell is None:
                 continue
             i = row - first

@@ -223,7 +223,7 @@ def test_rewritten_sheets(monkeypatch, mid, saved, tmp_path, variant):
 
 
 def col_index_of(letters: str) -> int:
-    from workbook.layout import col_index
+    from workbook.address import col_index
 
     return col_index(letters)
 

@@ -9,8 +9,9 @@ import openpyxl
 import pytest
 
 from workbook import libreoffice, model
+from workbook.address import col_index, quote_sheet, split_ref
 from workbook.builder import build_workbook
-from workbook.layout import col_index, layout_for, quote_sheet, split_ref
+from workbook.layout import layout_for
 from workbook.spec import load_template
 
 ROWS = 20_640

@@ -20,6 +20,7 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, styles
+from workbook.address import a1, col_index, position
 from workbook.errors import WorkbookError
 from workbook.formulas import row_templates, summary_formulas
 from workbook.layout import (
@@ -30,9 +31,7 @@ from workbook.layout import (
     TITLE_ROW,
     Layout,
     activation_heading,
-    col_index,
     layout_for,
-    split_ref,
 )
 from workbook.model import loss
 from workbook.network import ACTIVATION_TITLES
@@ -116,26 +115,26 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     fmt = a.display.number_format
     grid: dict[int, dict[int, WriteOnlyCell]] = {}
 
-    def put(ref: str, cell) -> None:
-        col, row = split_ref(ref)
-        grid.setdefault(row, {})[col_index(col)] = cell
+    def put(ref: str, value) -> None:
+        row, col = position(ref)
+        grid.setdefault(row, {})[col] = value
 
-    put(f"A{TITLE_ROW}", _cell(ws, a.title, font=styles.TITLE_FONT))
+    put(a1(TITLE_ROW, "A"), _cell(ws, a.title, font=styles.TITLE_FONT))
     who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
-    put(f"A{INFO_ROW}", _cell(ws, f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT))
+    put(a1(INFO_ROW, "A"), _cell(ws, f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT))
     goal = (f"Edit only the yellow cells (weights and biases) to make the {a.label('metric')} as small as "
             f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
     if a.display.scale:
         goal += f" Prices and errors are in {a.display.scale}."
-    put(f"A{GOAL_ROW}", _cell(ws, goal, font=styles.HEADING_FONT))
+    put(a1(GOAL_ROW, "A"), _cell(ws, goal, font=styles.HEADING_FONT))
 
-    put(f"{layout.input_cols[0]}{LAYER_ROW}", _cell(ws, "Inputs", font=styles.LAYER_FONT))
+    put(a1(LAYER_ROW, layout.input_cols[0]), _cell(ws, "Inputs", font=styles.LAYER_FONT))
     for i, layer in enumerate(a.network.layers[:-1], start=1):
         first = layout.neurons[layer[0].label].z_col
         title = ACTIVATION_TITLES[layer[0].activation]
-        put(f"{first}{LAYER_ROW}", _cell(ws, f"Hidden layer {i} ({title})", font=styles.LAYER_FONT))
+        put(a1(LAYER_ROW, first), _cell(ws, f"Hidden layer {i} ({title})", font=styles.LAYER_FONT))
     out = layout.neurons["out"]
-    put(f"{out.z_col}{LAYER_ROW}", _cell(ws, f"Output ({ACTIVATION_TITLES[out.activation]})", font=styles.LAYER_FONT))
+    put(a1(LAYER_ROW, out.z_col), _cell(ws, f"Output ({ACTIVATION_TITLES[out.activation]})", font=styles.LAYER_FONT))
 
     for n in layout.neurons.values():
         for name, ref in n.params.items():
@@ -146,16 +145,16 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
 
     h = layout.header_row
     for col, column, label in zip(layout.input_cols, a.data.inputs, a.network.input_labels, strict=True):
-        put(f"{col}{h}", _cell(ws, f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.WRAP))
+        put(a1(h, col), _cell(ws, f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.WRAP))
     for n in layout.neurons.values():
         if n.has_z_column:
-            put(f"{n.z_col}{h}", _cell(ws, n.label, font=styles.HEADING_FONT, align=styles.CENTER))
+            put(a1(h, n.z_col), _cell(ws, n.label, font=styles.HEADING_FONT, align=styles.CENTER))
             if n.label != "out":
-                put(f"{n.a_col}{h}", _cell(ws, activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
+                put(a1(h, n.a_col), _cell(ws, activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
                                       align=styles.CENTER))
-    put(f"{layout.target_col}{h}", _cell(ws, a.data.target.heading, font=styles.HEADING_FONT, align=styles.WRAP))
-    put(f"{layout.pred_col}{h}", _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.WRAP))
-    put(f"{layout.error_col}{h}", _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.WRAP))
+    put(a1(h, layout.target_col), _cell(ws, a.data.target.heading, font=styles.HEADING_FONT, align=styles.WRAP))
+    put(a1(h, layout.pred_col), _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.WRAP))
+    put(a1(h, layout.error_col), _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.WRAP))
 
     summary = summary_formulas(layout, a.metric)
     put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.WRAP))
@@ -257,7 +256,7 @@ def _chart(ws, a: Assignment, layout: Layout) -> None:
         ref = Reference(ws, min_col=col_index(col), min_row=layout.header_row, max_row=last)
         chart.add_data(ref, titles_from_data=True)
     chart.height, chart.width = 8, 18
-    ws.add_chart(chart, f"A{layout.last_row + 3}")
+    ws.add_chart(chart, a1(layout.last_row + 3, "A"))
 
 
 def _protect(ws, layout: Layout, password: str | None) -> None:

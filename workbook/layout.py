@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workbook import LAYOUT_VERSION
+from workbook.address import a1, absolute, col_letter, row_of
 from workbook.network import ACTIVATION_TITLES, Network
 
 TITLE_ROW = 1
@@ -27,39 +28,6 @@ GOAL_ROW = 3
 LAYER_ROW = 5
 PARAM_FIRST_ROW = 6
 INSTRUCTIONS_SHEET = "Instructions"
-
-
-def col_letter(index: int) -> str:
-    """1 -> A, 27 -> AA."""
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def col_index(letters: str) -> int:
-    """A -> 1, AA -> 27."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def split_ref(ref: str) -> tuple[str, int]:
-    """'E12' -> ('E', 12)."""
-    col = ref.rstrip("0123456789")
-    return col, int(ref[len(col):])
-
-
-def absolute(sheet: str, ref: str) -> str:
-    """'Manual Machine Learning'!$E$6 — how defined names point at cells."""
-    col, row = split_ref(ref)
-    return f"{quote_sheet(sheet)}!${col}${row}"
-
-
-def quote_sheet(sheet: str) -> str:
-    return f"'{sheet}'" if not sheet.replace("_", "").isalnum() else sheet
 
 
 @dataclass(frozen=True)
@@ -106,6 +74,16 @@ class Layout:
         return self.first_row + self.n_rows - 1
 
     @property
+    def bottom_row(self) -> int:
+        """The last row holding anything: the data or the summary block, whichever ends lower."""
+        return max(self.last_row, row_of(self.improvement_cell))
+
+    @property
+    def region(self) -> str:
+        """Everything the grader reads on the sheet, as one range."""
+        return f"A1:{a1(self.bottom_row, self.last_col)}"
+
+    @property
     def pred_col(self) -> str:
         return self.neurons["out"].a_col
 
@@ -120,7 +98,7 @@ class Layout:
 
     def column(self, col: str) -> str:
         """The data range of a column, e.g. 'G12:G17'."""
-        return f"{col}{self.first_row}:{col}{self.last_row}"
+        return f"{a1(self.first_row, col)}:{a1(self.last_row, col)}"
 
     def defined_names(self) -> dict[str, str]:
         """Workbook-level names -> absolute references."""
@@ -181,9 +159,9 @@ def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual
         version=LAYOUT_VERSION, sheet=sheet, network=network, n_rows=n_rows, first_row=first_row,
         header_row=header_row, input_cols=tuple(input_cols), target_col=target_col, error_col=error_col,
         summary_col=summary_col, neurons=neurons,
-        metric_label_cell=f"{s}{header_row}", metric_cell=f"{s}{first_row}",
-        baseline_label_cell=f"{s}{first_row + 2}", baseline_cell=f"{s}{first_row + 3}",
-        improvement_label_cell=f"{s}{first_row + 5}", improvement_cell=f"{s}{first_row + 6}",
+        metric_label_cell=a1(header_row, s), metric_cell=a1(first_row, s),
+        baseline_label_cell=a1(first_row + 2, s), baseline_cell=a1(first_row + 3, s),
+        improvement_label_cell=a1(first_row + 5, s), improvement_cell=a1(first_row + 6, s),
         metric_name=f"current_{metric}", baseline_name=f"baseline_{metric}", spacer_cols=tuple(spacers),
     )
 
@@ -193,8 +171,8 @@ def _block(neuron, label_col: str, value_col: str, has_z: bool) -> NeuronColumns
     captions = [f"Weight: {source}→{neuron.label}" for source in neuron.sources] + [f"Bias: {neuron.label}"]
     for i, (name, caption) in enumerate(zip(neuron.parameter_names, captions, strict=True)):
         row = PARAM_FIRST_ROW + i
-        params[name] = f"{value_col}{row}"
-        labels[name] = f"{label_col}{row}"
+        params[name] = a1(row, value_col)
+        labels[name] = a1(row, label_col)
         texts[name] = caption
     return NeuronColumns(label=neuron.label, activation=neuron.activation, z_col=label_col, a_col=value_col,
                          params=params, param_labels=labels, param_texts=texts, has_z_column=has_z)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from workbook.address import check_sheet_name
 from workbook.errors import TemplateError
 from workbook.network import ACTIVATIONS, Network
 
@@ -526,6 +527,12 @@ def _read_display(table: Table, labels: Table) -> Display:
         scale=table.get("scale", str, ""),
         labels={k: labels.get(k, str) for k in LABEL_KEYS if k in labels.data},
     )
+    sheet = display.labels.get("sheet")
+    problem = check_sheet_name(sheet) if sheet is not None else None
+    if problem is None and sheet is not None and sheet.casefold() == "instructions":
+        problem = "the sheet 'Instructions' is already in the workbook: choose another name"
+    if problem:
+        raise labels.fail("sheet", problem)
     table.finish()
     labels.finish()
     return display

@@ -18,8 +18,9 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX, styles
+from workbook.address import quote_sheet
 from workbook.builder import save, write_main_sheet
-from workbook.layout import layout_for, quote_sheet
+from workbook.layout import layout_for
 from workbook.lecture import common as c
 from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate
 from workbook.model import loss

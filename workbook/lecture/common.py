@@ -15,7 +15,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from workbook import styles
-from workbook.layout import absolute, quote_sheet, split_ref
+from workbook.address import absolute, qualified
 
 NOTE_FONT = Font(italic=True, color="595959")
 EXACT = "#,##0.00########"  # shows what the lecture shows, keeps small numbers visible
@@ -65,17 +65,7 @@ def editable(ws, ref: str, value, *, name: str | None = None, fmt: str | None = 
 
 def define(ws, name: str, ref: str) -> None:
     """A workbook-level defined name for a cell or range ('B5' or 'B5:U24') of this sheet."""
-    if ":" in ref:
-        first, last = ref.split(":")
-        target = f"{absolute(ws.title, first)}:{_dollar(last)}"
-    else:
-        target = absolute(ws.title, ref)
-    ws.parent.defined_names[name] = DefinedName(name, attr_text=target)
-
-
-def _dollar(ref: str) -> str:
-    col, row = split_ref(ref)
-    return f"${col}${row}"
+    ws.parent.defined_names[name] = DefinedName(name, attr_text=absolute(ws.title, ref))
 
 
 def given(ws, ref: str, value, fmt: str | None = None) -> None:
@@ -156,4 +146,4 @@ def landscape(ws) -> None:
 
 def ref_of(sheet: str, ref: str) -> str:
     """Sheet-qualified reference for formulas on other sheets."""
-    return f"{quote_sheet(sheet)}!{ref}"
+    return qualified(sheet, ref)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbook.layout import col_index, col_letter
+from workbook.address import col_index, col_letter
 from workbook.lecture import common as c
 
 KIND = "gradient-descent"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from openpyxl.worksheet.formula import ArrayFormula
 
+from workbook.address import a1, cells_of, offset, position, row_of
 from workbook.lecture import common as c
 from workbook.lecture.gradable import Gradable
 from workbook.spec import Rubric, Tier
@@ -120,22 +121,19 @@ def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) ->
               ("theta", "θ = (XᵀX)⁻¹ · Xᵀy: b, then W", f"=MMULT({where['inv']},{where['xty']})", "#,##0.0000"))
     for key, text, formula, fmt in blocks:
         area = where[key]
-        top = area.split(":")[0]
-        col, row = top[0], int(top[1:])
-        c.heading(ws, f"{col}{row - 1}", text, center=False)
+        top = cells_of(area)[0]
+        c.heading(ws, offset(top, -1), text, center=False)
         ws[top] = ArrayFormula(area, formula)
-        second = area.split(":")[1]
-        for r in range(row, int(second[1:]) + 1):
-            for cc in range(ord(col), ord(second[0]) + 1):
-                ws[f"{chr(cc)}{r}"].fill = c.styles.COMPUTED_FILL
-                ws[f"{chr(cc)}{r}"].number_format = fmt
-    c.note(ws, f"L{int(where['theta_b'][1:])}", "← b")
-    c.note(ws, f"L{int(where['theta_W'][1:])}", "← W")
-    best = int(where["best_rmse"][1:])
-    c.heading(ws, f"K{best - 1}", "Best possible RMSE", center=False)
+        for ref in cells_of(area):
+            ws[ref].fill = c.styles.COMPUTED_FILL
+            ws[ref].number_format = fmt
+    c.note(ws, offset(where["theta_b"], 0, 1), "← b")
+    c.note(ws, offset(where["theta_W"], 0, 1), "← W")
+    best = where["best_rmse"]
+    c.heading(ws, offset(best, -1), "Best possible RMSE", center=False)
     c.computed(ws, where["best_rmse"], f"=SQRT(SUMPRODUCT(({where['theta_W']}*A{FIRST}:A{last}+{where['theta_b']}"
                                        f"-B{FIRST}:B{last})^2)/COUNT(A{FIRST}:A{last}))", "#,##0.00", result=True)
-    c.heading(ws, f"K{best + 2}", "Best possible Improvement", center=False)
+    c.heading(ws, offset(best, 2), "Best possible Improvement", center=False)
     c.computed(ws, where["best_improvement"], f"=(H5-{where['best_rmse']})/H5", "0.0%", result=True)
     c.note(ws, f"M{FIRST}", "Column 'ones' multiplies b, column x multiplies W.")
     c.note(ws, f"M{FIRST + 1}", "Type the θ values into W and b: your RMSE becomes the best one.")
@@ -156,15 +154,11 @@ def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str
     best = rmse(s, theta[1], theta[0])
     out = {where["rmse"]: current, where["improvement"]: (base - current) / base, where["best_rmse"]: best,
            where["best_improvement"]: (base - best) / base}
-    for key, matrix in (("xtx", xtx), ("inv", inv)):
-        top = where[key].split(":")[0]
-        row = int(top[1:])
-        for i in range(2):
-            for j in range(2):
-                out[f"{'KL'[j]}{row + i}"] = float(matrix[i, j])
-    for key, vector in (("xty", xty), ("theta", theta)):
-        row = int(where[key].split(":")[0][1:])
-        out[f"K{row}"], out[f"K{row + 1}"] = float(vector[0]), float(vector[1])
+    for key, matrix in (("xtx", xtx), ("inv", inv), ("xty", xty[:, None]), ("theta", theta[:, None])):
+        row, col = position(cells_of(where[key])[0])
+        for i in range(matrix.shape[0]):
+            for j in range(matrix.shape[1]):
+                out[a1(row + i, col + j)] = float(matrix[i, j])
     for i in range(len(x)):
         r = FIRST + i
         pred = W * x[i] + b
@@ -190,7 +184,7 @@ def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "
         param_cells={"lr_w": where["W"], "lr_b": where["b"]}, names={"lr_w": where["W"], "lr_b": where["b"]},
         start={"lr_w": s.W, "lr_b": s.b}, values=values, formulas=formulas,
         baseline_cell=where["baseline"], metric_cell=where["rmse"],
-        region=f"A1:M{int(where['best_improvement'][1:])}", metric_name="rmse", higher_is_better=False,
+        region=f"A1:{a1(row_of(where['best_improvement']), 'M')}", metric_name="rmse", higher_is_better=False,
         rubric=rubric or DEFAULT_RUBRIC,
         hint="The normal equation on the right of the sheet computes the best W and b: compare yours with it.")
 

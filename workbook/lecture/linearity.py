@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbook.address import a1
 from workbook.lecture import common as c
 
 KIND = "linearity"
@@ -64,7 +65,7 @@ def build(wb, s: Settings) -> None:
     c.computed(ws, where["B"], "=lin_w2*lin_b1+lin_b2", c.EXACT, result=True)
     c.note(ws, "D8", "out = w2·(w1·in1 + b1) + b2 = (w2·w1)·in1 + (w2·b1 + b2) = W·in1 + B")
     for i, text in enumerate(COLUMNS):
-        c.heading(ws, f"{chr(65 + i)}{HEAD}", text)
+        c.heading(ws, a1(HEAD, i + 1), text)
     last = FIRST + len(s.inputs) - 1
     for i, x in enumerate(s.inputs):
         r = FIRST + i

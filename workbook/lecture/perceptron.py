@@ -16,7 +16,7 @@ import numpy as np
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
 from openpyxl.styles import Font, PatternFill
 
-from workbook.layout import col_letter
+from workbook.address import col_letter
 from workbook.lecture import common as c
 from workbook.lecture.gradable import Gradable
 from workbook.spec import Rubric, Tier
