@@ -77,20 +77,34 @@ def validate(*, template: str | Path) -> Outcome:
 
 # --- generate --------------------------------------------------------------------------------------------------
 
+WORKBOOK_SUFFIXES = (".xlsx", ".ods")  # what `generate -o` writes (.xlsm would promise macros there are none of)
+
+
 def generate(*, template: str | Path | None = None, output: Path | None = None, password: str | None = None,
              roster: Path | None = None, out_dir: Path | None = None, key_file: Path | None = None,
              workers: int | None = None, progress_factory: ProgressFactory | None = None,
-             check: bool = True) -> Outcome:
+             check: bool = True, force: bool = False, id_column: str | None = None) -> Outcome:
     """Write an assignment workbook (or, with `roster`, one signed workbook per student and a manifest).
+
+    `output`'s suffix picks the format: .xlsx, or .ods (an OpenDocument spreadsheet converted by
+    LibreOffice, which must be installed). A class set never silently replaces another: a folder
+    holding a manifest.json is refused unless `force`. With no signing secret anywhere, one is
+    created in the user's configuration folder (see `workbook.roster.find_secret`).
 
     Every workbook written is read back by the grader and must grade as issued (`check=False` skips it,
     for benchmarks of the writer alone); a failure removes the file and raises `SelfCheckError`.
     """
     from workbook.builder import build_workbook
-    from workbook.catalog import load_any, resolve_template
+    from workbook.catalog import load_any
     from workbook.lecture.template import LectureTemplate
     from workbook.model import loss
 
+    if roster is None:
+        for flag, given in (("--force", force), ("--id-column", id_column), ("--out-dir", out_dir)):
+            if given:
+                raise UsageError(f"{flag} applies to a class set: add --roster FILE")
+    elif output is not None:
+        raise UsageError("-o names a single workbook; a class set is written to --out-dir")
     a = load_any(template)
     if isinstance(a, LectureTemplate):
         if roster is not None:
@@ -98,33 +112,82 @@ def generate(*, template: str | Path | None = None, output: Path | None = None, 
                              "is the same for everyone: generate it once and share the file")
         from workbook.lecture.book import build_lecture
 
-        path = build_lecture(a, output or Path(f"{a.id}.xlsx"))
+        path = _write_workbook(lambda p: build_lecture(a, p), output or Path(f"{a.id}.xlsx"))
         if check:
             self_check(path, a)
         return Outcome(lines=(f"Wrote {path.resolve()}", f"  {a.title}: sheets {', '.join(k for k, _ in a.sheets)}"),
                        paths=(path,), data=a)
-    warnings = tuple(unreachable_rubric_warnings(a))
     if roster is None:
-        path = build_workbook(a, output or Path(f"{a.id}.xlsx"), password=password)
+        target = output or Path(f"{a.id}.xlsx")
+        _check_workbook_suffix(target)
+        warnings = tuple(unreachable_rubric_warnings(a))
+        path = _write_workbook(lambda p: build_workbook(a, p, password=password), target)
         if check:
             self_check(path, a)
         return Outcome(lines=(f"Wrote {path.resolve()}", f"  {a.title}: network {a.network.shape}, "
                               f"{len(a.data.rows)} rows, baseline {a.metric_abbr} {loss(a):,.6g}"),
                        warnings=warnings, paths=(path,), data=a)
-    from workbook.class_set import generate_class
-    from workbook.roster import load_secret, read_manifest, read_roster
+    return _generate_class(a, template=template, roster=roster, out_dir=out_dir, key_file=key_file,
+                           password=password, workers=workers, progress_factory=progress_factory, check=check,
+                           force=force, id_column=id_column)
 
-    students = read_roster(roster)
-    secret = load_secret(key_file)
+
+def _generate_class(a, *, template, roster: Path, out_dir: Path | None, key_file: Path | None, password,
+                    workers, progress_factory, check: bool, force: bool, id_column: str | None) -> Outcome:
+    from workbook.catalog import resolve_template
+    from workbook.class_set import generate_class, refuse_existing
+    from workbook.roster import find_secret, read_manifest, read_roster
+
+    students = read_roster(roster, id_column=id_column)
     folder = out_dir or Path(f"{a.id}-class")
+    refuse_existing(folder, force=force)  # before a secret is made or a second spent solving
+    warnings = list(unreachable_rubric_warnings(a))
+    key = find_secret(key_file, create=True, outside=folder)
+    lines = []
+    if key.created:
+        lines.append(f"Created a signing secret in {key.origin} (readable only by you). Keep it: grading checks "
+                     "signatures with it, and it must never go into the class folder")
     with _progress(progress_factory, len(students)) as update:
-        manifest = generate_class(a, students, folder, template_path=resolve_template(template), secret=secret,
-                                  password=password, workers=workers or os.cpu_count() or 1,
-                                  progress=update).manifest
+        made = generate_class(a, students, folder, template_path=resolve_template(template), secret=key.value,
+                              password=password, workers=workers or os.cpu_count() or 1, progress=update,
+                              force=force)
+    if made.warning:
+        warnings.append(f"Warning: {made.warning}")
     if check:
-        self_check_class(manifest, read_manifest(manifest), a, secret=secret, workers=workers)
-    return Outcome(lines=(f"Wrote {len(students)} workbooks and {manifest.resolve()}",), warnings=warnings,
-                   paths=(manifest,), data=a)
+        self_check_class(made.manifest, read_manifest(made.manifest), a, secret=key.value, workers=workers)
+    lines.append(f"Wrote {len(students)} workbooks and {made.manifest.resolve()} (signed with {key.origin})")
+    if made.removed:
+        lines.append(f"Removed {len(made.removed)} workbook(s) of the class set this one replaces:")
+        lines += [f"  {p.name}" for p in made.removed]
+    return Outcome(lines=tuple(lines), warnings=tuple(warnings), paths=(made.manifest, *made.workbooks), data=a)
+
+
+def _check_workbook_suffix(path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".xlsm":
+        raise UsageError(f"{path}: .xlsm is Excel's name for a workbook with macros, and this one has none; "
+                         "name it .xlsx (or .ods)")
+    if suffix not in WORKBOOK_SUFFIXES:
+        raise UsageError(f"{path}: cannot write {suffix or 'a file without a suffix'}; name the workbook .xlsx "
+                         "(Excel, LibreOffice, Google Sheets) or .ods (OpenDocument, through LibreOffice)")
+
+
+def _write_workbook(build: Callable[[Path], Path], path: Path) -> Path:
+    """Build the workbook at `path`; an .ods is built as .xlsx and converted by LibreOffice."""
+    import tempfile
+
+    from workbook import libreoffice
+    from workbook.errors import LibreOfficeError
+
+    _check_workbook_suffix(path)
+    if path.suffix.lower() != ".ods":
+        return build(path)
+    if not libreoffice.available():
+        raise LibreOfficeError(f"{path}: writing .ods needs LibreOffice, which is not installed (apt-get install "
+                               "libreoffice-calc-nogui); or write .xlsx, which LibreOffice opens as well")
+    with tempfile.TemporaryDirectory(prefix="manualml-ods-") as tmp:
+        staged = build(Path(tmp) / f"{path.stem}.xlsx")
+        return libreoffice.convert(staged, path)
 
 
 def unreachable_rubric_warnings(a) -> list[str]:
@@ -256,8 +319,12 @@ def _solve_lecture(t, output: Path | None) -> Outcome:
 # --- render ----------------------------------------------------------------------------------------------------
 
 def render(*, output: Path, workbook_file: Path | None = None, template: str | Path | None = None,
-           page: int | None = None) -> Outcome:
-    """Render a workbook (or a freshly generated template) as LibreOffice computes and draws it."""
+           page: int | None = None, dpi: int | None = None) -> Outcome:
+    """Render a workbook (or a freshly generated template) as LibreOffice computes and draws it.
+
+    .png and .jpg/.jpeg are one page (`page`, default the last: the main sheet) at `dpi`
+    (default 110); .pdf is the whole workbook as printed. Anything else is refused.
+    """
     import tempfile
 
     from workbook import libreoffice
@@ -266,15 +333,23 @@ def render(*, output: Path, workbook_file: Path | None = None, template: str | P
     from workbook.lecture.book import build_lecture
     from workbook.lecture.template import LectureTemplate
 
+    pdf = output.suffix.lower() == ".pdf"
+    if pdf and (page is not None or dpi is not None):
+        raise UsageError(f"{output}: --page and --dpi choose one page of an image (.png, .jpg); a PDF holds every "
+                         "page, drawn at any size")
+    if not pdf and output.suffix.lower() not in libreoffice.IMAGE_FORMATS:
+        raise UsageError(f"{output}: cannot render to {output.suffix or 'a file without a suffix'} (choose "
+                         f"{', '.join(libreoffice.IMAGE_FORMATS)} or .pdf)")
     with tempfile.TemporaryDirectory() as tmp:
+        name = str(workbook_file)
         if workbook_file is None:
             a = load_any(template)
             build = build_lecture if isinstance(a, LectureTemplate) else build_workbook
-            workbook_file = build(a, Path(tmp) / "sheet.xlsx")
-        if output.suffix.lower() == ".pdf":
+            workbook_file, name = build(a, Path(tmp) / "sheet.xlsx"), f"template {a.id}"
+        if pdf:
             libreoffice.render_pdf(workbook_file, output)
         else:
-            libreoffice.render(workbook_file, output, page=page)
+            libreoffice.render(workbook_file, output, page=page, dpi=dpi or 110, name=name)
     return Outcome(lines=(f"Wrote {output.resolve()}",), paths=(output,))
 
 

@@ -86,16 +86,22 @@ def validate_template(template: str) -> None:
               help="CSV of students (student id, name, email): one signed workbook each, plus manifest.json.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the class set (with --roster; default: <template id>-class).")
+@click.option("--id-column", default=None, metavar="NAME",
+              help="The roster's student id column (default: found by name: student id, student number, ...).")
+@click.option("--force", is_flag=True, help="Replace the class set already in --out-dir, deleting its workbooks "
+              "that the new set does not overwrite.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="File holding the signing secret (default: the MANUALML_SECRET environment variable).")
+              help="File holding the signing secret (default: MANUALML_SECRET, else the one in "
+              "~/.config/manualml/secret, created if missing).")
 @click.option("-j", "--jobs", type=int, default=None, help="Worker processes for a class set (default: all cores).")
 @_friendly
-def generate(template, output, password, roster, out_dir, key_file, jobs) -> None:
-    """Write an assignment workbook (or, with --roster, one per student)."""
+def generate(template, output, password, roster, out_dir, id_column, force, key_file, jobs) -> None:
+    """Write an assignment workbook (.xlsx, or .ods through LibreOffice; or, with --roster, one per student)."""
     from manualml import api
 
     _show(api.generate(template=template, output=output, password=password, roster=roster, out_dir=out_dir,
-                       key_file=key_file, workers=jobs, progress_factory=_bar("Generating")))
+                       key_file=key_file, workers=jobs, progress_factory=_bar("Generating"), force=force,
+                       id_column=id_column))
 
 
 @main.command("solve")
@@ -117,14 +123,17 @@ def solve_cmd(template, starts, steps, seed, output) -> None:
 @click.argument("workbook_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option("-t", "--template", default=None, help="Render a freshly generated template instead of a file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("sheet.png"),
-              help="PNG (or .pdf) to write.")
-@click.option("--page", default=None, type=int, help="Page to render (default: the main sheet's first page).")
+              help="Image (.png, .jpg) of one page, or .pdf of the whole workbook.")
+@click.option("--page", default=None, type=click.IntRange(min=1),
+              help="Page to render (default: the last, i.e. the main sheet's).")
+@click.option("--dpi", default=None, type=click.IntRange(20, 1200), help="Image resolution (default: 110).")
 @_friendly
-def render(workbook_file: Path | None, template: str | None, output: Path, page: int | None) -> None:
+def render(workbook_file: Path | None, template: str | None, output: Path, page: int | None,
+           dpi: int | None) -> None:
     """Render a workbook as LibreOffice computes and draws it (needs LibreOffice)."""
     from manualml import api
 
-    _show(api.render(output=output, workbook_file=workbook_file, template=template, page=page))
+    _show(api.render(output=output, workbook_file=workbook_file, template=template, page=page, dpi=dpi))
 
 
 @main.command("check")
@@ -147,7 +156,7 @@ def check_cmd(workbook_file: Path, template: str | None) -> None:
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A class manifest.json: grade each student against their own variant.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Signing secret for --manifest (default: MANUALML_SECRET).")
+              help="Signing secret for --manifest (default: MANUALML_SECRET, else ~/.config/manualml/secret).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the gradebook CSV.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every result and finding as JSON.")

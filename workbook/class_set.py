@@ -61,6 +61,16 @@ def previous_set(out_dir: Path) -> tuple[Path, ...] | None:
                  and Path(n).suffix.lower() in WORKBOOK_SUFFIXES)
 
 
+def refuse_existing(out_dir: Path, *, force: bool) -> tuple[Path, ...] | None:
+    """The class set already in out_dir (see previous_set); refused unless `force`."""
+    old = previous_set(Path(out_dir))
+    if old is not None and not force:
+        raise ClassSetExists(f"{out_dir} already holds a class set ({Path(out_dir) / 'manifest.json'}); pass "
+                             "--force to replace it (its workbooks that the new set does not overwrite are "
+                             "deleted), or choose another --out-dir")
+    return old
+
+
 def sameness_warning(assignment: Assignment, students: Sequence[Student], digests: Sequence[str]) -> str | None:
     """Say so when students would get identical workbooks: one copied file would then fit everyone."""
     distinct = len(set(digests))
@@ -88,11 +98,7 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
     the folder never mixes two assignments.
     """
     out_dir = Path(out_dir)
-    old = previous_set(out_dir)
-    if old is not None and not force:
-        raise ClassSetExists(f"{out_dir} already holds a class set ({out_dir / 'manifest.json'}); pass --force "
-                             "to replace it (its workbooks that the new set does not overwrite are deleted), "
-                             "or choose another --out-dir")
+    old = refuse_existing(out_dir, force=force)
     _check_file_names(students)
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = []

@@ -112,11 +112,14 @@ def _run(cmd: list[str], timeout: float, paths) -> None:
         raise LibreOfficeError(f"LibreOffice took longer than {timeout:g} s on {', '.join(map(str, paths))}") from None
 
 
+CONVERT_SUFFIXES = (".ods", ".xlsx", ".pdf")  # what convert() writes for manualml's own commands
+
+
 def convert(path: Path, out: Path, *, timeout: float = 180) -> Path:
     """The workbook in the format out's suffix names (.ods, .xlsx, .pdf), as LibreOffice computes it."""
     out = Path(out)
     fmt = out.suffix.lower().lstrip(".")
-    if f".{fmt}" not in FILTERS or fmt == "xlsm":
+    if f".{fmt}" not in CONVERT_SUFFIXES:
         raise LibreOfficeError(f"{out}: LibreOffice cannot write {out.suffix or 'a file without a suffix'} here "
                                "(choose .ods, .xlsx or .pdf)")
     with tempfile.TemporaryDirectory(prefix="manualml-convert-") as tmp:
@@ -135,11 +138,12 @@ IMAGE_FORMATS = {".png": ("-png", ".png"), ".jpg": ("-jpeg", ".jpg"), ".jpeg": (
 DPI_RANGE = (20, 1200)
 
 
-def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 110) -> Path:
+def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 110, name: str | None = None) -> Path:
     """One printed page as a PNG or JPEG (default: the last page, i.e. the main sheet's).
 
     The format follows the suffix, and a suffix this cannot write is refused before LibreOffice
     starts, so `-o x.jpg` never leaves PNG bytes in a .jpg or a file under another name.
+    `name` is what messages call the workbook (default: its path).
     """
     out_image = Path(out_image)
     kind = IMAGE_FORMATS.get(out_image.suffix.lower())
@@ -157,14 +161,16 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
         pdf = render_pdf(path, Path(tmp) / "sheet.pdf")
         pages = _page_count(tools["pdfinfo"], pdf)
         if page is not None and page > pages:
-            raise LibreOfficeError(f"{path}: page {page} of {pages} does not exist; choose a page from 1 to {pages}")
+            raise LibreOfficeError(f"{name or path}: page {page} of {pages} does not exist; "
+                                   f"choose a page from 1 to {pages}")
         chosen = page or pages
         stem = Path(tmp) / "page"
         done = subprocess.run([tools["pdftoppm"], kind[0], "-singlefile", "-r", str(dpi), "-f", str(chosen),
                                "-l", str(chosen), str(pdf), str(stem)], capture_output=True, text=True, check=False)
         produced = stem.with_suffix(kind[1])
         if done.returncode != 0 or not produced.exists():
-            raise LibreOfficeError(f"{path}: pdftoppm could not draw page {chosen} ({done.stderr.strip()[-300:]})")
+            raise LibreOfficeError(f"{name or path}: pdftoppm could not draw page {chosen} "
+                                   f"({done.stderr.strip()[-300:]})")
         out_image.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(produced, out_image)
     return out_image
