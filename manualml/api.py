@@ -275,6 +275,8 @@ def solve(*, template: str | Path | None = None, starts: int = 20, steps: int = 
     from workbook.lecture.template import LectureTemplate
     from workbook.solve import solve as solve_weights
 
+    if output:
+        _check_workbook_suffix(output)  # before the solving, not after
     a = load_any(template)
     if isinstance(a, LectureTemplate):
         return _solve_lecture(a, output)
@@ -285,7 +287,7 @@ def solve(*, template: str | Path | None = None, starts: int = 20, steps: int = 
     lines += [f"  {name} = {value:.6g}" for name, value in best.weights.items()]
     paths: tuple[Path, ...] = ()
     if output:
-        path = build_workbook(a, output, weights=best.weights)
+        path = _write_workbook(lambda p: build_workbook(a, p, weights=best.weights), output)
         lines.append(f"Wrote {path.resolve()} (solution)")
         paths = (path,)
     return Outcome(lines=tuple(lines), paths=paths, data=best)
@@ -310,7 +312,7 @@ def _solve_lecture(t, output: Path | None) -> Outcome:
         lines += [f"  {name} = {v:.6g}" for name, v in shown.items()]
     paths: tuple[Path, ...] = ()
     if output:
-        path = build_lecture(t, output, params=params)
+        path = _write_workbook(lambda p: build_lecture(t, p, params=params), output)
         lines.append(f"Wrote {path.resolve()} (solution)")
         paths = (path,)
     return Outcome(lines=tuple(lines), paths=paths, data=params)

@@ -281,3 +281,16 @@ def test_output_file_and_roster_together(runner, tmp_path):
     result = runner.invoke(main, ["generate", "--roster", str(roster), "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code == 2
     assert result.stderr == "Error: -o names a single workbook; a class set is written to --out-dir\n"
+
+
+def test_solve_writes_the_same_formats(runner, soffice, tmp_path):
+    bad = runner.invoke(main, ["solve", "-t", "house-prices", "-o", str(tmp_path / "best.xlsm")])
+    assert bad.exit_code == 2
+    assert bad.stderr == (f"Error: {tmp_path / 'best.xlsm'}: .xlsm is Excel's name for a workbook with macros, and "
+                          "this one has none; name it .xlsx (or .ods)\n")
+    out = tmp_path / "best.ods"
+    result = runner.invoke(main, ["solve", "-t", "lecture-linear-regression", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert zipfile.ZipFile(out).read("mimetype") == ODS_MIME
+    (r,) = _grade_json(runner, tmp_path, str(out), "-t", "lecture-linear-regression")
+    assert r["status"] == "graded" and r["points"] == 10 and r["findings"] == []
