@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader import identity, integrity
+from grader import identity, integrity, refusal
 from grader.lecture import grade_lecture_file
 from grader.reader import read_submission
 from grader.results import TAMPER, WEIGHT, GradeResult
@@ -38,7 +38,11 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
     layout = layout_for(assignment)
     try:
         sub = read_submission(str(path), layout, limits=limits)
+        refusal.check(str(path), sub.properties, sub.book.sheet_names, sub.book.defined_names, assignment,
+                      sheet=layout.sheet, names=layout.param_cells)
         findings = [*sub.findings, *integrity.check(sub, assignment, layout)]
+        if refusal.stamped_assignment(sub.properties, assignment) != assignment.id:  # a lecture's manual-ML sheet
+            findings = [f for f in findings if f.code not in ("wrong-assignment", "layout-version")]
         if expected is not None:
             whose = identity.check(sub.properties, expected)
             if any(f.code == "other-student" for f in whose):
@@ -48,8 +52,9 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
             findings += whose
     except Exception as exc:  # noqa: BLE001 - one strange file must never stop a batch
         return GradeResult.unreadable(exc, time.perf_counter() - start, **base)
-    if not student_id:
+    if not student_id:  # no manifest: the workbook's own stamp says whose it is
         base["student_id"] = sub.properties.get("student_id", "")
+        base["student_name"] = student_name or sub.properties.get("student_name", "")
     unusable = [f for f in findings if f.kind == WEIGHT]
     if unusable:
         return GradeResult(status="graded", weights=sub.weights, findings=tuple(findings), points=0.0,

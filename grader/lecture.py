@@ -12,6 +12,7 @@ import math
 import time
 from pathlib import Path
 
+from grader import refusal
 from grader.cells import read_cells
 from grader.integrity import (
     CACHE_TOLERANCE,
@@ -44,6 +45,7 @@ def grade_lecture_file(path: str | Path, g: Gradable, *, on_finding: str | None 
         return GradeResult.unreadable(exc, time.perf_counter() - start, **base)
     if not student_id:
         base["student_id"] = props.get("student_id", "")
+        base["student_name"] = student_name or props.get("student_name", "")
     baseline = g.metric(g.start)
     if any(f.kind == WEIGHT for f in findings):
         return GradeResult(status="graded", weights=params, findings=tuple(findings), points=0.0, baseline=baseline,
@@ -66,7 +68,8 @@ def _read(path: str, g: Gradable, limits: Limits) -> tuple[dict[str, float], lis
         findings: list[Finding] = []
         props = {k.removeprefix(PROPERTY_PREFIX): v for k, v in book.custom_properties.items()
                  if k.startswith(PROPERTY_PREFIX)}
-        stamp(props, g.id, findings, layout_version=LECTURE_LAYOUT_VERSION)
+        refusal.check(path, props, book.sheet_names, book.defined_names, g, sheet=g.sheet, names=g.names)
+        stamp(props, refusal.stamped_assignment(props, g), findings, layout_version=LECTURE_LAYOUT_VERSION)
         sheet = choose_sheet(book, g.sheet, g.names, findings, other_than=CONTENTS,
                              guess=props.get("assignment") in (None, g.id))
         if sheet is None:

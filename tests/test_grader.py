@@ -201,8 +201,9 @@ def test_structural_tampering(made, hp, tmp_path):
     r = grade_file(old, hp)
     (f,) = [f for f in r.findings if f.code == "layout-version"]
     assert f.found == "manualml-layout-0" and f.expected == LAYOUT_VERSION
-    r = grade_file(src, load("house-prices-linear"))
-    assert "wrong-assignment" in _codes(r)
+    r = grade_file(src, load("house-prices-linear"))  # refused, not scored (issue 13)
+    assert (r.status, r.error_code, r.error) == ("error", "other-assignment", "this is the workbook for "
+                                                 "'house-prices': grade it with -t house-prices")
 
 
 def test_grading_never_modifies_the_file(made, hp):

@@ -138,9 +138,10 @@ def test_batch_survives_a_broken_file_and_gradescope_works(made, pc, tmp_path):
 
 
 def test_wrong_assignment_is_reported(made, lr, pc):
-    r = grade_file(made["lr-best"], pc.gradable())
-    assert "wrong-assignment" in codes(r) and "sheet-missing" in codes(r)
-    assert r.points == 0
+    r = grade_file(made["lr-best"], pc.gradable())  # refused, not scored (issue 13)
+    assert (r.status, r.error_code, r.error) == ("error", "other-assignment", "this is the workbook for "
+                                                 "'lecture-linear-regression': grade it with -t "
+                                                 "lecture-linear-regression")
 
 
 def test_a_class_of_perceptrons_grades_in_worker_processes(pc, tmp_path):

@@ -63,7 +63,7 @@ def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str 
     for name, ref in layout.defined_names().items():
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     stamp = {"layout": LAYOUT_VERSION, "assignment": assignment.id, "student_id": student_id,
-             **(properties or {})}
+             **({"student_name": student_name} if student_name else {}), **(properties or {})}
     for key, value in stamp.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=str(value)))
     return save(wb, path)

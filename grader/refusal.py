@@ -1,0 +1,74 @@
+"""Refuse, don't score: a workbook of another assignment, or one that is not the assignment at all.
+
+Scoring such a file gives a number that means nothing (0/10 and twenty findings about a sheet
+"renamed to Sheet1", an RMSE of 8e14) and buries the one real reason. So before anything is
+scored the grader asks two questions of what it has already read (stamp, sheet names, defined
+names) and makes the file an error result if either fails:
+
+- the stamp names another assignment → "this is the workbook for 'X': grade it with -t X"
+  (a lecture workbook graded for one of its own sheets is the same assignment);
+- there is no stamp, no sheet of the assignment and none of its weight names → "not the
+  house-prices workbook: hand in the workbook you were given".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from grader.errors import SubmissionError
+
+MANUAL = "manual-ml"  # the lecture's sheet kind for the manual machine-learning sheet
+
+
+def builtin_path(template_id: str):
+    """The built-in template whose assignment id is `template_id` (its file stem), or None."""
+    from workbook.catalog import builtin_templates
+
+    return next((t.path for t in builtin_templates() if t.name == template_id), None)
+
+
+@lru_cache(maxsize=64)
+def _lecture_sheets(template_id: str) -> frozenset[str]:
+    """The sheet kinds of a built-in lecture template, by its id (empty if it is none)."""
+    from workbook.catalog import is_lecture
+    from workbook.lecture.template import load_lecture
+
+    path = builtin_path(template_id)
+    if path is None or not is_lecture(path):
+        return frozenset()
+    lecture = load_lecture(path)
+    if lecture.id != template_id:
+        return frozenset()
+    kinds = {kind for kind, _ in lecture.sheets}
+    if lecture.manual is not None:  # its manual-ML sheet is that template's workbook sheet
+        kinds.add(f"{MANUAL}:{lecture.manual.id}")
+    return frozenset(kinds)
+
+
+def stamped_assignment(props: Mapping[str, str], assignment) -> str:
+    """The assignment id the workbook counts as: its own stamp when that is `assignment`, or a lecture
+    workbook that holds the graded sheet `assignment` describes; otherwise `assignment.id`."""
+    stamped = props.get("assignment", "")
+    kind = getattr(assignment, "kind", None) or f"{MANUAL}:{assignment.id}"  # a Gradable has its sheet's kind
+    if stamped and kind in _lecture_sheets(stamped):
+        return stamped
+    return assignment.id
+
+
+def check(path: str, props: Mapping[str, str], sheet_names: Iterable[str], defined_names: Iterable[str],
+          assignment, *, sheet: str, names: Iterable[str]) -> None:
+    """Raise the SubmissionError that makes this file an error result, if it is not `assignment`'s workbook.
+
+    `sheet` and `names` are the assignment's main sheet and its parameters' defined names.
+    """
+    stamped = props.get("assignment", "")
+    if stamped and stamped != stamped_assignment(props, assignment):
+        raise SubmissionError(path, f"this is the workbook for '{stamped}': grade it with -t {stamped}",
+                              code="other-assignment")
+    if stamped:
+        return
+    if sheet in set(sheet_names) or set(names) & set(defined_names):
+        return
+    raise SubmissionError(path, f"not the {assignment.id} workbook: hand in the workbook you were given",
+                          code="not-the-workbook")

@@ -1,0 +1,83 @@
+"""Refuse, don't score: another assignment's workbook, or a workbook that is not the assignment at all."""
+
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+import pytest
+
+from grader.grade import grade_file
+from workbook import libreoffice
+from workbook.builder import build_workbook
+from workbook.catalog import load, load_any, templates_dir
+from workbook.lecture.book import build_lecture
+
+
+@pytest.fixture(scope="module")
+def ice_cream(tmp_path_factory):
+    """A course's own template: the house-prices network and data under another assignment id."""
+    folder = tmp_path_factory.mktemp("ice")
+    text = (templates_dir() / "house-prices.toml").read_text(encoding="utf-8")
+    path = folder / "icecream.toml"
+    path.write_text(text.replace('id = "house-prices"', 'id = "ice-cream"', 1), encoding="utf-8")
+    for extra in templates_dir().glob("house-prices*.csv"):
+        shutil.copy(extra, folder)
+    return load(path)
+
+
+def test_another_assignments_workbook_is_refused(tmp_path, ice_cream):
+    assert ice_cream.id == "ice-cream"
+    hp = build_workbook(load("house-prices"), tmp_path / "s001.xlsx")
+    r = grade_file(hp, ice_cream)
+    assert (r.status, r.error_code, r.error) == ("error", "other-assignment", "this is the workbook for "
+                                                 "'house-prices': grade it with -t house-prices")
+    ice = build_workbook(ice_cream, tmp_path / "ice.xlsx")
+    r = grade_file(ice, load("house-prices"))
+    assert r.error == "this is the workbook for 'ice-cream': grade it with -t ice-cream"
+    assert grade_file(ice, ice_cream).status == "graded"
+
+
+def test_workbooks_made_elsewhere_are_refused(tmp_path, soffice):
+    """A workbook from openpyxl and one LibreOffice made from a CSV: no stamp, no sheet, no weight names."""
+    wb = openpyxl.Workbook()
+    wb.active["A1"], wb.active["B2"] = "budget", 12.5
+    wb.save(tmp_path / "budget.xlsx")
+    (tmp_path / "prices.csv").write_text("area,price\n85,200\n120,260\n")
+    (made,) = libreoffice.recalculate([tmp_path / "prices.csv"], tmp_path / "lo")
+    (as_ods,) = libreoffice.recalculate([tmp_path / "prices.csv"], tmp_path / "lo", fmt="ods")
+    for path in (tmp_path / "budget.xlsx", made, as_ods):
+        r = grade_file(path, load("house-prices"))
+        assert (r.status, r.error_code, r.error) == ("error", "not-the-workbook", "not the house-prices workbook: "
+                                                     "hand in the workbook you were given"), path
+    r = grade_file(made, load_any("lecture-perceptron").gradable())
+    assert r.error == "not the lecture-perceptron workbook: hand in the workbook you were given"
+
+
+def test_our_workbook_without_its_stamp_is_still_graded(tmp_path):
+    """Properties stripped (some tools drop them): the sheet and names say it is ours; the missing stamp is a
+    finding, not a refusal."""
+    from tests.submissions import rewrite_member
+
+    src = build_workbook(load("house-prices"), tmp_path / "issued.xlsx")
+    stripped = rewrite_member(src, tmp_path / "nostamp.xlsx", "docProps/custom.xml",
+                              lambda x: x.replace("manualml_", "other_"))
+    r = grade_file(stripped, load("house-prices"))
+    assert r.status == "graded" and "no-stamp" in [f.code for f in r.findings]
+
+
+def test_lecture_workbook_graded_for_one_of_its_sheets(tmp_path):
+    """`generate -t lecture` then grading with -t lecture-linear-regression: the same assignment."""
+    lecture = build_lecture(load_any("lecture"), tmp_path / "lecture.xlsx")
+    g = load_any("lecture-linear-regression").gradable()
+    r = grade_file(lecture, g)
+    assert r.status == "graded", r.error
+    assert "wrong-assignment" not in [f.code for f in r.findings]
+    alone = grade_file(build_lecture(load_any("lecture-linear-regression"), tmp_path / "lr.xlsx"), g)
+    assert (r.metric, r.baseline, r.points) == (alone.metric, alone.baseline, alone.points)
+    r = grade_file(lecture, load("house-prices"))  # its Manual Machine Learning sheet is house-prices'
+    assert r.status == "graded" and [f.code for f in r.findings] == ["not-recalculated"]
+    assert r.baseline == pytest.approx(grade_file(build_workbook(load("house-prices"), tmp_path / "hp.xlsx"),
+                                                  load("house-prices")).baseline)
+    r = grade_file(lecture, load("house-prices-sigmoid"))
+    assert r.error == "this is the workbook for 'lecture': grade it with -t lecture"
