@@ -339,8 +339,38 @@ def _standing(assignment: Assignment, current: float, refs: References) -> Tip:
                            "found by manualml solve).")
 
 
-def advise(assignment: Assignment, weights: Mapping[str, float], refs: References | None = None) -> list[Tip]:
-    """Model feedback for one set of weights, the big picture first, at most a handful of sentences."""
+def hidden_tip(assignment: Assignment, weights: Mapping[str, float], current: float) -> Tip | None:
+    """How the weights do on the template's hidden test rows, and overfitting explained when the gap is large.
+
+    Large: the hidden metric above `overfit_ratio` times the sheet's, by more than 5 % of what predicting the
+    average gives on the hidden rows (so a near-perfect fit that is also excellent on new rows is not blamed).
+    """
+    test = assignment.test
+    if test is None:
+        return None
+    data = test.data
+    prediction = model.forward(assignment.network, weights, data.X).prediction
+    hidden = model.metric_value(assignment.metric, data.y, prediction)
+    if not math.isfinite(hidden):
+        return None
+    n, m, noun, abbr = len(data.rows), len(assignment.data.rows), test.noun, assignment.metric_abbr
+    spread = model.metric_value(assignment.metric, data.y, np.full_like(data.y, float(np.mean(data.y))))
+    where = f"On the {n} hidden {noun} (not in your workbook) your {abbr} is {fmt(hidden)}"
+    if hidden > test.overfit_ratio * current and hidden - current > 0.05 * spread:
+        return Tip("overfitting", f"{where}, against {fmt(current)} on the {m} {noun} of your sheet. Your weights fit "
+                                  f"these {noun} much better than new ones: that is overfitting, learning these "
+                                  f"particular {noun} instead of the pattern behind them. Prefer weights that get "
+                                  f"every {noun[:-1] if noun.endswith('s') else noun} roughly right over ones that "
+                                  f"get these {m} exactly right.")
+    return Tip("hidden", f"{where} ({fmt(current)} on your sheet): your weights carry over to new {noun}.")
+
+
+def advise(assignment: Assignment, weights: Mapping[str, float], refs: References | None = None, *,
+           hidden: bool = True) -> list[Tip]:
+    """Model feedback for one set of weights, the big picture first, at most a handful of sentences.
+
+    `hidden=False` leaves out the hidden test rows (a student's self-check must not reveal them).
+    """
     if any(name not in weights for name in assignment.network.parameter_names()):
         return []
     refs = refs or references(assignment)
@@ -355,4 +385,5 @@ def advise(assignment: Assignment, weights: Mapping[str, float], refs: Reference
     if not at_best and current > 0:
         tips += _weight_tips(assignment, weights, current)
     tips.append(_standing(assignment, current, refs))
-    return tips
+    test_tip = hidden_tip(assignment, weights, current) if hidden else None
+    return [*tips, test_tip] if test_tip else tips

@@ -63,9 +63,13 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
     outcome = score(assignment, sub.weights)
     policy = on_finding or assignment.integrity
     penalised = policy == "zero" and any(f.kind == TAMPER for f in findings)
+    hidden = outcome.hidden
     return GradeResult(status="graded", metric=outcome.metric, baseline=outcome.baseline,
                        improvement=outcome.improvement, points=0.0 if penalised else outcome.points,
                        weights=sub.weights, findings=tuple(findings), penalised=penalised,
+                       hidden_metric=hidden.metric if hidden else None,
+                       hidden_baseline=hidden.baseline if hidden else None,
+                       hidden_improvement=hidden.improvement if hidden else None,
                        seconds=time.perf_counter() - start, **base)
 
 

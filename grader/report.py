@@ -21,6 +21,9 @@ CSV_COLUMNS = ["student_id", "student_name", "file", "status", "metric_name", "m
                "points", "max_points", "penalised", "findings", "error"]
 
 
+HIDDEN_COLUMNS = ["hidden_metric", "hidden_baseline", "hidden_improvement", "hidden_gap"]  # templates with [test]
+
+
 def _num(value: float | None, digits: int = 6) -> str:
     if value is None:
         return "—"
@@ -62,6 +65,8 @@ def gradebook_rows(results: Sequence[GradeResult]) -> list[dict]:
         "metric_name": r.metric_name, "metric": r.metric, "baseline": r.baseline, "improvement": r.improvement,
         "points": r.points if r.graded else None, "max_points": r.max_points, "penalised": r.penalised,
         "findings": "; ".join(f.code for f in r.findings), "error": r.error,
+        "hidden_metric": r.hidden_metric, "hidden_baseline": r.hidden_baseline,
+        "hidden_improvement": r.hidden_improvement, "hidden_gap": r.hidden_gap,
     } for r in results]
 
 
@@ -69,7 +74,8 @@ def write_csv(results: Sequence[GradeResult], path: Path) -> Path:
     """The plain gradebook: one row per submission."""
     import pandas as pd
 
-    pd.DataFrame(gradebook_rows(results), columns=CSV_COLUMNS).to_csv(path, index=False)
+    columns = CSV_COLUMNS + (HIDDEN_COLUMNS if any(r.hidden_metric is not None for r in results) else [])
+    pd.DataFrame(gradebook_rows(results), columns=columns).to_csv(path, index=False)
     return path
 
 
@@ -112,6 +118,7 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
         f"- Points: **{result.points:g} of {result.max_points:g}**"
         + (" (set to 0 because of the integrity findings below)" if result.penalised else ""),
         f"- Full marks: {assignment.rubric.full_marks(abbr)}",
+        *hidden_lines(result, assignment),
         "",
     ]
     if result.findings:
@@ -131,6 +138,20 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
         lines += ["", "## Your weights", "", "| weight | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:g} |" for k, v in result.weights.items()]
     return "\n".join(lines) + "\n"
+
+
+def hidden_lines(result: GradeResult, assignment: Assignment) -> list[str]:
+    """The hidden test rows' line of the feedback: their metric and the gap to the sheet's."""
+    test = getattr(assignment, "test", None)
+    if test is None or result.hidden_metric is None:
+        return []
+    rubric = assignment.rubric
+    counted = {"sheet": "not counted in your points", "hidden": "your points are computed on these",
+               "mix": f"{rubric.hidden_weight:.0%} of your points come from these"}[rubric.score_on]
+    gap = result.hidden_gap
+    return [f"- Your {assignment.metric_abbr} on {len(test.data.rows)} hidden {test.noun} (not in your workbook): "
+            f"**{_num(result.hidden_metric)}**, {'+' if gap >= 0 else '−'}{_num(abs(gap))} against your sheet "
+            f"({counted})"]
 
 
 def model_tips(result: GradeResult, assignment: Assignment, refs: advice.References | None = None) -> list:

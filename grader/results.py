@@ -45,6 +45,9 @@ class GradeResult:
     error: str = ""  # why status == "error"
     error_code: str = ""
     penalised: bool = False  # points set to 0 because of tampering findings (integrity "zero")
+    hidden_metric: float | None = None  # the metric on the template's hidden test rows (never in the workbook)
+    hidden_baseline: float | None = None  # the starting weights on those rows
+    hidden_improvement: float | None = None
     seconds: float = 0.0
 
     @classmethod
@@ -63,6 +66,13 @@ class GradeResult:
     @property
     def graded(self) -> bool:
         return self.status == "graded"
+
+    @property
+    def hidden_gap(self) -> float | None:
+        """Hidden-row metric minus the sheet's: how much worse the weights do on rows they were not tuned on."""
+        if self.hidden_metric is None or self.metric is None:
+            return None
+        return self.hidden_metric - self.metric
 
     @property
     def tamper_findings(self) -> list[Finding]:

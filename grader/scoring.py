@@ -19,20 +19,48 @@ from workbook.spec import Assignment
 class Score:
     """The recomputed outcome of one set of weights."""
 
-    metric: float
+    metric: float  # on the sheet's rows
     baseline: float
     improvement: float
-    points: float
+    points: float  # by the rubric's score_on: the sheet's rows, the hidden ones, or a mix
+    hidden: HiddenScore | None = None  # the template's hidden test rows, when it has them
+
+
+@dataclass(frozen=True)
+class HiddenScore:
+    """The same weights on the hidden test rows (never in the workbook)."""
+
+    metric: float
+    baseline: float  # the starting weights on the hidden rows
+    improvement: float
+    points: float  # what the rubric would give on these rows alone
+
+    def gap(self, sheet_metric: float) -> float:
+        """Hidden minus sheet: how much worse the weights do on rows they were not tuned on."""
+        return self.metric - sheet_metric
+
+
+def _on(rubric, data, network, metric: str, weights, start) -> tuple[float, float, float, float]:
+    current = model.metric_value(metric, data.y, model.forward(network, weights, data.X).prediction)
+    baseline = model.metric_value(metric, data.y, model.forward(network, start, data.X).prediction)
+    if not math.isfinite(current):
+        return current, baseline, float("-inf"), 0.0
+    gain = model.improvement(baseline, current)
+    return current, baseline, gain, rubric.points(gain, current)
 
 
 def score(assignment: Assignment, weights: Mapping[str, float]) -> Score:
-    """Recompute the metric for `weights` on the assignment's data and apply the rubric."""
-    current = model.loss(assignment, weights)
-    baseline = model.loss(assignment)
-    if not math.isfinite(current):
-        return Score(current, baseline, float("-inf"), 0.0)
-    gain = model.improvement(baseline, current)
-    return Score(current, baseline, gain, assignment.rubric.points(gain, current))
+    """Recompute the metric for `weights` on the assignment's data (and hidden rows) and apply the rubric."""
+    a, rubric = assignment, assignment.rubric
+    current, baseline, gain, points = _on(rubric, a.data, a.network, a.metric, weights, a.weights)
+    if a.test is None:
+        return Score(current, baseline, gain, points)
+    hidden = HiddenScore(*_on(rubric, a.test.data, a.network, a.metric, weights, a.weights))
+    if rubric.score_on == "hidden":
+        points = hidden.points
+    elif rubric.score_on == "mix":
+        points = round((1 - rubric.hidden_weight) * points + rubric.hidden_weight * hidden.points, 2)
+    return Score(current, baseline, gain, points, hidden)
 
 
 def hint(assignment: Assignment, result_improvement: float | None) -> str:

@@ -10,7 +10,7 @@ the instructor's manifest. Hidden test rows are never shown: the check says they
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import advice
@@ -118,13 +118,28 @@ def _variant(path: str | Path, base: Assignment, stamp: dict[str, str]) -> tuple
     return own, [f"Issued to: {student}"]
 
 
+def _without_hidden(assignment):
+    """The assignment graded on the sheet's rows alone, and what to tell the student about the hidden ones."""
+    test = getattr(assignment, "test", None)
+    if test is None:
+        return assignment, ""
+    rubric = assignment.rubric
+    counted = {"sheet": "they do not change your points",
+               "hidden": "your grade is computed on them, so it may differ from the points above",
+               "mix": f"{rubric.hidden_weight:.0%} of your points come from them"}[rubric.score_on]
+    note = (f"Hidden test: the grader also tries your network on {len(test.data.rows)} {test.noun} that are not in "
+            f"your workbook ({counted}); this check does not use them.")
+    return replace(assignment, test=None, rubric=replace(rubric, score_on="sheet")), note
+
+
 def check_workbook(path: str | Path, *, template: str | Path | None = None,
                    limits: Limits | None = None) -> StudentCheck:
     """Grade a student's own workbook as the grader will, and say it in the student's words."""
     stamp = read_stamp(path, limits=limits)
     base = _load(path, template, stamp)
     assignment, header = _variant(path, base, stamp)
-    result = grade_file(path, assignment, limits=limits, student_id=stamp.get("student_id", ""))
+    sheet_only, hidden_note = _without_hidden(assignment)
+    result = grade_file(path, sheet_only, limits=limits, student_id=stamp.get("student_id", ""))
     lines = [f"{Path(path).name}: {assignment.title} ({assignment.id})", *header]
     if not result.graded:
         lines += [f"The grader cannot read this file: {result.error}", "Fix this before you hand it in."]
@@ -134,7 +149,8 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
     if usable:
         lines += [f"Your {abbr}: {advice.fmt(result.metric)} (baseline {advice.fmt(result.baseline)}, improvement "
                   f"{result.improvement:.1%})",
-                  f"Points: {result.points:g} of {result.max_points:g}"
+                  f"Points{' on your sheet' if hidden_note and assignment.rubric.score_on != 'sheet' else ''}: "
+                  f"{result.points:g} of {result.max_points:g}"
                   + (" (0 because of the changes listed below)" if result.penalised else ""),
                   f"Full marks: {assignment.rubric.full_marks(abbr)}"]
     else:
@@ -152,7 +168,9 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
     else:
         lines.append("The grader will notice nothing but your weights (open and save the file in your spreadsheet "
                      "program before you hand it in, so it carries its results).")
-    tips = tuple(advice.advise(assignment, result.weights)) if usable and isinstance(assignment, Assignment) else ()
+    if hidden_note:
+        lines.append(hidden_note)
+    tips = tuple(advice.advise(sheet_only, result.weights)) if usable and isinstance(assignment, Assignment) else ()
     if tips:
         lines.append("What your network is doing:")
         lines += [f"  - {t.message}" for t in tips]

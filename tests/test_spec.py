@@ -178,5 +178,6 @@ def test_templates_readme_documents_every_key():
                 "column", "hidden", "activations", "output_activation", "[weights.random]", "seed", "low", "high",
                 "decimals", "name", "max_points", "tiers", "min_improvement", "max_metric", "partial_credit",
                 "full_improvement", "number_format", "weight_format", "improvement_format", "scale",
-                "prediction", "error", "metric", "baseline", "improvement", "sheet", "on_finding", "target_noise"]:
+                "prediction", "error", "metric", "baseline", "improvement", "sheet", "on_finding", "target_noise",
+                "[test]", "noun", "leaderboard", "overfit_ratio", "score_on", "hidden_weight"]:
         assert f"`{key}`" in readme, key

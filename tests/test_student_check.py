@@ -18,7 +18,10 @@ from workbook.layout import layout_for
 from workbook.roster import variant
 
 SHEET = "'Manual Machine Learning'"
+HIDDEN = ("Hidden test: the grader also tries your network on 4 houses that are not in your workbook (they do not "
+          "change your points); this check does not use them.")
 GOOD_TIPS = [
+    HIDDEN,
     "What your network is doing:",
     "  - h2 is switched off: its weighted sum is 0 or below on every row, so ReLU(h2) is 0 everywhere and w_h2_out "
     "has no effect. Raise b_h2 (now 0) or its input weights until h2 is positive on some rows.",

@@ -273,6 +273,18 @@ def _protect(ws, layout: Layout, password: str | None) -> None:
         ws.protection.password = password
 
 
+def hidden_test_note(a: Assignment) -> str:
+    """What students are told about the hidden test rows: that they exist and what they count for, never them."""
+    test, rubric = a.test, a.rubric
+    counted = {"sheet": "They do not change your points; your feedback shows how your weights do on them.",
+               "hidden": f"Your points are computed on the hidden {test.noun}, with the rules above.",
+               "mix": f"{rubric.hidden_weight:.0%} of your points come from the hidden {test.noun}, with the rules "
+                      "above."}[rubric.score_on]
+    return (f"Hidden test: the grader also tries your network on {len(test.data.rows)} more {test.noun} that are not "
+            f"in this workbook, to see whether your weights work on new {test.noun} too, not only on these "
+            f"{len(a.data.rows)}. {counted}")
+
+
 def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, student_name: str) -> None:
     ws = wb.create_sheet(INSTRUCTIONS_SHEET)
     ws.column_dimensions["A"].width = 100
@@ -304,6 +316,8 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
                                   f"{a.rubric.max_points:g} points"))
     rows.append(_cell(ws, "The grader recomputes your network from your weights and the original data: "
                           "editing other cells changes nothing and is reported."))
+    if a.test is not None:
+        rows.append(_cell(ws, hidden_test_note(a)))
     for cell in rows:
         if cell is not None and cell.alignment != styles.WRAP and cell.font != styles.TITLE_FONT:
             cell.alignment = styles.WRAP

@@ -120,6 +120,8 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
         "manifest_version": MANIFEST_VERSION, "layout": LAYOUT_VERSION, "assignment": assignment.id,
         "title": assignment.title, "template": str(template_path.resolve()),
         "template_sha256": sha256_file(template_path), "target_noise": assignment.target_noise, "signed": bool(secret),
+        # the hidden test rows stay with the instructor: here and in the template, never in a workbook
+        "hidden_test_rows": [list(r) for r in assignment.test.data.rows] if assignment.test else [],
         "students": entries,
     }
     path = out_dir / "manifest.json"

@@ -101,6 +101,8 @@ class Rubric:
     tiers: tuple[Tier, ...] = ()
     partial_credit: str = "tiers"  # "tiers" or "linear"
     full_improvement: float = 0.9  # linear mode: improvement that earns max_points
+    score_on: str = "sheet"  # "sheet", "hidden" (the [test] rows) or "mix" of both
+    hidden_weight: float = 0.5  # "mix": the hidden rows' share of the points
 
     def points(self, improvement: float, metric: float) -> float:
         if not (math.isfinite(improvement) and math.isfinite(metric)):
@@ -153,6 +155,16 @@ class WeightVariants:
 
 
 @dataclass(frozen=True)
+class HiddenTest:
+    """Test rows the grader scores but no workbook ever contains: do the weights work on new data?"""
+
+    data: Dataset  # same columns as [data]; targets are never varied per student
+    noun: str = "rows"  # what a row is, for the students' sentences ("houses")
+    leaderboard: bool = False  # Gradescope's leaderboard may show the metric on these rows
+    overfit_ratio: float = 1.5  # feedback explains overfitting when hidden metric > ratio x the sheet's
+
+
+@dataclass(frozen=True)
 class Assignment:
     """A whole validated template."""
 
@@ -172,6 +184,7 @@ class Assignment:
     target_noise: float = 0.0  # per-student variants: targets scaled by 1 ± this (seeded by student id)
     weight_variants: WeightVariants | None = None  # per-student starting weights around the named ones
     source: str = "<string>"  # the template file, for messages
+    test: HiddenTest | None = None  # rows graded but never written into a workbook
 
     @property
     def metric_label(self) -> str:
@@ -298,12 +311,16 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
         raise variants.fail("target_noise", f"must be a fraction between 0 and 1 (0.05 = ±5 %), got {noise}")
     weight_variants = _read_weight_variants(variants, random_init)
     variants.finish()
+    test = _read_test(top.table("test"), base_dir, data) if "test" in raw else None
+    if test is None and rubric.score_on != "sheet":
+        raise TemplateError(source, f"score_on = '{rubric.score_on}' needs hidden test rows: add a [test] table "
+                                    "with rows (or a csv)", "rubric.score_on")
     top.finish()
     return Assignment(
         id=ident, title=title, description=description, instructions=instructions, data=data,
         network=network, weights=weights, explicit_weights=explicit, random_init=random_init,
         metric=metric, rubric=rubric, display=display, integrity=on_tamper, target_noise=noise,
-        weight_variants=weight_variants, source=source,
+        weight_variants=weight_variants, source=source, test=test,
     )
 
 
@@ -369,6 +386,29 @@ def _read_data(table: Table, base_dir: Path | None) -> Dataset:
         raise table.fail("rows" if has_rows else "csv",
                          f"has {len(rows)} data row(s); at least {MIN_ROWS} are needed to measure an error")
     return Dataset(inputs=tuple(inputs), target=target, rows=tuple(rows))
+
+
+def _read_test(table: Table, base_dir: Path | None, data: Dataset) -> HiddenTest:
+    """[test]: hidden rows, inline or from a CSV with the same columns as [data]."""
+    has_rows, has_csv = "rows" in table.data, "csv" in table.data
+    if has_rows == has_csv:
+        raise table.fail(None, "give the hidden test rows either as 'rows' (inline) or as 'csv' (a file beside the "
+                               "template, with the same columns as [data])")
+    width = len(data.inputs) + 1
+    if has_rows:
+        rows = _read_inline_rows(table, width)
+    else:
+        rows = _read_csv_rows(table, table.get("csv", str), base_dir, list(data.inputs), data.target)
+    if not rows:
+        raise table.fail("rows" if has_rows else "csv", "lists no test rows; give at least one")
+    noun = table.get("noun", str, "rows")
+    leaderboard = table.get("leaderboard", bool, False)
+    ratio = table.get("overfit_ratio", float, 1.5)
+    if ratio <= 1:
+        raise table.fail("overfit_ratio", f"must be above 1 (1.5: hidden error 50 % above the sheet's), got {ratio:g}")
+    table.finish()
+    return HiddenTest(data=Dataset(inputs=data.inputs, target=data.target, rows=tuple(rows)), noun=noun,
+                      leaderboard=leaderboard, overfit_ratio=ratio)
 
 
 def _read_inline_rows(table: Table, width: int) -> list[tuple[float, ...]]:
@@ -515,8 +555,17 @@ def read_rubric(table: Table) -> Rubric:
         tiers.append(tier)
     if mode == "tiers" and not tiers:
         tiers = [Tier(points=max_points, min_improvement=full)]
+    score_on = table.get("score_on", str, "sheet")
+    if score_on not in ("sheet", "hidden", "mix"):
+        raise table.fail("score_on", f"expected 'sheet', 'hidden' or 'mix', got {score_on!r}")
+    hidden_weight = table.get("hidden_weight", float, 0.5)
+    if not 0 <= hidden_weight <= 1:
+        raise table.fail("hidden_weight", f"must be a fraction between 0 and 1, got {hidden_weight:g}")
+    if "hidden_weight" in table.data and score_on != "mix":
+        raise table.fail("hidden_weight", "only applies with score_on = 'mix'")
     table.finish()
-    return Rubric(max_points=max_points, tiers=tuple(tiers), partial_credit=mode, full_improvement=full)
+    return Rubric(max_points=max_points, tiers=tuple(tiers), partial_credit=mode, full_improvement=full,
+                  score_on=score_on, hidden_weight=hidden_weight)
 
 
 def _read_display(table: Table, labels: Table) -> Display:
