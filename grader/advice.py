@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbook import model
+from workbook.errors import WorkbookError
 from workbook.spec import Assignment
 
 SEARCH_ROWS = 2000  # the one-weight search runs on at most this many rows (evenly spaced); the result is exact
@@ -121,7 +122,7 @@ def _data_key(assignment: Assignment) -> str:
 
 
 def best_loss(assignment: Assignment) -> float | None:
-    """`solve`'s best on this data (a short run, cached per data set); None when the data is too big."""
+    """`solve`'s best on this data (cached per data set); None when the data is too big to solve while grading."""
     if len(assignment.data.rows) > SOLVE_MAX_ROWS or len(assignment.weights) > SOLVE_MAX_PARAMS:
         return None
     key = _data_key(assignment)
@@ -129,8 +130,8 @@ def best_loss(assignment: Assignment) -> float | None:
         from workbook.solve import solve
 
         try:
-            found = solve(assignment, starts=4, steps=1000).metric
-        except ValueError:  # diverged from every start
+            found = solve(assignment).metric  # its defaults: a fraction of a second on a class-sized sheet
+        except (ValueError, WorkbookError):  # diverged from every start
             found = None
         _BEST[key] = found
     return _BEST[key]

@@ -99,8 +99,11 @@ def test_unreadable_weight_and_wrong_template(runner, tmp_path):
     ]
     assert result.output.splitlines()[-1] == "Next: Fix the problems listed above, save, and hand the file in again."
     other = runner.invoke(main, ["check", str(src), "-t", "house-prices-sigmoid"])
-    assert "  - This is another assignment's workbook: this workbook belongs to assignment 'house-prices', not " \
-           "'house-prices-sigmoid'" in other.output
+    assert other.exit_code == 1
+    assert other.output.splitlines() == [
+        "issued.xlsx: Sigmoid neurons: house prices (house-prices-sigmoid)",
+        "The grader cannot read this file: this is the workbook for 'house-prices': grade it with -t house-prices",
+        "Fix this before you hand it in."]
 
 
 def test_not_a_builtin_and_not_a_spreadsheet(runner, tmp_path):
