@@ -92,6 +92,9 @@ def test_roster_that_is_not_utf8(tmp_path):
     # username before email; email is the id only when nothing else is
     (b"Email,Username\nx@u,xu\n", ["xu"], [""], ["x@u"]),
     (b"E-Mail,Name\nx@u,X\n", ["x@u"], ["X"], ["x@u"]),
+    # a Moodle grade export: first and last name make the name, ID number is the id
+    (b"First name,Last name,ID number,Institution,Email address\nAna,Lee,7,U,a@u\nBo,,8,U,b@u\n", ["7", "8"],
+     ["Ana Lee", "Bo"], ["a@u", "b@u"]),
     # Excel writes rows it thinks are used as bare delimiters: they are blank lines
     (b"id;name;email\ns1;A;\n;;\n", ["s1"], ["A"], [""]),
 ])

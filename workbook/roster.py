@@ -37,6 +37,8 @@ ID_COLUMNS = ("student id", "student number", "student no", "student nr", "matri
               "matrikelnummer", "matr nr", "id number", "sis user id", "id", "username", "user name", "sis login id",
               "login id", "email", "email address", "e mail")
 NAME_COLUMNS = ("name", "full name", "student name", "student")
+FIRST_NAME_COLUMNS = ("first name", "given name", "firstname", "vorname")  # Moodle: First name, Last name
+LAST_NAME_COLUMNS = ("last name", "surname", "family name", "lastname", "nachname")
 EMAIL_COLUMNS = ("email", "email address", "e mail", "mail")
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -111,8 +113,12 @@ def read_roster(path: str | Path, *, id_column: str | None = None) -> list[Stude
     normal = [_norm_header(h) for h in header]
     id_at = _id_index(path, header, normal, id_column)
     name_at = next((normal.index(c) for c in NAME_COLUMNS if c in normal and normal.index(c) != id_at), None)
+    name_parts = [] if name_at is not None else [
+        next((normal.index(c) for c in columns if c in normal), None) for columns in (FIRST_NAME_COLUMNS,
+                                                                                     LAST_NAME_COLUMNS)]
+    name_parts = [i for i in name_parts if i is not None and i != id_at]
     email_at = next((normal.index(c) for c in EMAIL_COLUMNS if c in normal), None)
-    known = {id_at, name_at, email_at}
+    known = {id_at, name_at, email_at, *name_parts}
     students: list[Student] = []
     seen: dict[str, int] = {}
     try:
@@ -132,8 +138,8 @@ def read_roster(path: str | Path, *, id_column: str | None = None) -> list[Stude
                                     f"(first on line {seen[sid]})")
             seen[sid] = line
             extra = {h: fields[i] for i, h in enumerate(header) if i not in known and h}
-            students.append(Student(sid, fields[name_at] if name_at is not None else "",
-                                    fields[email_at] if email_at is not None else "", extra))
+            name = fields[name_at] if name_at is not None else " ".join(fields[i] for i in name_parts if fields[i])
+            students.append(Student(sid, name, fields[email_at] if email_at is not None else "", extra))
     except csv.Error as exc:
         raise WorkbookError(f"{path}: not a readable CSV file ({exc})") from None
     if not students:
