@@ -13,8 +13,9 @@ import math
 import openpyxl
 import pytest
 
-from workbook import libreoffice
+from workbook import libreoffice, model
 from workbook.catalog import load_any
+from workbook.layout import layout_for
 from workbook.lecture import (
     activations,
     gradient_descent,
@@ -75,12 +76,18 @@ def test_every_sheet_matches_numpy_in_libreoffice(lecture, which):
 
 
 def test_lecture_order_and_contents(lecture):
-    _t, wb = lecture["lecture"]
+    t, wb = lecture["lecture"]
     assert wb.sheetnames == ["Contents", "Neuron", "Perceptron", "Linearity", "Activations", "Prediction Error",
-                             "Linear Regression", "Manual Machine Learning", "Gradient Descent"]
+                             "Linear Regression", "Manual Machine Learning", "Gradients", "Gradient Descent"]
     ws = wb["Manual Machine Learning"]  # the graded manual-ML sheet itself, computed by LibreOffice
-    assert round(ws["M11"].value) == 3731
-    assert [ws[f"J{r}"].value for r in range(11, 17)] == [-2207, -3112, -1557, -6487, -2332, -1947]
+    lay = layout_for(t.manual)  # the lecture shows live gradients ([hints] gradient): wider weight blocks
+    assert round(ws[lay.metric_cell].value) == 3731
+    assert [ws[f"{lay.pred_col}{r}"].value for r in range(11, 17)] == [-2207, -3112, -1557, -6487, -2332, -1947]
+    exp = model.gradient(t.manual.network, t.manual.weights, t.manual.data.X, t.manual.data.y, "rmse")
+    for name, ref in lay.grad_cells.items():
+        assert ws[ref].value == pytest.approx(exp[name], rel=1e-9), name
+        assert ws[lay.cue_cells[name]].value == ("↓ decrease" if exp[name] > 0 else "↑ increase")
+    assert round(ws[lay.grad_cells["w_in1_h2"]].value, 4) == 1170.1518  # ∂RMSE/∂w_in1_h2 at the lecture's weights
 
 
 def test_neuron_lecture_values(lecture):

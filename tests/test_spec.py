@@ -129,8 +129,18 @@ def _edit(old: str, new: str) -> str:
     (GOOD + "\n[display]\nfont = 'big'\n",
      "t.toml: display.font: unknown key 'font' (allowed here: improvement_format, number_format, scale, "
      "weight_format)"),
-    (GOOD + "\n[extra]\n", "t.toml: extra: unknown key 'extra' (allowed here: assignment, data, display, "
-                           "integrity, labels, metric, network, rubric, variants, weights)"),
+    (GOOD + "\n[extra]\n", "t.toml: extra: unknown key 'extra' (allowed here: assignment, data, descent, "
+                           "display, hints, integrity, labels, metric, network, rubric, variants, weights)"),
+    (GOOD + "\n[hints]\ngradient = 'yes'\n", "t.toml: hints.gradient: expected true/false, got a string 'yes'"),
+    (GOOD + "\n[hints]\narrows = true\n", "t.toml: hints.arrows: unknown key 'arrows' (allowed here: gradient)"),
+    (GOOD + "\n[descent]\neta = 0.1\n", "t.toml: descent.steps: missing required key"),
+    (GOOD + "\n[descent]\nsteps = 0\neta = 0.1\n", "t.toml: descent.steps: give 1 to 200 steps, got 0"),
+    (GOOD + "\n[descent]\nsteps = 5\neta = -0.1\n",
+     "t.toml: descent.eta: the learning rate η must be a positive number, got -0.1"),
+    (GOOD + "\n[descent]\nsteps = 5\neta = 0.1\ndecay = -1\n",
+     "t.toml: descent.decay: must be 0 (constant η) or positive (η_t = η / (1 + decay·t)), got -1.0"),
+    (GOOD + "\n[descent]\nsteps = 5\neta = 0.1\nmomentum = 0.9\n",
+     "t.toml: descent.momentum: unknown key 'momentum' (allowed here: decay, eta, steps)"),
     (_edit("rows = [[1, 2], [2, 4], [3, 7]]", 'rows = [[1, 2], [2, 4], [3, 7]]\ncsv = "d.csv"'),
      "t.toml: data: give the data either as 'rows' (inline) or as 'csv' (a file beside the template)"),
     ("[assignment\n", "t.toml: not valid TOML: Expected ']' at the end of a table declaration (at line 1, column 12)"),
@@ -181,3 +191,20 @@ def test_templates_readme_documents_every_key():
                 "prediction", "error", "metric", "baseline", "improvement", "sheet", "on_finding", "target_noise",
                 "[test]", "noun", "leaderboard", "overfit_ratio", "score_on", "hidden_weight"]:
         assert f"`{key}`" in readme, key
+
+
+def _big(n_rows: int, descent: str) -> str:
+    rows = ", ".join(f"[{i}, {2 * i}]" for i in range(n_rows))
+    return GOOD.replace("rows = [[1, 2], [2, 4], [3, 7]]", f"rows = [{rows}]") + descent
+
+
+def test_descent_sheet_size_is_capped():
+    """steps × rows × columns formulas: 2,000 rows of y = wx + b take 8,006 per step (4 per row, 6 per step)."""
+    assert _error(_big(2000, "\n[descent]\nsteps = 3\neta = 0.1\n")) == (
+        "t.toml: descent.steps: 3 steps over 2000 rows need 32,024 formulas on the descent sheet (at most 20,000, "
+        "8,006 per step): use at most 1 step")
+    assert _error(_big(6000, "\n[descent]\nsteps = 1\neta = 0.1\n")).endswith(
+        "this data set is too big for it: remove [descent] or use fewer rows")
+    a = parse_template(_big(2000, "\n[descent]\nsteps = 1\neta = 0.1\ndecay = 0.5\n"))
+    assert (a.descent.steps, a.descent.eta, a.descent.decay) == (1, 0.1, 0.5)
+    assert parse_template(GOOD).descent is None and parse_template(GOOD).hints.gradient is False

@@ -19,7 +19,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, styles
+from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, styles, teaching
 from workbook.address import a1, col_index, position
 from workbook.errors import WorkbookError
 from workbook.formulas import row_templates, summary_formulas
@@ -60,6 +60,7 @@ def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str 
     wb.calculation = CalcProperties(fullCalcOnLoad=True)
     _instructions_sheet(wb, assignment, baseline, student_id, student_name)
     write_main_sheet(wb, assignment, layout, baseline, student_id, student_name, password)
+    teaching.add_sheets(wb, assignment, layout)
     for name, ref in layout.defined_names().items():
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     stamp = {"layout": LAYOUT_VERSION, "assignment": assignment.id, "student_id": student_id,
@@ -143,6 +144,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
                 _cell(ws, a.weights[name], font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
                       fmt=a.display.weight_format, border=styles.EDITABLE_BORDER, protection=styles.UNLOCKED))
 
+    teaching.add_to_main_sheet(ws, a, layout, put)
     h = layout.header_row
     for col, column, label in zip(layout.input_cols, a.data.inputs, a.network.input_labels, strict=True):
         put(a1(h, col), _cell(ws, f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.WRAP))

@@ -42,6 +42,8 @@ class NeuronColumns:
     param_labels: dict[str, str]  # parameter name -> cell holding "Weight: in1→h1"
     param_texts: dict[str, str]  # parameter name -> "Weight: in1→h1" / "Bias: h1" (the lecture's wording)
     has_z_column: bool = True  # False for a linear output: the prediction is the weighted sum itself
+    grad_cells: dict[str, str] = field(default_factory=dict)  # [hints] gradient: parameter -> its ∂metric cell
+    cue_cells: dict[str, str] = field(default_factory=dict)  # parameter -> "↓ decrease" / "↑ increase" cell
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Layout:
     metric_name: str  # defined name of the live metric, e.g. current_rmse
     baseline_name: str  # defined name of the baseline constant, e.g. baseline_rmse
     spacer_cols: tuple[str, ...] = field(default=())
+    hint_cols: tuple[str, ...] = field(default=())  # the gradient and cue columns beside the weights ([hints])
 
     @property
     def last_row(self) -> int:
@@ -96,6 +99,16 @@ class Layout:
         """Every weight and bias -> its editable cell, in network order."""
         return {name: ref for n in self.neurons.values() for name, ref in n.params.items()}
 
+    @property
+    def grad_cells(self) -> dict[str, str]:
+        """[hints] gradient: every weight and bias -> the cell showing ∂metric/∂it (empty without hints)."""
+        return {name: ref for n in self.neurons.values() for name, ref in n.grad_cells.items()}
+
+    @property
+    def cue_cells(self) -> dict[str, str]:
+        """Every weight and bias -> the cell saying which way to move it (empty without hints)."""
+        return {name: ref for n in self.neurons.values() for name, ref in n.cue_cells.items()}
+
     def column(self, col: str) -> str:
         """The data range of a column, e.g. 'G12:G17'."""
         return f"{a1(self.first_row, col)}:{a1(self.last_row, col)}"
@@ -122,8 +135,15 @@ class Layout:
         return [*self.input_cols, self.target_col]
 
 
-def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual Machine Learning") -> Layout:
-    """Place every region for a network and a number of data rows."""
+def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual Machine Learning", *,
+                gradient: bool = False) -> Layout:
+    """Place every region for a network and a number of data rows.
+
+    With `gradient` ([hints] gradient = true) each neuron's block is two columns wider: beside every
+    weight its live ∂metric/∂weight and a cue which way to move it; the data rows below them stay empty.
+    """
+    extra = 2 if gradient else 0
+    hint_cols: list[str] = []
     max_fan = max(len(n.sources) + 1 for n in network.neurons)
     header_row = PARAM_FIRST_ROW + max_fan + 1
     first_row = header_row + 1
@@ -138,19 +158,22 @@ def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual
     for layer in network.layers[:-1]:
         for neuron in layer:
             z_col, a_col = col_letter(col), col_letter(col + 1)
-            neurons[neuron.label] = _block(neuron, z_col, a_col, True)
-            col += 2
+            neurons[neuron.label] = _block(neuron, z_col, a_col, True, col + 2 if gradient else 0)
+            hint_cols += [col_letter(col + 2 + i) for i in range(extra)]
+            col += 2 + extra
         spacers.append(col_letter(col))
         col += 1
     out = network.output
     target_col = col_letter(col)
     col += 1
     if out.activation == "linear":
-        neurons["out"] = _block(out, target_col, col_letter(col), False)
-        col += 1
+        neurons["out"] = _block(out, target_col, col_letter(col), False, col + 1 if gradient else 0)
+        hint_cols += [col_letter(col + 1 + i) for i in range(extra)]
+        col += 1 + extra
     else:
-        neurons["out"] = _block(out, col_letter(col), col_letter(col + 1), True)
-        col += 2
+        neurons["out"] = _block(out, col_letter(col), col_letter(col + 1), True, col + 2 if gradient else 0)
+        hint_cols += [col_letter(col + 2 + i) for i in range(extra)]
+        col += 2 + extra
     error_col = col_letter(col)
     spacers.append(col_letter(col + 1))
     summary_col = col_letter(col + 2)
@@ -163,19 +186,25 @@ def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual
         baseline_label_cell=a1(first_row + 2, s), baseline_cell=a1(first_row + 3, s),
         improvement_label_cell=a1(first_row + 5, s), improvement_cell=a1(first_row + 6, s),
         metric_name=f"current_{metric}", baseline_name=f"baseline_{metric}", spacer_cols=tuple(spacers),
+        hint_cols=tuple(hint_cols),
     )
 
 
-def _block(neuron, label_col: str, value_col: str, has_z: bool) -> NeuronColumns:
-    params, labels, texts = {}, {}, {}
+def _block(neuron, label_col: str, value_col: str, has_z: bool, hint_at: int = 0) -> NeuronColumns:
+    """One neuron's parameter block; `hint_at` (a column number, 0 = none) is where its gradient column goes."""
+    params, labels, texts, grads, cues = {}, {}, {}, {}, {}
     captions = [f"Weight: {source}→{neuron.label}" for source in neuron.sources] + [f"Bias: {neuron.label}"]
     for i, (name, caption) in enumerate(zip(neuron.parameter_names, captions, strict=True)):
         row = PARAM_FIRST_ROW + i
         params[name] = a1(row, value_col)
         labels[name] = a1(row, label_col)
         texts[name] = caption
+        if hint_at:
+            grads[name] = f"{col_letter(hint_at)}{row}"
+            cues[name] = f"{col_letter(hint_at + 1)}{row}"
     return NeuronColumns(label=neuron.label, activation=neuron.activation, z_col=label_col, a_col=value_col,
-                         params=params, param_labels=labels, param_texts=texts, has_z_column=has_z)
+                         params=params, param_labels=labels, param_texts=texts, has_z_column=has_z,
+                         grad_cells=grads, cue_cells=cues)
 
 
 def activation_heading(activation: str, label: str) -> str:
@@ -186,4 +215,4 @@ def activation_heading(activation: str, label: str) -> str:
 def layout_for(assignment) -> Layout:
     """The layout of an assignment's main sheet (what the builder writes and the grader reads)."""
     return make_layout(assignment.network, len(assignment.data.rows), assignment.metric,
-                       sheet=assignment.label("sheet"))
+                       sheet=assignment.label("sheet"), gradient=assignment.hints.gradient)

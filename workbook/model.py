@@ -86,3 +86,122 @@ def loss(assignment, weights: Mapping[str, float] | None = None) -> float:
     data = assignment.data
     fwd = forward(assignment.network, assignment.weights if weights is None else weights, data.X)
     return metric_value(assignment.metric, data.y, fwd.prediction)
+
+
+# --------------------------------------------------------------------------- gradients (backpropagation)
+
+
+def activation_slope(name: str, z: np.ndarray, a: np.ndarray, upstream: np.ndarray) -> np.ndarray:
+    """f'(z) times the error arriving from above, the way the Gradients sheet writes it.
+
+    ReLU's slope is 1 for z > 0 and 0 for z <= 0 (0 at exactly z = 0, the convention of PyTorch and
+    TensorFlow); step's is 0 everywhere (flat on both sides, undefined at 0), so nothing flows back
+    through a step neuron. Sigmoid and tanh use their outputs (a·(1 − a), 1 − a²), which never overflow.
+    """
+    if name == "relu":
+        return np.where(z > 0, upstream, 0.0)
+    if name == "sigmoid":
+        return a * (1.0 - a) * upstream
+    if name == "tanh":
+        return (1.0 - a * a) * upstream
+    if name == "step":
+        return np.zeros_like(upstream)
+    if name == "linear":
+        return upstream
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def loss_slope(metric: str, y: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """∂(metric)/∂(prediction of each row).
+
+    mse: 2·(ŷ − y)/N; rmse: (ŷ − y)/(N·RMSE), 0 when RMSE is 0 (the minimum, where it has no slope);
+    mae: sign(ŷ − y)/N, 0 for a row predicted exactly.
+    """
+    n = len(y)
+    diff = prediction - y
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if metric == "mse":
+            return 2.0 * diff / n
+        if metric == "mae":
+            return np.sign(diff) / n
+        if metric == "rmse":
+            rmse = metric_value("rmse", y, prediction)
+            return np.zeros_like(diff) if rmse == 0 else diff / (n * rmse)
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+@dataclass(frozen=True)
+class Backward:
+    """Backpropagation's per-row columns and the gradient they add up to."""
+
+    forward: Forward
+    dpred: np.ndarray  # ∂(metric)/∂(prediction), per row
+    delta: dict[str, np.ndarray]  # ∂(metric)/∂z per neuron, per row
+    gradient: dict[str, float]  # parameter name -> ∂(metric)/∂(parameter), network order
+
+
+def backprop(network: Network, weights: Mapping[str, float], X: np.ndarray, y: np.ndarray,
+             metric: str) -> Backward:
+    """The analytic gradient by the chain rule, output layer first, exactly as the sheets compute it.
+
+    δ_out = ∂metric/∂ŷ · f'(z_out); δ_j = f'(z_j) · Σ_k w_jk · δ_k over the neurons k that j feeds
+    (summed in the order of the sheet's formula); ∂metric/∂w_ij = Σ_rows δ_j · a_i; ∂metric/∂b_j = Σ_rows δ_j.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    fwd = forward(network, weights, X)
+    values = {label: X[:, i] for i, label in enumerate(network.input_labels)} | fwd.a
+    dpred = loss_slope(metric, y, fwd.prediction)
+    delta: dict[str, np.ndarray] = {}
+    layers = network.layers
+    with np.errstate(over="ignore", invalid="ignore"):
+        for depth in range(len(layers) - 1, -1, -1):
+            for neuron in layers[depth]:
+                if neuron.label == "out":
+                    upstream = dpred
+                else:
+                    upstream = None
+                    for above in layers[depth + 1]:
+                        term = float(weights[above.weight_name(neuron.label)]) * delta[above.label]
+                        upstream = term if upstream is None else upstream + term
+                delta[neuron.label] = activation_slope(neuron.activation, fwd.z[neuron.label],
+                                                       fwd.a[neuron.label], upstream)
+        grads: dict[str, float] = {}
+        for neuron in network.neurons:
+            d = delta[neuron.label]
+            for source in neuron.sources:
+                grads[neuron.weight_name(source)] = float(np.sum(d * values[source]))
+            grads[neuron.bias_name] = float(np.sum(d))
+    return Backward(forward=fwd, dpred=dpred, delta=delta, gradient=grads)
+
+
+def gradient(network: Network, weights: Mapping[str, float], X: np.ndarray, y: np.ndarray,
+             metric: str) -> dict[str, float]:
+    """∂(metric)/∂(every weight and bias) at `weights`, by backpropagation (see `backprop`)."""
+    return backprop(network, weights, X, y, metric).gradient
+
+
+@dataclass(frozen=True)
+class DescentStep:
+    """One row of the descent sheet: the weights at step t, their loss and gradient, and η_t."""
+
+    t: int
+    eta: float  # η_t = η / (1 + decay·t), the size of the step taken from here
+    weights: dict[str, float]
+    loss: float
+    gradient: dict[str, float]
+
+
+def descend(network: Network, weights: Mapping[str, float], X: np.ndarray, y: np.ndarray, metric: str, *,
+            steps: int, eta: float, decay: float = 0.0) -> list[DescentStep]:
+    """Gradient descent on every weight at once: θ_{t+1} = θ_t − η_t·∇metric(θ_t), for t = 0..steps."""
+    theta = {name: float(weights[name]) for name in network.parameter_names()}
+    out = []
+    for t in range(steps + 1):
+        back = backprop(network, theta, X, y, metric)
+        rate = eta / (1 + decay * t)
+        out.append(DescentStep(t=t, eta=rate, weights=dict(theta),
+                               loss=metric_value(metric, np.asarray(y, dtype=float), back.forward.prediction),
+                               gradient=back.gradient))
+        theta = {name: theta[name] - rate * back.gradient[name] for name in theta}
+    return out

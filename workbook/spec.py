@@ -137,6 +137,26 @@ LABEL_KEYS = ("prediction", "error", "metric", "baseline", "improvement", "sheet
 
 
 @dataclass(frozen=True)
+class Hints:
+    """What the sheet shows a student besides the metric ([hints])."""
+
+    gradient: bool = False  # ∂metric/∂weight beside every weight, with a "which way" cue; Gradients sheet
+
+
+MAX_DESCENT_STEPS = 200
+MAX_DESCENT_FORMULAS = 20_000  # the descent sheet unrolls steps × rows: keep files and recalculation small
+
+
+@dataclass(frozen=True)
+class Descent:
+    """[descent]: a sheet running gradient descent from the student's own weights."""
+
+    steps: int  # T: steps taken (the sheet shows t = 0..T)
+    eta: float  # η, the learning rate
+    decay: float = 0.0  # η_t = η / (1 + decay·t); 0 keeps η constant
+
+
+@dataclass(frozen=True)
 class RandomInit:
     """Weights not named in the template are drawn uniformly from [low, high]."""
 
@@ -183,6 +203,8 @@ class Assignment:
     integrity: str = "report"  # "report" or "zero": what a tampering finding does to the score
     target_noise: float = 0.0  # per-student variants: targets scaled by 1 ± this (seeded by student id)
     weight_variants: WeightVariants | None = None  # per-student starting weights around the named ones
+    hints: Hints = Hints()  # [hints]: live gradients beside the weights
+    descent: Descent | None = None  # [descent]: the gradient-descent sheet, when the template asks for it
     source: str = "<string>"  # the template file, for messages
     test: HiddenTest | None = None  # rows graded but never written into a workbook
 
@@ -315,12 +337,15 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
     if test is None and rubric.score_on != "sheet":
         raise TemplateError(source, f"score_on = '{rubric.score_on}' needs hidden test rows: add a [test] table "
                                     "with rows (or a csv)", "rubric.score_on")
+    hints = _read_hints(top.table("hints"))
+    descent_table = top.table("descent")
+    descent = read_descent(descent_table, network, len(data.rows)) if "descent" in raw else None
     top.finish()
     return Assignment(
         id=ident, title=title, description=description, instructions=instructions, data=data,
         network=network, weights=weights, explicit_weights=explicit, random_init=random_init,
         metric=metric, rubric=rubric, display=display, integrity=on_tamper, target_noise=noise,
-        weight_variants=weight_variants, source=source, test=test,
+        weight_variants=weight_variants, hints=hints, descent=descent, source=source, test=test,
     )
 
 
@@ -341,6 +366,44 @@ def _read_weight_variants(table: Table, random_init: RandomInit | None) -> Weigh
     if not 0 <= decimals <= 6:
         raise table.fail("decimals", f"must be between 0 and 6, got {decimals}")
     return WeightVariants(spread=spread, decimals=decimals)
+
+
+def _read_hints(table: Table) -> Hints:
+    hints = Hints(gradient=table.get("gradient", bool, False))
+    table.finish()
+    return hints
+
+
+def descent_formulas(network: Network, n_rows: int, steps: int) -> int:
+    """How many formulas the descent sheet holds: per step, every data row's forward and backward
+    columns plus a row of weights, gradients, η_t and the loss (workbook.descent_sheet builds exactly this)."""
+    per_row = sum(2 if n.activation != "linear" or n.label != "out" else 1 for n in network.neurons)
+    per_row += 2 + len(network.neurons)  # error, ∂metric/∂ŷ, one δ per neuron
+    per_step = n_rows * per_row + 2 * len(network.parameter_names()) + 2  # + weights, gradients, η_t, loss
+    return (steps + 1) * per_step
+
+
+def read_descent(table: Table, network: Network, n_rows: int) -> Descent:
+    """[descent] steps, eta, decay; refuses a sheet too big to be useful (steps × rows × columns formulas)."""
+    steps = table.get("steps", int, required=True)
+    if not 1 <= steps <= MAX_DESCENT_STEPS:
+        raise table.fail("steps", f"give 1 to {MAX_DESCENT_STEPS} steps, got {steps}")
+    eta = table.get("eta", float, required=True)
+    if not (math.isfinite(eta) and eta > 0):
+        raise table.fail("eta", f"the learning rate η must be a positive number, got {eta}")
+    decay = table.get("decay", float, 0.0)
+    if not (math.isfinite(decay) and decay >= 0):
+        raise table.fail("decay", f"must be 0 (constant η) or positive (η_t = η / (1 + decay·t)), got {decay}")
+    table.finish()
+    count = descent_formulas(network, n_rows, steps)
+    if count > MAX_DESCENT_FORMULAS:
+        per_step = descent_formulas(network, n_rows, 0)
+        fits = MAX_DESCENT_FORMULAS // per_step - 1
+        advice = (f"use at most {fits} step{'s' if fits > 1 else ''}" if fits >= 1 else
+                  "this data set is too big for it: remove [descent] or use fewer rows")
+        raise table.fail("steps", f"{steps} steps over {n_rows} rows need {count:,} formulas on the descent sheet "
+                                  f"(at most {MAX_DESCENT_FORMULAS:,}, {per_step:,} per step): {advice}")
+    return Descent(steps=steps, eta=eta, decay=decay)
 
 
 def read_assignment_table(top: Table) -> tuple[str, str, str, str]:

@@ -17,7 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX, styles
+from workbook import LECTURE_LAYOUT_VERSION, PROPERTY_PREFIX, styles, teaching
 from workbook.address import quote_sheet
 from workbook.builder import save, write_main_sheet
 from workbook.layout import layout_for
@@ -48,6 +48,7 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
             assert t.manual is not None
             layout = layout_for(t.manual)
             write_main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
+            teaching.add_sheets(wb, t.manual, layout)
             for name, ref in layout.defined_names().items():
                 wb.defined_names[name] = DefinedName(name, attr_text=ref)
         elif params is not None and kind in GRADED:

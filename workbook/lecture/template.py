@@ -12,7 +12,7 @@ A template with exactly one graded sheet (linear-regression or perceptron) can b
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from workbook.lecture import (
     prediction_error,
 )
 from workbook.lecture.gradable import Gradable
-from workbook.spec import Assignment, Rubric, Table, read_assignment_table, read_rubric
+from workbook.spec import Assignment, Hints, Rubric, Table, read_assignment_table, read_rubric
 
 SHEETS = {m.KIND: m for m in (neuron, perceptron, linearity, activations, prediction_error, linear_regression,
                               gradient_descent)}
@@ -114,6 +114,7 @@ def parse_lecture(raw: dict, *, source: str = "<string>", base_dir: Path | None 
 
         beside = base_dir / manual_name if base_dir is not None and manual_name.endswith(".toml") else None
         manual = load(beside if beside is not None and beside.is_file() else manual_name)
+        manual = replace(manual, hints=Hints(gradient=True))  # the lecture shows gradients beside the weights
     return LectureTemplate(id=ident, title=title, description=description, instructions=instructions,
                            sheets=tuple(sheets), rubric=rubric, manual=manual, source=source)
 

@@ -1,0 +1,298 @@
+"""[descent]: gradient descent of the whole network, unrolled, starting from the student's own weights.
+
+The lecture's "automatized machine learning": start with some w&b and step downhill, against the
+gradient, again and again. The sheet "Descent" does that live from the weights the student typed
+on the main sheet (row t = 0 refers to their cells), so a student sees where their own network
+would go, and how η decides whether it creeps, converges or overshoots.
+
+Layout, top to bottom (one block of rows per step keeps every formula short and the count at
+(steps + 1) × (rows × columns + 2 × parameters + 2), checked by `workbook.spec.read_descent`):
+
+    settings (η, decay, steps) and results (start, after T steps, lowest)
+    the steps table: t | η_t | metric | every weight θ_t | every gradient ∂metric/∂θ at θ_t
+    a chart of the metric per step
+    one block per step: the forward pass (z and a of every neuron), the error, ∂metric/∂ŷ and every δ
+
+θ_{t+1} = θ_t − η_t · ∂metric/∂θ(θ_t) with η_t = η / (1 + decay · t); `workbook.model.descend` is the
+same recurrence in NumPy. The sheet is computed and locked: nothing on it is the student's to edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openpyxl.chart import LineChart, Reference
+
+from workbook import styles
+from workbook.formulas import activation_formula
+from workbook.gradient_sheet import metric_abbr
+from workbook.layout import Layout, activation_heading, col_letter, quote_sheet
+from workbook.network import ACTIVATION_TITLES
+from workbook.sheet_grid import Grid
+
+SHEET = "Descent"
+SETTINGS_ROW = 4
+RESULTS_ROW = 5
+TABLE_HEAD = 7
+CHART_ROWS = 18
+NUMBER = "General"
+
+
+@dataclass(frozen=True)
+class DescentCells:
+    """Every address of the descent sheet, derived from the layout and the step count."""
+
+    layout: Layout
+    steps: int
+    eta: str  # η
+    decay: str
+    start: str  # the metric at the student's weights (t = 0)
+    final: str  # after T steps
+    lowest: str  # the lowest over all steps
+    t_col: str
+    eta_col: str
+    loss_col: str
+    weight_cols: dict[str, str]  # parameter -> its column in the steps table
+    grad_cols: dict[str, str]
+
+    def table_row(self, t: int) -> int:
+        return TABLE_HEAD + 1 + t
+
+    @property
+    def first_block(self) -> int:
+        return self.table_row(self.steps) + 2 + CHART_ROWS + 1
+
+    @property
+    def block_height(self) -> int:
+        return self.layout.n_rows + 3  # heading, column titles, data rows, a blank row
+
+    def block_first_row(self, t: int) -> int:
+        """The first data row of step t's block."""
+        return self.first_block + t * self.block_height + 2
+
+    @property
+    def block_cols(self) -> dict[str, str]:
+        """Column of each per-row quantity in a block: z_h1, a_h1, ..., pred, error, dpred, d_out, ..."""
+        net = self.layout.network
+        names = []
+        for n in net.neurons:
+            if n.label != "out" or n.activation != "linear":
+                names.append(f"z_{n.label}")
+            names.append(f"a_{n.label}")
+        names += ["error", "dpred"]
+        names += [f"d_{n.label}" for layer in reversed(net.layers) for n in layer]
+        return {name: col_letter(1 + i) for i, name in enumerate(names)}
+
+
+def cells(layout: Layout, steps: int) -> DescentCells:
+    params = layout.network.parameter_names()
+    weight_cols = {p: col_letter(4 + i) for i, p in enumerate(params)}
+    grad_cols = {p: col_letter(4 + len(params) + i) for i, p in enumerate(params)}
+    return DescentCells(layout=layout, steps=steps, eta=f"B{SETTINGS_ROW}", decay=f"D{SETTINGS_ROW}",
+                        start=f"B{RESULTS_ROW}", final=f"D{RESULTS_ROW}", lowest=f"F{RESULTS_ROW}",
+                        t_col="A", eta_col="B", loss_col="C", weight_cols=weight_cols, grad_cols=grad_cols)
+
+
+def _source_ref(c: DescentCells, source: str, row: int, data_row: int) -> str:
+    """Where a neuron's input comes from: the main sheet's input column, or this block's activation."""
+    if source.startswith("in"):
+        col = c.layout.input_cols[int(source[2:]) - 1]
+        return f"{quote_sheet(c.layout.sheet)}!{col}{data_row}"
+    return f"{c.block_cols[f'a_{source}']}{row}"
+
+
+def block_formulas(c: DescentCells, t: int, i: int, metric: str) -> dict[str, str]:
+    """Column -> formula for data row i (0-based) of step t's block: forward pass, then backpropagation."""
+    lay, net, cols = c.layout, c.layout.network, c.block_cols
+    row, data_row, trow = c.block_first_row(t) + i, lay.first_row + i, c.table_row(t)
+    out = {}
+    for n in net.neurons:
+        terms = [f"{c.weight_cols[n.weight_name(s)]}{trow}*{_source_ref(c, s, row, data_row)}" for s in n.sources]
+        total = "=" + "+".join([*terms, f"{c.weight_cols[n.bias_name]}{trow}"])
+        if n.label == "out" and n.activation == "linear":
+            out[cols["a_out"]] = total
+        else:
+            out[cols[f"z_{n.label}"]] = total
+            out[cols[f"a_{n.label}"]] = activation_formula(n.activation, f"{cols[f'z_{n.label}']}{row}")
+    diff = f"{cols['a_out']}{row}-{quote_sheet(lay.sheet)}!{lay.target_col}{data_row}"
+    out[cols["error"]] = f"=ABS({diff})" if metric == "mae" else f"=({diff})^2"
+    n_rows = lay.n_rows
+    loss = f"{c.loss_col}{trow}"
+    out[cols["dpred"]] = {"mse": f"=2*({diff})/{n_rows}", "mae": f"=SIGN({diff})/{n_rows}",
+                          "rmse": f"=IF({loss}=0,0,({diff})/({n_rows}*{loss}))"}[metric]
+    layers = net.layers
+    for n in [n for layer in reversed(layers) for n in layer]:
+        if n.label == "out":
+            up = f"{cols['dpred']}{row}"
+        else:
+            up = "+".join(f"{c.weight_cols[k.weight_name(n.label)]}{trow}*{cols[f'd_{k.label}']}{row}"
+                          for k in layers[n.layer])
+        a = f"{cols[f'a_{n.label}']}{row}"
+        out[cols[f"d_{n.label}"]] = {
+            "linear": f"={up}", "relu": f"=IF({cols.get(f'z_{n.label}', '')}{row}>0,{up},0)",
+            "sigmoid": f"={a}*(1-{a})*({up})", "tanh": f"=(1-{a}*{a})*({up})", "step": "=0",
+        }[n.activation]
+    return out
+
+
+def step_formulas(c: DescentCells, t: int, metric: str) -> dict[str, str]:
+    """Cell -> formula for step t's row of the steps table: η_t, the metric, θ_t and the gradient."""
+    lay, net, cols = c.layout, c.layout.network, c.block_cols
+    trow = c.table_row(t)
+    first, last = c.block_first_row(t), c.block_first_row(t) + lay.n_rows - 1
+    errors = f"{cols['error']}{first}:{cols['error']}{last}"
+    out = {f"{c.eta_col}{trow}": f"=$B${SETTINGS_ROW}/(1+$D${SETTINGS_ROW}*{c.t_col}{trow})",
+           f"{c.loss_col}{trow}": f"=SQRT(AVERAGE({errors}))" if metric == "rmse" else f"=AVERAGE({errors})"}
+    main = quote_sheet(lay.sheet)
+    for n in net.neurons:
+        d = cols[f"d_{n.label}"]
+        deltas = f"{d}{first}:{d}{last}"
+        for s in n.sources:
+            if s.startswith("in"):
+                col = lay.input_cols[int(s[2:]) - 1]
+                src = f"{main}!{col}{lay.first_row}:{col}{lay.last_row}"
+            else:
+                a = cols[f"a_{s}"]
+                src = f"{a}{first}:{a}{last}"
+            out[f"{c.grad_cols[n.weight_name(s)]}{trow}"] = f"=SUMPRODUCT({deltas},{src})"
+        out[f"{c.grad_cols[n.bias_name]}{trow}"] = f"=SUM({deltas})"
+    for p, col in c.weight_cols.items():
+        if t == 0:
+            out[f"{col}{trow}"] = f"={p}"  # the student's own weight, live
+        else:
+            prev = trow - 1
+            out[f"{col}{trow}"] = f"={col}{prev}-{c.eta_col}{prev}*{c.grad_cols[p]}{prev}"
+    return out
+
+
+def write_sheet(wb, assignment, layout: Layout) -> None:
+    """The Descent sheet for an assignment with [descent]."""
+    descent = assignment.descent
+    metric = assignment.metric
+    abbr = metric_abbr(metric)
+    c = cells(layout, descent.steps)
+    ws = wb.create_sheet(SHEET)
+    grid = Grid(ws)
+    fmt = assignment.display.number_format
+    head = {"font": styles.HEADING_FONT}
+    grid.put("A1", "Gradient descent from your weights", font=styles.TITLE_FONT)
+    grid.put("A2", f"Row t = 0 holds the weights you typed on '{layout.sheet}'. Each step moves every weight "
+                    f"against its gradient: θ ← θ − η_t · ∂{abbr}/∂θ, with η_t = η / (1 + decay · t). Change a "
+                    "weight there and the whole run is recomputed.", font=styles.INFO_FONT)
+    grid.put("A3", "The lecture's automatized machine learning on your own network: too small an η creeps, "
+                    "too large an η overshoots and diverges.", font=styles.INFO_FONT)
+    grid.put(f"A{SETTINGS_ROW}", "η (learning rate)", **head)
+    grid.put(c.eta, descent.eta, fill=styles.GIVEN_FILL, fmt=NUMBER)
+    grid.put(f"C{SETTINGS_ROW}", "decay", **head)
+    grid.put(c.decay, descent.decay, fill=styles.GIVEN_FILL, fmt=NUMBER)
+    grid.put(f"E{SETTINGS_ROW}", "steps", **head)
+    grid.put(f"F{SETTINGS_ROW}", descent.steps, fill=styles.GIVEN_FILL)
+    loss_range = f"{c.loss_col}{c.table_row(0)}:{c.loss_col}{c.table_row(descent.steps)}"
+    grid.put(f"A{RESULTS_ROW}", f"{abbr} at your weights", **head)
+    grid.formula(c.start, f"={c.loss_col}{c.table_row(0)}", fill=styles.RESULT_FILL, fmt=fmt)
+    grid.put(f"C{RESULTS_ROW}", f"after {descent.steps} steps", **head)
+    grid.formula(c.final, f"={c.loss_col}{c.table_row(descent.steps)}", fill=styles.RESULT_FILL, fmt=fmt)
+    grid.put(f"E{RESULTS_ROW}", "lowest", **head)
+    grid.formula(c.lowest, f"=MIN({loss_range})", fill=styles.RESULT_FILL, fmt=fmt)
+
+    grid.put(f"{c.t_col}{TABLE_HEAD}", "step t", **head, align=styles.CENTER)
+    grid.put(f"{c.eta_col}{TABLE_HEAD}", "η_t", **head, align=styles.CENTER)
+    grid.put(f"{c.loss_col}{TABLE_HEAD}", abbr, **head, align=styles.CENTER)
+    for p, col in c.weight_cols.items():
+        grid.put(f"{col}{TABLE_HEAD}", p, **head, align=styles.CENTER)
+    for p, col in c.grad_cols.items():
+        grid.put(f"{col}{TABLE_HEAD}", f"∂{abbr}/∂{p}", **head, align=styles.CENTER)
+    for t in range(descent.steps + 1):
+        grid.put(f"{c.t_col}{c.table_row(t)}", t, fill=styles.GIVEN_FILL)
+        for ref, formula in step_formulas(c, t, metric).items():
+            col = ref.rstrip("0123456789")
+            grid.formula(ref, formula, fill=styles.RESULT_FILL if col == c.loss_col else styles.COMPUTED_FILL,
+                     fmt=fmt if col == c.loss_col else NUMBER)
+
+    titles = _block_titles(layout, abbr, assignment)
+    for t in range(descent.steps + 1):
+        top = c.block_first_row(t) - 2
+        grid.put(f"A{top}", f"Step t = {t}: the forward pass and backpropagation at the weights of row "
+                             f"{c.table_row(t)}", font=styles.LAYER_FONT)
+        for name, col in c.block_cols.items():
+            grid.put(f"{col}{top + 1}", titles[name], **head, align=styles.WRAP)
+        for i in range(layout.n_rows):
+            for ref_col, formula in block_formulas(c, t, i, metric).items():
+                grid.formula(f"{ref_col}{c.block_first_row(t) + i}", formula, fill=styles.COMPUTED_FILL, fmt=NUMBER)
+
+    widths = {c.t_col: 12, c.eta_col: 12, c.loss_col: 14}
+    for col in c.grad_cols.values():
+        widths[col] = max(12, 4 + max(len(p) for p in c.weight_cols))
+    for col in [*c.weight_cols.values(), *c.block_cols.values()]:
+        widths.setdefault(col, 12)
+    for col, width in widths.items():
+        ws.column_dimensions[col].width = max(width, ws.column_dimensions[col].width or 0)
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    grid.emit()
+    _chart(ws, c, abbr, assignment)
+    ws.protection.sheet = True
+
+
+def _block_titles(layout: Layout, abbr: str, assignment) -> dict[str, str]:
+    titles = {}
+    for n in layout.network.neurons:
+        if n.label == "out":
+            titles["z_out"] = "out"
+            titles["a_out"] = assignment.label("prediction")
+        else:
+            titles[f"z_{n.label}"] = n.label
+            titles[f"a_{n.label}"] = activation_heading(n.activation, n.label)
+        titles[f"d_{n.label}"] = f"δ {n.label} ({ACTIVATION_TITLES[n.activation]})"
+    titles["error"] = assignment.label("error")
+    titles["dpred"] = f"∂{abbr}/∂ŷ"
+    return titles
+
+
+def _chart(ws, c: DescentCells, abbr: str, assignment) -> None:
+    """The metric per step: the curve the lecture draws for each η."""
+    chart = LineChart()
+    chart.title = f"{abbr} per step (η = {assignment.descent.eta:g}, decay = {assignment.descent.decay:g})"
+    chart.y_axis.title = abbr
+    chart.x_axis.title = "step t"
+    first, last = c.table_row(0), c.table_row(c.steps)
+    chart.add_data(Reference(ws, min_col=3, min_row=TABLE_HEAD, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    chart.height, chart.width = 8, 18
+    ws.add_chart(chart, f"A{last + 2}")
+
+
+def expected(assignment, layout: Layout, weights=None) -> dict[tuple[str, str], float]:
+    """(sheet, cell) -> what every formula of the descent sheet computes, by NumPy (`workbook.model.descend`)."""
+    from workbook import model
+
+    d = assignment.descent
+    weights = assignment.weights if weights is None else weights
+    X, y, net, metric = assignment.data.X, assignment.data.y, layout.network, assignment.metric
+    c = cells(layout, d.steps)
+    run = model.descend(net, weights, X, y, metric, steps=d.steps, eta=d.eta, decay=d.decay)
+    out: dict[tuple[str, str], float] = {}
+    for step in run:
+        trow = c.table_row(step.t)
+        out[(SHEET, f"{c.eta_col}{trow}")] = step.eta
+        out[(SHEET, f"{c.loss_col}{trow}")] = step.loss
+        for p in c.weight_cols:
+            out[(SHEET, f"{c.weight_cols[p]}{trow}")] = step.weights[p]
+            out[(SHEET, f"{c.grad_cols[p]}{trow}")] = step.gradient[p]
+        back = model.backprop(net, step.weights, X, y, metric)
+        errors = model.row_errors(metric, y, back.forward.prediction)
+        cols = c.block_cols
+        for i in range(layout.n_rows):
+            row = c.block_first_row(step.t) + i
+            for n in net.neurons:
+                if f"z_{n.label}" in cols:
+                    out[(SHEET, f"{cols[f'z_{n.label}']}{row}")] = float(back.forward.z[n.label][i])
+                out[(SHEET, f"{cols[f'a_{n.label}']}{row}")] = float(back.forward.a[n.label][i])
+                out[(SHEET, f"{cols[f'd_{n.label}']}{row}")] = float(back.delta[n.label][i])
+            out[(SHEET, f"{cols['error']}{row}")] = float(errors[i])
+            out[(SHEET, f"{cols['dpred']}{row}")] = float(back.dpred[i])
+    losses = [s.loss for s in run]
+    out[(SHEET, c.start)], out[(SHEET, c.final)], out[(SHEET, c.lowest)] = losses[0], losses[-1], min(losses)
+    return out
