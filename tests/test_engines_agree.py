@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.formula import ArrayFormula
 
-from workbook import gnumeric, libreoffice, model
+from workbook import gnumeric, libreoffice, model, teaching
 from workbook.builder import build_workbook
 from workbook.catalog import builtin_templates, load_any
 from workbook.layout import layout_for
@@ -100,7 +100,7 @@ def build_case(name: str, variant: str, folder: Path) -> tuple[Path, dict[str, d
     if isinstance(t, Assignment):
         weights = {k: f(v, i) for i, (k, v) in enumerate(t.weights.items())}
         build_workbook(t, path, weights=weights)
-        return path, {t.label("sheet"): manual_expected(t, weights, model.loss(t))}
+        return path, {t.label("sheet"): manual_expected(t, weights, model.loss(t))} | with_hints(t, weights)
     sheets = tuple((kind, s if kind == MANUAL or variant == "issued" else vary_settings(kind, s, f))
                    for kind, s in t.sheets)
     manual = t.manual
@@ -114,6 +114,7 @@ def build_case(name: str, variant: str, folder: Path) -> tuple[Path, dict[str, d
         title = sheet_title(t, kind)
         if kind == MANUAL:
             expected[title] = manual_expected(t.manual, t.manual.weights, model.loss(t.manual))
+            expected = with_hints(t.manual, t.manual.weights, expected)
         elif kind == "linear-regression":
             expected[title] = linear_regression.expected(s, params or None)
         elif kind == "perceptron":
@@ -121,6 +122,14 @@ def build_case(name: str, variant: str, folder: Path) -> tuple[Path, dict[str, d
         else:
             expected[title] = SHEETS[kind].expected(s)
     return path, expected
+
+
+def with_hints(a: Assignment, weights, expected: dict | None = None) -> dict[str, dict[str, float | str]]:
+    """Add the cells [hints] gradient and [descent] write (teaching.expected) to a workbook's expected values."""
+    out = {sheet: dict(cells) for sheet, cells in (expected or {}).items()}
+    for sheet, cells in teaching.expected(a, layout_for(a), weights).items():
+        out.setdefault(sheet, {}).update(cells)
+    return out
 
 
 NAMES = [t.name for t in builtin_templates()]
@@ -210,6 +219,10 @@ def test_engine_equals_numpy(cases, engines, engine, name, variant):
         for ref, exp in cells.items():
             got = ws[ref].value
             checked += 1
+            if isinstance(exp, str):  # a text result: the gradient's cue
+                if got != exp:
+                    wrong.append(f"{sheet}!{ref}: {engine} {got!r}, NumPy {exp!r}")
+                continue
             if not (isinstance(got, int | float) and not isinstance(got, bool) and _close(float(got), exp)):
                 wrong.append(f"{sheet}!{ref}: {engine} {got!r}, NumPy {exp!r}")
     assert not wrong, f"{name} {variant}: {len(wrong)} of {checked} cells differ: {wrong[:10]}"

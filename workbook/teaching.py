@@ -23,3 +23,16 @@ def add_sheets(wb, assignment, layout: Layout) -> None:
         gradient_sheet.write_sheet(wb, layout, assignment.metric)
     if assignment.descent is not None:
         descent_sheet.write_sheet(wb, assignment, layout)
+
+
+def expected(assignment, layout: Layout, weights=None) -> dict[str, dict[str, float | str]]:
+    """{sheet: {cell: value}} of every formula the hints add, by NumPy (empty when none is on)."""
+    found: dict[tuple[str, str], float | str] = {}
+    if layout.grad_cells:
+        found |= gradient_sheet.expected(assignment, layout, weights)
+    if assignment.descent is not None:
+        found |= descent_sheet.expected(assignment, layout, weights)
+    out: dict[str, dict[str, float | str]] = {}
+    for (sheet, ref), value in found.items():
+        out.setdefault(sheet, {})[ref] = value
+    return out
