@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from openpyxl.chart import LineChart, Reference
 
 from workbook import styles
+from workbook.address import a1, col_letter, col_of, dollar, qualified, span
 from workbook.formulas import activation_formula
 from workbook.gradient_sheet import metric_abbr
-from workbook.layout import Layout, activation_heading, col_letter, quote_sheet
+from workbook.layout import Layout, activation_heading
 from workbook.network import ACTIVATION_TITLES
 from workbook.sheet_grid import Grid
 
@@ -88,8 +89,8 @@ def cells(layout: Layout, steps: int) -> DescentCells:
     params = layout.network.parameter_names()
     weight_cols = {p: col_letter(4 + i) for i, p in enumerate(params)}
     grad_cols = {p: col_letter(4 + len(params) + i) for i, p in enumerate(params)}
-    return DescentCells(layout=layout, steps=steps, eta=f"B{SETTINGS_ROW}", decay=f"D{SETTINGS_ROW}",
-                        start=f"B{RESULTS_ROW}", final=f"D{RESULTS_ROW}", lowest=f"F{RESULTS_ROW}",
+    return DescentCells(layout=layout, steps=steps, eta=a1(SETTINGS_ROW, "B"), decay=a1(SETTINGS_ROW, "D"),
+                        start=a1(RESULTS_ROW, "B"), final=a1(RESULTS_ROW, "D"), lowest=a1(RESULTS_ROW, "F"),
                         t_col="A", eta_col="B", loss_col="C", weight_cols=weight_cols, grad_cols=grad_cols)
 
 
@@ -97,8 +98,8 @@ def _source_ref(c: DescentCells, source: str, row: int, data_row: int) -> str:
     """Where a neuron's input comes from: the main sheet's input column, or this block's activation."""
     if source.startswith("in"):
         col = c.layout.input_cols[int(source[2:]) - 1]
-        return f"{quote_sheet(c.layout.sheet)}!{col}{data_row}"
-    return f"{c.block_cols[f'a_{source}']}{row}"
+        return qualified(c.layout.sheet, a1(data_row, col))
+    return a1(row, c.block_cols[f'a_{source}'])
 
 
 def block_formulas(c: DescentCells, t: int, i: int, metric: str) -> dict[str, str]:
@@ -107,29 +108,29 @@ def block_formulas(c: DescentCells, t: int, i: int, metric: str) -> dict[str, st
     row, data_row, trow = c.block_first_row(t) + i, lay.first_row + i, c.table_row(t)
     out = {}
     for n in net.neurons:
-        terms = [f"{c.weight_cols[n.weight_name(s)]}{trow}*{_source_ref(c, s, row, data_row)}" for s in n.sources]
-        total = "=" + "+".join([*terms, f"{c.weight_cols[n.bias_name]}{trow}"])
+        terms = [f"{a1(trow, c.weight_cols[n.weight_name(s)])}*{_source_ref(c, s, row, data_row)}" for s in n.sources]
+        total = "=" + "+".join([*terms, a1(trow, c.weight_cols[n.bias_name])])
         if n.label == "out" and n.activation == "linear":
             out[cols["a_out"]] = total
         else:
             out[cols[f"z_{n.label}"]] = total
-            out[cols[f"a_{n.label}"]] = activation_formula(n.activation, f"{cols[f'z_{n.label}']}{row}")
-    diff = f"{cols['a_out']}{row}-{quote_sheet(lay.sheet)}!{lay.target_col}{data_row}"
+            out[cols[f"a_{n.label}"]] = activation_formula(n.activation, a1(row, cols[f'z_{n.label}']))
+    diff = f"{a1(row, cols['a_out'])}-{qualified(lay.sheet, a1(data_row, lay.target_col))}"
     out[cols["error"]] = f"=ABS({diff})" if metric == "mae" else f"=({diff})^2"
     n_rows = lay.n_rows
-    loss = f"{c.loss_col}{trow}"
+    loss = a1(trow, c.loss_col)
     out[cols["dpred"]] = {"mse": f"=2*({diff})/{n_rows}", "mae": f"=SIGN({diff})/{n_rows}",
                           "rmse": f"=IF({loss}=0,0,({diff})/({n_rows}*{loss}))"}[metric]
     layers = net.layers
     for n in [n for layer in reversed(layers) for n in layer]:
         if n.label == "out":
-            up = f"{cols['dpred']}{row}"
+            up = a1(row, cols['dpred'])
         else:
-            up = "+".join(f"{c.weight_cols[k.weight_name(n.label)]}{trow}*{cols[f'd_{k.label}']}{row}"
+            up = "+".join(f"{a1(trow, c.weight_cols[k.weight_name(n.label)])}*{a1(row, cols[f'd_{k.label}'])}"
                           for k in layers[n.layer])
-        a = f"{cols[f'a_{n.label}']}{row}"
+        a = a1(row, cols[f'a_{n.label}'])
         out[cols[f"d_{n.label}"]] = {
-            "linear": f"={up}", "relu": f"=IF({cols.get(f'z_{n.label}', '')}{row}>0,{up},0)",
+            "linear": f"={up}", "relu": f"=IF({a1(row, cols.get(f'z_{n.label}', ''))}>0,{up},0)",
             "sigmoid": f"={a}*(1-{a})*({up})", "tanh": f"=(1-{a}*{a})*({up})", "step": "=0",
         }[n.activation]
     return out
@@ -140,28 +141,27 @@ def step_formulas(c: DescentCells, t: int, metric: str) -> dict[str, str]:
     lay, net, cols = c.layout, c.layout.network, c.block_cols
     trow = c.table_row(t)
     first, last = c.block_first_row(t), c.block_first_row(t) + lay.n_rows - 1
-    errors = f"{cols['error']}{first}:{cols['error']}{last}"
-    out = {f"{c.eta_col}{trow}": f"=$B${SETTINGS_ROW}/(1+$D${SETTINGS_ROW}*{c.t_col}{trow})",
-           f"{c.loss_col}{trow}": f"=SQRT(AVERAGE({errors}))" if metric == "rmse" else f"=AVERAGE({errors})"}
-    main = quote_sheet(lay.sheet)
+    errors = span(a1(first, cols["error"]), a1(last, cols["error"]))
+    out = {a1(trow, c.eta_col): f"={dollar(c.eta)}/(1+{dollar(c.decay)}*{a1(trow, c.t_col)})",
+           a1(trow, c.loss_col): f"=SQRT(AVERAGE({errors}))" if metric == "rmse" else f"=AVERAGE({errors})"}
     for n in net.neurons:
         d = cols[f"d_{n.label}"]
-        deltas = f"{d}{first}:{d}{last}"
+        deltas = span(a1(first, d), a1(last, d))
         for s in n.sources:
             if s.startswith("in"):
                 col = lay.input_cols[int(s[2:]) - 1]
-                src = f"{main}!{col}{lay.first_row}:{col}{lay.last_row}"
+                src = qualified(lay.sheet, span(a1(lay.first_row, col), a1(lay.last_row, col)))
             else:
                 a = cols[f"a_{s}"]
-                src = f"{a}{first}:{a}{last}"
-            out[f"{c.grad_cols[n.weight_name(s)]}{trow}"] = f"=SUMPRODUCT({deltas},{src})"
-        out[f"{c.grad_cols[n.bias_name]}{trow}"] = f"=SUM({deltas})"
+                src = span(a1(first, a), a1(last, a))
+            out[a1(trow, c.grad_cols[n.weight_name(s)])] = f"=SUMPRODUCT({deltas},{src})"
+        out[a1(trow, c.grad_cols[n.bias_name])] = f"=SUM({deltas})"
     for p, col in c.weight_cols.items():
         if t == 0:
-            out[f"{col}{trow}"] = f"={p}"  # the student's own weight, live
+            out[a1(trow, col)] = f"={p}"  # the student's own weight, live
         else:
             prev = trow - 1
-            out[f"{col}{trow}"] = f"={col}{prev}-{c.eta_col}{prev}*{c.grad_cols[p]}{prev}"
+            out[a1(trow, col)] = f"={a1(prev, col)}-{a1(prev, c.eta_col)}*{a1(prev, c.grad_cols[p])}"
     return out
 
 
@@ -181,44 +181,44 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
                     "weight there and the whole run is recomputed.", font=styles.INFO_FONT)
     grid.put("A3", "The lecture's automatized machine learning on your own network: too small an η creeps, "
                     "too large an η overshoots and diverges.", font=styles.INFO_FONT)
-    grid.put(f"A{SETTINGS_ROW}", "η (learning rate)", **head)
+    grid.put(a1(SETTINGS_ROW, "A"), "η (learning rate)", **head)
     grid.put(c.eta, descent.eta, fill=styles.GIVEN_FILL, fmt=NUMBER)
-    grid.put(f"C{SETTINGS_ROW}", "decay", **head)
+    grid.put(a1(SETTINGS_ROW, "C"), "decay", **head)
     grid.put(c.decay, descent.decay, fill=styles.GIVEN_FILL, fmt=NUMBER)
-    grid.put(f"E{SETTINGS_ROW}", "steps", **head)
-    grid.put(f"F{SETTINGS_ROW}", descent.steps, fill=styles.GIVEN_FILL)
-    loss_range = f"{c.loss_col}{c.table_row(0)}:{c.loss_col}{c.table_row(descent.steps)}"
-    grid.put(f"A{RESULTS_ROW}", f"{abbr} at your weights", **head)
-    grid.formula(c.start, f"={c.loss_col}{c.table_row(0)}", fill=styles.RESULT_FILL, fmt=fmt)
-    grid.put(f"C{RESULTS_ROW}", f"after {descent.steps} steps", **head)
-    grid.formula(c.final, f"={c.loss_col}{c.table_row(descent.steps)}", fill=styles.RESULT_FILL, fmt=fmt)
-    grid.put(f"E{RESULTS_ROW}", "lowest", **head)
+    grid.put(a1(SETTINGS_ROW, "E"), "steps", **head)
+    grid.put(a1(SETTINGS_ROW, "F"), descent.steps, fill=styles.GIVEN_FILL)
+    loss_range = span(a1(c.table_row(0), c.loss_col), a1(c.table_row(descent.steps), c.loss_col))
+    grid.put(a1(RESULTS_ROW, "A"), f"{abbr} at your weights", **head)
+    grid.formula(c.start, f"={a1(c.table_row(0), c.loss_col)}", fill=styles.RESULT_FILL, fmt=fmt)
+    grid.put(a1(RESULTS_ROW, "C"), f"after {descent.steps} steps", **head)
+    grid.formula(c.final, f"={a1(c.table_row(descent.steps), c.loss_col)}", fill=styles.RESULT_FILL, fmt=fmt)
+    grid.put(a1(RESULTS_ROW, "E"), "lowest", **head)
     grid.formula(c.lowest, f"=MIN({loss_range})", fill=styles.RESULT_FILL, fmt=fmt)
 
-    grid.put(f"{c.t_col}{TABLE_HEAD}", "step t", **head, align=styles.CENTER)
-    grid.put(f"{c.eta_col}{TABLE_HEAD}", "η_t", **head, align=styles.CENTER)
-    grid.put(f"{c.loss_col}{TABLE_HEAD}", abbr, **head, align=styles.CENTER)
+    grid.put(a1(TABLE_HEAD, c.t_col), "step t", **head, align=styles.CENTER)
+    grid.put(a1(TABLE_HEAD, c.eta_col), "η_t", **head, align=styles.CENTER)
+    grid.put(a1(TABLE_HEAD, c.loss_col), abbr, **head, align=styles.CENTER)
     for p, col in c.weight_cols.items():
-        grid.put(f"{col}{TABLE_HEAD}", p, **head, align=styles.CENTER)
+        grid.put(a1(TABLE_HEAD, col), p, **head, align=styles.CENTER)
     for p, col in c.grad_cols.items():
-        grid.put(f"{col}{TABLE_HEAD}", f"∂{abbr}/∂{p}", **head, align=styles.CENTER)
+        grid.put(a1(TABLE_HEAD, col), f"∂{abbr}/∂{p}", **head, align=styles.CENTER)
     for t in range(descent.steps + 1):
-        grid.put(f"{c.t_col}{c.table_row(t)}", t, fill=styles.GIVEN_FILL)
+        grid.put(a1(c.table_row(t), c.t_col), t, fill=styles.GIVEN_FILL)
         for ref, formula in step_formulas(c, t, metric).items():
-            col = ref.rstrip("0123456789")
+            col = col_of(ref)
             grid.formula(ref, formula, fill=styles.RESULT_FILL if col == c.loss_col else styles.COMPUTED_FILL,
                      fmt=fmt if col == c.loss_col else NUMBER)
 
     titles = _block_titles(layout, abbr, assignment)
     for t in range(descent.steps + 1):
         top = c.block_first_row(t) - 2
-        grid.put(f"A{top}", f"Step t = {t}: the forward pass and backpropagation at the weights of row "
+        grid.put(a1(top, "A"), f"Step t = {t}: the forward pass and backpropagation at the weights of row "
                              f"{c.table_row(t)}", font=styles.LAYER_FONT)
         for name, col in c.block_cols.items():
-            grid.put(f"{col}{top + 1}", titles[name], **head, align=styles.WRAP)
+            grid.put(a1(top + 1, col), titles[name], **head, align=styles.WRAP)
         for i in range(layout.n_rows):
             for ref_col, formula in block_formulas(c, t, i, metric).items():
-                grid.formula(f"{ref_col}{c.block_first_row(t) + i}", formula, fill=styles.COMPUTED_FILL, fmt=NUMBER)
+                grid.formula(a1(c.block_first_row(t) + i, ref_col), formula, fill=styles.COMPUTED_FILL, fmt=NUMBER)
 
     widths = {c.t_col: 12, c.eta_col: 12, c.loss_col: 14}
     for col in c.grad_cols.values():
@@ -261,7 +261,7 @@ def _chart(ws, c: DescentCells, abbr: str, assignment) -> None:
     chart.add_data(Reference(ws, min_col=3, min_row=TABLE_HEAD, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
     chart.height, chart.width = 8, 18
-    ws.add_chart(chart, f"A{last + 2}")
+    ws.add_chart(chart, a1(last + 2, "A"))
 
 
 def expected(assignment, layout: Layout, weights=None) -> dict[tuple[str, str], float]:
@@ -276,11 +276,11 @@ def expected(assignment, layout: Layout, weights=None) -> dict[tuple[str, str], 
     out: dict[tuple[str, str], float] = {}
     for step in run:
         trow = c.table_row(step.t)
-        out[(SHEET, f"{c.eta_col}{trow}")] = step.eta
-        out[(SHEET, f"{c.loss_col}{trow}")] = step.loss
+        out[(SHEET, a1(trow, c.eta_col))] = step.eta
+        out[(SHEET, a1(trow, c.loss_col))] = step.loss
         for p in c.weight_cols:
-            out[(SHEET, f"{c.weight_cols[p]}{trow}")] = step.weights[p]
-            out[(SHEET, f"{c.grad_cols[p]}{trow}")] = step.gradient[p]
+            out[(SHEET, a1(trow, c.weight_cols[p]))] = step.weights[p]
+            out[(SHEET, a1(trow, c.grad_cols[p]))] = step.gradient[p]
         back = model.backprop(net, step.weights, X, y, metric)
         errors = model.row_errors(metric, y, back.forward.prediction)
         cols = c.block_cols
@@ -288,11 +288,11 @@ def expected(assignment, layout: Layout, weights=None) -> dict[tuple[str, str], 
             row = c.block_first_row(step.t) + i
             for n in net.neurons:
                 if f"z_{n.label}" in cols:
-                    out[(SHEET, f"{cols[f'z_{n.label}']}{row}")] = float(back.forward.z[n.label][i])
-                out[(SHEET, f"{cols[f'a_{n.label}']}{row}")] = float(back.forward.a[n.label][i])
-                out[(SHEET, f"{cols[f'd_{n.label}']}{row}")] = float(back.delta[n.label][i])
-            out[(SHEET, f"{cols['error']}{row}")] = float(errors[i])
-            out[(SHEET, f"{cols['dpred']}{row}")] = float(back.dpred[i])
+                    out[(SHEET, a1(row, cols[f'z_{n.label}']))] = float(back.forward.z[n.label][i])
+                out[(SHEET, a1(row, cols[f'a_{n.label}']))] = float(back.forward.a[n.label][i])
+                out[(SHEET, a1(row, cols[f'd_{n.label}']))] = float(back.delta[n.label][i])
+            out[(SHEET, a1(row, cols['error']))] = float(errors[i])
+            out[(SHEET, a1(row, cols['dpred']))] = float(back.dpred[i])
     losses = [s.loss for s in run]
     out[(SHEET, c.start)], out[(SHEET, c.final)], out[(SHEET, c.lowest)] = losses[0], losses[-1], min(losses)
     return out

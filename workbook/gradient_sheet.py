@@ -22,7 +22,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from workbook import styles
-from workbook.layout import LAYER_ROW, Layout, col_letter, quote_sheet, split_ref
+from workbook.address import a1, col_letter, col_of, qualified, span
+from workbook.layout import LAYER_ROW, Layout
 from workbook.network import ACTIVATION_TITLES, Neuron
 from workbook.sheet_grid import Grid
 
@@ -52,8 +53,7 @@ def metric_abbr(metric: str) -> str:
 
 def dpred_formula(layout: Layout, metric: str, row: int) -> str:
     """∂metric/∂ŷ of one row: the top of the chain rule."""
-    main = quote_sheet(layout.sheet)
-    diff = f"{main}!{layout.pred_col}{row}-{main}!{layout.target_col}{row}"
+    diff = f"{qualified(layout.sheet, a1(row, layout.pred_col))}-{qualified(layout.sheet, a1(row, layout.target_col))}"
     n = layout.n_rows
     if metric == "mse":
         return f"=2*({diff})/{n}"
@@ -66,23 +66,22 @@ def dpred_formula(layout: Layout, metric: str, row: int) -> str:
 def upstream(layout: Layout, neuron: Neuron, cols: GradientColumns, row: int) -> str:
     """Σ_k w_jk·δ_k over the neurons k this one feeds (for the output: ∂metric/∂ŷ)."""
     if neuron.label == "out":
-        return f"{cols.dpred}{row}"
+        return a1(row, cols.dpred)
     layers = layout.network.layers
     above = layers[neuron.layer]  # layer numbers are 1-based: the next layer's index
-    return "+".join(f"{k.weight_name(neuron.label)}*{cols.delta[k.label]}{row}" for k in above)
+    return "+".join(f"{k.weight_name(neuron.label)}*{a1(row, cols.delta[k.label])}" for k in above)
 
 
 def delta_formula(layout: Layout, neuron: Neuron, cols: GradientColumns, row: int) -> str:
     """δ_j = f'(z_j) · upstream: ∂metric/∂(this neuron's weighted sum)."""
-    main = quote_sheet(layout.sheet)
     up = upstream(layout, neuron, cols, row)
     place = layout.neurons[neuron.label]
-    a = f"{main}!{place.a_col}{row}"
+    a = qualified(layout.sheet, a1(row, place.a_col))
     act = neuron.activation
     if act == "linear":
         return f"={up}"
     if act == "relu":
-        return f"=IF({main}!{place.z_col}{row}>0,{up},0)"
+        return f"=IF({qualified(layout.sheet, a1(row, place.z_col))}>0,{up},0)"
     if act == "sigmoid":
         return f"={a}*(1-{a})*({up})"
     if act == "tanh":
@@ -97,11 +96,11 @@ def gradient_formulas(layout: Layout) -> dict[str, str]:
     out = {}
     for neuron in layout.network.neurons:
         d = cols.delta[neuron.label]
-        deltas = f"{SHEET}!{d}{first}:{d}{last}"
+        deltas = qualified(SHEET, span(a1(first, d), a1(last, d)))
         for source in neuron.sources:
             col = (layout.input_cols[int(source[2:]) - 1] if source.startswith("in")
                    else layout.neurons[source].a_col)
-            out[neuron.weight_name(source)] = f"=SUMPRODUCT({deltas},{col}{first}:{col}{last})"
+            out[neuron.weight_name(source)] = f"=SUMPRODUCT({deltas},{span(a1(first, col), a1(last, col))})"
         out[neuron.bias_name] = f"=SUM({deltas})"
     return out
 
@@ -127,15 +126,15 @@ def add_to_main_sheet(ws, layout: Layout, metric: str, put: Callable[[str, Write
             setattr(c, attr, v)
         put(ref, c)
 
-    cell(f"A{NOTE_ROW}", f"Beside each weight: ∂{abbr}/∂w, how fast the {abbr} grows as that weight grows "
+    cell(a1(NOTE_ROW, "A"), f"Beside each weight: ∂{abbr}/∂w, how fast the {abbr} grows as that weight grows "
                          f"(backpropagation, see the sheet '{SHEET}'). Move a weight against its gradient's sign.",
          font=styles.INFO_FONT)
     formulas = gradient_formulas(layout)
     for n in layout.neurons.values():
-        grad_col = split_ref(next(iter(n.grad_cells.values())))[0]
-        cue_col = split_ref(next(iter(n.cue_cells.values())))[0]
-        cell(f"{grad_col}{LAYER_ROW}", f"∂{abbr}/∂w", font=styles.HEADING_FONT, alignment=styles.CENTER)
-        cell(f"{cue_col}{LAYER_ROW}", f"to lower {abbr}", font=styles.HEADING_FONT)
+        grad_col = col_of(next(iter(n.grad_cells.values())))
+        cue_col = col_of(next(iter(n.cue_cells.values())))
+        cell(a1(LAYER_ROW, grad_col), f"∂{abbr}/∂w", font=styles.HEADING_FONT, alignment=styles.CENTER)
+        cell(a1(LAYER_ROW, cue_col), f"to lower {abbr}", font=styles.HEADING_FONT)
         for name, ref in n.grad_cells.items():
             cell(ref, formulas[name], formula=True, fill=styles.COMPUTED_FILL, number_format=GRADIENT_FORMAT)
             cell(n.cue_cells[name], cue_formula(ref), formula=True, font=CUE_FONT)
@@ -168,25 +167,25 @@ def write_sheet(wb, layout: Layout, metric: str) -> None:
         f"A positive gradient means: decrease the weight to lower the {abbr}; negative: increase it; 0: the weight "
         "has no effect here (e.g. a ReLU neuron that is 0 on every row).",
     ]
-    grid.put("A1", f"Gradients: how each weight moves the {abbr}", font=styles.TITLE_FONT)
+    grid.put(a1(1, "A"), f"Gradients: how each weight moves the {abbr}", font=styles.TITLE_FONT)
     for i, note in enumerate(notes):
         row = 2 + i
         if row >= layout.header_row:
             break
-        grid.put(f"A{row}", note, font=styles.INFO_FONT)
+        grid.put(a1(row, "A"), note, font=styles.INFO_FONT)
     h = layout.header_row
-    grid.put(f"{cols.dpred}{h}", f"∂{abbr}/∂ŷ", font=styles.HEADING_FONT, align=styles.CENTER)
+    grid.put(a1(h, cols.dpred), f"∂{abbr}/∂ŷ", font=styles.HEADING_FONT, align=styles.CENTER)
     network = layout.network
     for label, col in cols.delta.items():
         neuron = next(n for n in network.neurons if n.label == label)
-        grid.put(f"{col}{h}", f"δ {label} ({ACTIVATION_TITLES[neuron.activation]})", font=styles.HEADING_FONT,
+        grid.put(a1(h, col), f"δ {label} ({ACTIVATION_TITLES[neuron.activation]})", font=styles.HEADING_FONT,
                  align=styles.CENTER)
     neurons = [next(n for n in network.neurons if n.label == label) for label in cols.delta]
     for row in range(layout.first_row, layout.last_row + 1):
-        grid.formula(f"{cols.dpred}{row}", dpred_formula(layout, metric, row), fill=styles.COMPUTED_FILL,
+        grid.formula(a1(row, cols.dpred), dpred_formula(layout, metric, row), fill=styles.COMPUTED_FILL,
                  fmt=GRADIENT_FORMAT)
         for neuron in neurons:
-            grid.formula(f"{cols.delta[neuron.label]}{row}", delta_formula(layout, neuron, cols, row),
+            grid.formula(a1(row, cols.delta[neuron.label]), delta_formula(layout, neuron, cols, row),
                      fill=styles.COMPUTED_FILL, fmt=GRADIENT_FORMAT)
     for col in [cols.dpred, *cols.delta.values()]:
         ws.column_dimensions[col].width = 14
@@ -216,7 +215,7 @@ def expected(assignment, layout: Layout, weights=None) -> dict[tuple[str, str], 
     cols = columns(layout)
     for i in range(layout.n_rows):
         row = layout.first_row + i
-        out[(SHEET, f"{cols.dpred}{row}")] = float(back.dpred[i])
+        out[(SHEET, a1(row, cols.dpred))] = float(back.dpred[i])
         for label, col in cols.delta.items():
-            out[(SHEET, f"{col}{row}")] = float(back.delta[label][i])
+            out[(SHEET, a1(row, col))] = float(back.delta[label][i])
     return out

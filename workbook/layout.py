@@ -200,8 +200,8 @@ def _block(neuron, label_col: str, value_col: str, has_z: bool, hint_at: int = 0
         labels[name] = a1(row, label_col)
         texts[name] = caption
         if hint_at:
-            grads[name] = f"{col_letter(hint_at)}{row}"
-            cues[name] = f"{col_letter(hint_at + 1)}{row}"
+            grads[name] = a1(row, hint_at)
+            cues[name] = a1(row, hint_at + 1)
     return NeuronColumns(label=neuron.label, activation=neuron.activation, z_col=label_col, a_col=value_col,
                          params=params, param_labels=labels, param_texts=texts, has_z_column=has_z,
                          grad_cells=grads, cue_cells=cues)

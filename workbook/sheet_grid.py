@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from openpyxl.cell import WriteOnlyCell
 
-from workbook.layout import col_index, split_ref
+from workbook.address import position
 
 
 class Grid:
@@ -30,8 +30,8 @@ class Grid:
                             ("protection", protection)):
             if style is not None:
                 setattr(cell, attr, style)
-        col, row = split_ref(ref)
-        self.rows.setdefault(row, {})[col_index(col)] = cell
+        row, col = position(ref)
+        self.rows.setdefault(row, {})[col] = cell
 
     def formula(self, ref: str, formula: str, **style) -> None:
         self.put(ref, formula, formula=True, **style)
