@@ -196,7 +196,7 @@ def unreachable_rubric_warnings(a) -> list[str]:
         return []  # solving big templates takes a while: run `manualml solve` explicitly
     from workbook.solve import solve as solve_weights
 
-    best = solve_weights(a, starts=6, steps=1500)
+    best = solve_weights(a)  # its defaults: well under a second on a sheet this size
     needed = [t.min_improvement for t in a.rubric.tiers if t.points >= a.rubric.max_points
               and t.min_improvement is not None]
     if a.rubric.partial_credit == "linear":
@@ -267,9 +267,14 @@ def self_check_class(manifest_path: Path, manifest: dict, base, *, secret: bytes
 
 # --- solve -----------------------------------------------------------------------------------------------------
 
-def solve(*, template: str | Path | None = None, starts: int = 20, steps: int = 3000, seed: int = 0,
-          output: Path | None = None) -> Outcome:
-    """The best loss the network can reach on the template's data (a reference solution for a fair rubric)."""
+def solve(*, template: str | Path | None = None, starts: int | None = None, steps: int | None = None,
+          seed: int = 0, decimals: int | None = None, output: Path | None = None,
+          progress_factory: ProgressFactory | None = None) -> Outcome:
+    """The best loss the network can reach on the template's data (a reference solution for a fair rubric).
+
+    `decimals` gives weights rounded to that many decimals, refined after rounding, and their own loss:
+    what a student would type. None for `starts`/`steps` leaves them to workbook.solve.
+    """
     from workbook.builder import build_workbook
     from workbook.catalog import load_any
     from workbook.lecture.template import LectureTemplate
@@ -280,11 +285,22 @@ def solve(*, template: str | Path | None = None, starts: int = 20, steps: int = 
     a = load_any(template)
     if isinstance(a, LectureTemplate):
         return _solve_lecture(a, output)
-    best = solve_weights(a, starts=starts, steps=steps, seed=seed)
-    lines = [f"{a.title}: best {a.metric_abbr} {best.metric:.6g} (baseline {best.baseline:.6g}), "
+    with _progress(progress_factory, 100) as update:
+        shown = 0
+
+        def advance(fraction: float) -> None:
+            nonlocal shown
+            if update is not None and int(fraction * 100) > shown:
+                update(int(fraction * 100) - shown)
+                shown = int(fraction * 100)
+
+        best = solve_weights(a, starts=starts, steps=steps, seed=seed, decimals=decimals, progress=advance)
+    rounded = "" if decimals is None else f" with every weight rounded to {decimals} decimals"
+    lines = [f"{a.title}: best {a.metric_abbr} {best.metric:.6g}{rounded} (baseline {best.baseline:.6g}), "
              f"improvement {best.improvement:.2%}, {a.rubric.points(best.improvement, best.metric):g} of "
              f"{a.rubric.max_points:g} points"]
-    lines += [f"  {name} = {value:.6g}" for name, value in best.weights.items()]
+    lines += [f"  {name} = {value:.6g}" if decimals is None else f"  {name} = {value:.{decimals}f}"
+              for name, value in best.weights.items()]
     paths: tuple[Path, ...] = ()
     if output:
         path = _write_workbook(lambda p: build_workbook(a, p, weights=best.weights), output)

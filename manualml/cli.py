@@ -106,17 +106,24 @@ def generate(template, output, password, roster, out_dir, id_column, force, key_
 
 @main.command("solve")
 @click.option("-t", "--template", default=None, help="Built-in template name or .toml path.")
-@click.option("--starts", default=20, show_default=True, help="Random starts.")
-@click.option("--steps", default=3000, show_default=True, help="Training steps per start.")
+@click.option("--starts", type=click.IntRange(min=1), default=None,
+              help="Random starts, all trained at once (default: 64; fewer for big data sets).")
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Levenberg-Marquardt steps per start (default: 150).")
 @click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same answer).")
+@click.option("--round", "decimals", type=click.IntRange(0, 12), default=None, metavar="N",
+              help="Weights rounded to N decimals, refined after rounding, and their own loss: what a student "
+              "would type.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a solution workbook with the best weights.")
 @_friendly
-def solve_cmd(template, starts, steps, seed, output) -> None:
+def solve_cmd(template, starts, steps, seed, decimals, output) -> None:
     """Find the best loss the network can reach on the template's data (reference solution)."""
     from manualml import api
 
-    _show(api.solve(template=template, starts=starts, steps=steps, seed=seed, output=output))
+    bar = _bar("Solving") if sys.stderr.isatty() else None  # a bar only where someone watches it
+    _show(api.solve(template=template, starts=starts, steps=steps, seed=seed, decimals=decimals, output=output,
+                    progress_factory=bar))
 
 
 @main.command("render")

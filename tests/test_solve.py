@@ -106,3 +106,51 @@ def test_progress_reaches_one():
 def test_impossible_options_are_named(kwargs, message):
     with pytest.raises(SolveError, match=f"^{message}$"):
         solve(load("house-prices"), **kwargs)
+
+
+def test_cli_round_prints_what_a_student_types_and_writes_it(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.grade import grade_file
+    from manualml.cli import main
+
+    out = tmp_path / "rounded.xlsx"
+    result = CliRunner().invoke(main, ["solve", "-t", "house-prices", "--round", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    first, *lines = result.output.splitlines()
+    assert first.startswith("Manual Machine Learning: house prices: best RMSE ")
+    assert " with every weight rounded to 2 decimals (baseline 3731.39)" in first
+    assert "Solving" not in result.output  # no progress bar where nobody watches one (not a terminal)
+    shown = dict(line.strip().split(" = ") for line in lines[:-1])
+    assert list(shown) == load("house-prices").network.parameter_names()
+    assert all(len(value.split(".")[1]) == 2 for value in shown.values())
+    a = load("house-prices")
+    typed = {name: float(value) for name, value in shown.items()}
+    printed = float(first.split("best RMSE ")[1].split()[0])
+    assert printed == pytest.approx(model.loss(a, typed), rel=1e-5) and printed < 0.05
+    assert lines[-1] == f"Wrote {out.resolve()} (solution)"
+    graded = grade_file(out, a)
+    assert graded.metric == model.loss(a, typed) and graded.points == 10
+
+
+def test_api_solve_drives_a_progress_bar_to_the_end():
+    from manualml import api
+
+    updates = []
+
+    class Bar:
+        def __init__(self, total):
+            assert total == 100
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            updates.append(n)
+
+    outcome = api.solve(template="exam-pass", progress_factory=Bar)
+    assert sum(updates) == 100 and all(n > 0 for n in updates) and len(updates) >= 10
+    assert outcome.data.metric < 1e-20
