@@ -340,6 +340,16 @@ def _standing(assignment: Assignment, current: float, refs: References) -> Tip:
                            "found by manualml solve).")
 
 
+def is_overfit(assignment: Assignment, sheet_metric: float, hidden_metric: float) -> bool:
+    """Is the gap large: hidden above `overfit_ratio` x the sheet's, by more than 5 % of the average's loss there?"""
+    test = assignment.test
+    if test is None or not (math.isfinite(sheet_metric) and math.isfinite(hidden_metric)):
+        return False
+    y = test.data.y
+    spread = model.metric_value(assignment.metric, y, np.full_like(y, float(np.mean(y))))
+    return hidden_metric > test.overfit_ratio * sheet_metric and hidden_metric - sheet_metric > 0.05 * spread
+
+
 def hidden_tip(assignment: Assignment, weights: Mapping[str, float], current: float) -> Tip | None:
     """How the weights do on the template's hidden test rows, and overfitting explained when the gap is large.
 
@@ -355,9 +365,8 @@ def hidden_tip(assignment: Assignment, weights: Mapping[str, float], current: fl
     if not math.isfinite(hidden):
         return None
     n, m, noun, abbr = len(data.rows), len(assignment.data.rows), test.noun, assignment.metric_abbr
-    spread = model.metric_value(assignment.metric, data.y, np.full_like(data.y, float(np.mean(data.y))))
     where = f"On the {n} hidden {noun} (not in your workbook) your {abbr} is {fmt(hidden)}"
-    if hidden > test.overfit_ratio * current and hidden - current > 0.05 * spread:
+    if is_overfit(assignment, current, hidden):
         return Tip("overfitting", f"{where}, against {fmt(current)} on the {m} {noun} of your sheet. Your weights fit "
                                   f"these {noun} much better than new ones: that is overfitting, learning these "
                                   f"particular {noun} instead of the pattern behind them. Prefer weights that get "

@@ -385,6 +385,7 @@ class GradeOutputs:
     canvas_assignment_id: str = ""
     moodle: Path | None = None
     similarity: Path | None = None
+    report: Path | None = None  # the class report: one self-contained HTML page
     extra: dict = field(default_factory=dict)  # room for renderers added later, keyed by option name
 
 
@@ -455,13 +456,14 @@ def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) 
     from grader import report
 
     lines = []
-    for path in (out.csv, out.json, out.gradescope, out.canvas, out.moodle, out.similarity):
+    for path in (out.csv, out.json, out.gradescope, out.canvas, out.moodle, out.similarity, out.report):
         if path:
             _ensure_parent(path)
     if out.csv:
         lines.append(f"Gradebook: {report.write_csv(results, out.csv)}")
     if out.json:
         lines.append(f"Results: {report.write_json(results, out.json)}")
+    written = None
     if out.feedback:
         written = report.write_feedback(results, assignments, out.feedback)
         lines.append(f"Feedback: {len(written)} file(s) in {out.feedback}")
@@ -477,13 +479,19 @@ def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) 
         if out.moodle:
             exports.write_moodle(results, base, out.moodle, roster=roster)
             lines.append(f"Moodle: {out.moodle}")
-    if out.similarity:
+    if out.similarity or out.report:
         from grader.similarity import similar_pairs, write_similarity
 
         starting = {e["id"]: e["variant"]["weights"] for e in roster.values()} if roster else None
         pairs = similar_pairs(results, starting=starting)
-        write_similarity(pairs, out.similarity)
-        lines.append(f"Similarity: {len(pairs)} pair(s) in {out.similarity}")
+        if out.similarity:
+            write_similarity(pairs, out.similarity)
+            lines.append(f"Similarity: {len(pairs)} pair(s) in {out.similarity}")
+        if out.report:
+            from grader.class_report import write_class_report
+
+            write_class_report(results, assignments, out.report, pairs=pairs, feedback_files=written)
+            lines.append(f"Class report: {out.report}")
     return lines
 
 

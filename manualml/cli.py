@@ -178,13 +178,15 @@ def check_cmd(workbook_file: Path, template: str | None) -> None:
               help="Write a Moodle gradebook import CSV.")
 @click.option("--similarity", "similarity_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write pairs of students with identical or nearly identical weights.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the class report: one self-contained HTML page (charts, findings, links to feedback).")
 @click.option("--on-finding", type=click.Choice(["report", "zero"]), default=None,
               help="What an integrity finding does to the score (default: the template's [integrity] setting).")
 @click.option("-j", "--jobs", type=int, default=None, help="Worker processes (default: one per core).")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds allowed per file.")
 @_friendly
 def grade(submissions, template, manifest, key_file, csv_path, json_path, feedback_dir, gradescope_path,
-          canvas_path, canvas_assignment_id, moodle_path, similarity_path, on_finding, jobs, timeout):
+          canvas_path, canvas_assignment_id, moodle_path, similarity_path, report_path, on_finding, jobs, timeout):
     """Grade submitted workbooks (files or folders) against an assignment.
 
     Exit code 0: every file graded; 1: some files could not be graded; 2: usage error.
@@ -193,7 +195,7 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
 
     outputs = api.GradeOutputs(csv=csv_path, json=json_path, feedback=feedback_dir, gradescope=gradescope_path,
                                canvas=canvas_path, canvas_assignment_id=canvas_assignment_id, moodle=moodle_path,
-                               similarity=similarity_path)
+                               similarity=similarity_path, report=report_path)
     outcome = api.grade(submissions=submissions, template=template, manifest=manifest, key_file=key_file,
                         on_finding=on_finding, workers=jobs, timeout=timeout, outputs=outputs,
                         progress_factory=_bar("Grading"))
