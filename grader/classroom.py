@@ -1,23 +1,55 @@
-"""Grading a class set against its manifest: each student against their own variant.
+"""Grading a class set against its manifest: each file to its student, each student once.
 
-Files are matched to students by name (the generated file name, or any name that starts with
-the student's id followed by a separator, or a folder named after the id), so LMS downloads
-such as ``s001_attempt2.xlsx`` or ``s001/hp.xlsx`` match. A file matching nobody is graded
-against the base template and reported; roster students with no file are listed as missing.
+Whose file is it? First the workbook's own stamp: `generate --roster` wrote the student id into
+every workbook and signed it, so a file is its student's wherever the LMS put it and whatever it
+is called (a stamp whose signature does not verify proves nothing and is not used). One
+exception: when the path names exactly one other roster student, that student handed in someone
+else's workbook; they are graded (with the "issued to another student" finding) and it is noted.
+Names are the fallback, for a workbook whose stamp is gone or untrusted: every part of the file's path (its folders and
+its name, split at `_`) is compared with each roster student's id, email, login, name (both
+orders, accents and case ignored) and the id columns an LMS export carries. That covers the
+downloads of Canvas (`angstromzoe_LATE_12345_67890_house-prices-1.xlsx`), Moodle (one folder per
+student, `Zoë Ångström_123_assignsubmission_file_/house-prices.xlsx`), Blackboard
+(`Homework_s001_attempt_2026-11-30-10-00-00_house-prices.xlsx`) and a Gradescope export
+(`submission_123/…` with the submitters in `submission_metadata.yml`).
+
+Several files for one student: the one the workbook itself says was saved last (its document
+properties: dcterms:modified, or dc:date in an .ods) is graded; ties go to the file modified last
+on disk, then to the later name. The others are listed as superseded and not graded, so every
+export has exactly one row per roster student: a grade, an error, or "missing".
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.batch import Job
+from grader.errors import PlanError
 from grader.identity import Expected
 from grader.results import GradeResult
+from grader.stamps import Peek, peek
 from workbook.catalog import load
-from workbook.roster import file_stem, read_manifest, student_assignment
+from workbook.roster import read_manifest, student_assignment
 from workbook.spec import Assignment
+
+# roster columns (as an LMS export names them, compared case-insensitively) holding an identifier of the student
+ID_COLUMNS = ("id", "sis user id", "sis login id", "username", "user name", "login", "login id", "user id",
+              "userid", "id number", "idnumber", "student number", "matriculation number", "sid", "netid")
+GRADESCOPE_METADATA = "submission_metadata.yml"
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """A student's file that was not graded because a later one was."""
+
+    path: Path
+    student_id: str
+    chosen: Path  # the file graded instead
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -26,40 +58,184 @@ class ClassPlan:
 
     jobs: list[Job]
     missing: list[dict]  # manifest entries (id, name, email, ...) with no submission
-    unmatched: list[Path]  # files that name no roster student
+    unmatched: list[Path]  # files that name no roster student (graded against the base template)
     base: Assignment
+    superseded: list[Superseded] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # things the instructor should look at
+    roster: dict[str, dict] = field(default_factory=dict)  # id -> manifest entry
 
 
-def _owner(path: Path, stems: dict[str, dict]) -> dict | None:
-    candidates = [path.stem, path.parent.name]
-    for candidate in candidates:
-        if candidate in stems:
-            return stems[candidate]
-    for stem, entry in sorted(stems.items(), key=lambda kv: -len(kv[0])):
-        if re.match(re.escape(stem) + r"([ _\-.]|$)", path.stem):
-            return entry
-    return None
+def norm(text: str) -> str:
+    """'Zoë Ångström' -> 'zoeangstrom': accents, case, spaces and punctuation ignored."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).casefold()
+
+
+def _keys(entry: dict) -> tuple[set[str], set[str]]:
+    """(identifier keys, name keys) a path may carry for this roster student."""
+    ids = {norm(entry["id"])}
+    email = entry.get("email", "")
+    if email:
+        ids |= {norm(email), norm(email.split("@")[0])}
+    for column, value in (entry.get("extra") or {}).items():
+        if str(column).strip().casefold() in ID_COLUMNS and value:
+            ids.add(norm(value))
+    names = set()
+    name = entry.get("name", "")
+    if name:
+        words = name.replace(",", " ").split()
+        names |= {norm(name), norm(" ".join(words[1:] + words[:1])), norm(" ".join(words[-1:] + words[:-1]))}
+    return {k for k in ids if len(k) >= 2}, {k for k in names if len(k) >= 3}
+
+
+def _gradescope_submitters(root: Path) -> dict[str, set[str]]:
+    """submission_123 -> the sids, emails and names `submission_metadata.yml` lists for it (read as text)."""
+    meta = root / GRADESCOPE_METADATA
+    if not meta.is_file():
+        return {}
+    found: dict[str, set[str]] = {}
+    current = None
+    try:
+        lines = meta.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        block = re.match(r"^(submission_\d+):\s*$", line)
+        if block:
+            current = found.setdefault(block.group(1), set())
+            continue
+        value = re.match(r"^\s*(?:-\s*)?:?(sid|email|name):\s*(.+?)\s*$", line)
+        if current is not None and value:
+            current.add(value.group(2).strip("'\""))
+    return found
+
+
+def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None = None) -> set[str]:
+    """Every normalised piece of a file's path below `root` that could name its student."""
+    parts = list(path.relative_to(root).parts[:-1]) if root is not None and path.is_relative_to(root) else \
+        [path.parent.name]
+    stem = re.sub(r"-\d+$", "", path.stem)  # Canvas numbers a resubmission: name-1.xlsx
+    tokens = set()
+    for part in [*parts, stem]:
+        tokens.add(norm(part))
+        for piece in re.split(r"_+", part):
+            tokens.add(norm(piece))
+            tokens |= {norm(p) for p in re.split(r"[ .\-]+", piece)}
+        for key, people in (extra or {}).items():
+            if part == key:
+                tokens |= {norm(p) for p in people} | {norm(p.split("@")[0]) for p in people}
+    return {t for t in tokens if t}
+
+
+def _by_name(tokens: set[str], keys: dict[str, tuple[set[str], set[str]]]) -> list[str]:
+    by_id = [sid for sid, (ids, _) in keys.items() if ids & tokens]
+    if by_id:
+        return by_id
+    return [sid for sid, (_, names) in keys.items() if names & tokens]
+
+
+def _root_of(path: Path, roots: list[Path]) -> Path | None:
+    inside = [r for r in roots if path.is_relative_to(r)]
+    return max(inside, key=lambda r: len(r.parts)) if inside else None
 
 
 def plan(manifest_path: str | Path, files: list[Path], *, template: str | None = None,
-         secret: bytes | None = None, options: dict | None = None) -> ClassPlan:
+         secret: bytes | None = None, options: dict | None = None, roots: list[Path] | None = None) -> ClassPlan:
+    """Match every file to its roster student, pick one file each, and say who is missing.
+
+    Raises PlanError when the key verifies none of the signed workbooks (the wrong key: grading
+    would call every student's stamp forged).
+    """
     manifest = read_manifest(manifest_path)
     base = load(template or manifest["template"])
-    stems = {file_stem(e["id"]): e for e in manifest["students"]}
-    jobs, seen, unmatched = [], set(), []
-    for path in files:
-        entry = _owner(path, stems)
-        if entry is None:
-            unmatched.append(path)
-            jobs.append(Job(path, base, dict(options or {})))
+    roster = {e["id"]: e for e in manifest["students"]}
+    peeks = [peek(p) for p in files]
+    _check_key(peeks, secret, manifest_path)
+    roots = [Path(r) for r in (roots or []) if Path(r).is_dir()]
+    submitters = {r: _gradescope_submitters(r) for r in roots}
+    keys = {sid: _keys(e) for sid, e in roster.items()}
+    owners: dict[str, list[Peek]] = {}
+    notes, unmatched = [], []
+    for p in peeks:
+        root = _root_of(p.path, roots)
+        named = _by_name(path_tokens(p.path, root, submitters.get(root)), keys)
+        stamped = _trusted_owner(p, roster, manifest["assignment"], secret)
+        if stamped is not None and (stamped in named or not named):
+            owner = stamped
+        elif stamped is not None and len(named) == 1:
+            # the LMS says who handed it in, the stamp whose workbook it is: the submitter is graded, and the
+            # grade carries the "issued to another student" finding
+            owner = named[0]
+            notes.append(f"{p.path}: handed in under the name of {_who(roster, owner)} but it is the workbook "
+                         f"issued to {_who(roster, stamped)}")
+        elif stamped is not None:
+            owner = stamped
+        elif len(named) == 1:
+            owner = named[0]
+        else:
+            if len(named) > 1:
+                notes.append(f"{p.path}: its name fits several students ({', '.join(named)}) and it carries no "
+                             "valid stamp; graded against the base template")
+            unmatched.append(p.path)
             continue
-        seen.add(entry["id"])
-        expected = Expected(entry["id"], manifest["assignment"], entry["variant_digest"], secret)
-        opts = {**(options or {}), "student_id": entry["id"], "student_name": entry.get("name", ""),
-                "expected": expected}
-        jobs.append(Job(path, student_assignment(base, entry), opts))
-    missing = [e for e in manifest["students"] if e["id"] not in seen]
-    return ClassPlan(jobs=jobs, missing=missing, unmatched=unmatched, base=base)
+        owners.setdefault(owner, []).append(p)
+    jobs, superseded = [], []
+    for sid, entry in roster.items():
+        if sid not in owners:
+            continue
+        chosen, *older = sorted(owners[sid], key=_recency, reverse=True)
+        for p in older:
+            superseded.append(Superseded(p.path, sid, chosen.path, _superseded_reason(p, chosen)))
+        expected = Expected(sid, manifest["assignment"], entry["variant_digest"], secret)
+        opts = {**(options or {}), "student_id": sid, "student_name": entry.get("name", ""), "expected": expected}
+        jobs.append(Job(chosen.path, student_assignment(base, entry), opts))
+    jobs += [Job(path, base, dict(options or {})) for path in unmatched]
+    missing = [e for e in manifest["students"] if e["id"] not in owners]
+    return ClassPlan(jobs=jobs, missing=missing, unmatched=unmatched, base=base, superseded=superseded, notes=notes,
+                     roster=roster)
+
+
+def _who(roster: dict[str, dict], sid: str) -> str:
+    name = roster.get(sid, {}).get("name", "")
+    return f"{sid} ({name})" if name else sid
+
+
+def _trusted_owner(p: Peek, roster: dict[str, dict], assignment: str, secret: bytes | None) -> str | None:
+    """The roster student the stamp names, if it can be believed: signed with the key (or the class is unsigned)."""
+    sid = p.student_id
+    if not sid or sid not in roster or p.assignment != assignment:
+        return None
+    if secret is not None and not p.signed_by(secret):
+        return None
+    return sid
+
+
+def _check_key(peeks: list[Peek], secret: bytes | None, manifest_path) -> None:
+    signed = [p for p in peeks if p.stamp.get("signature")]
+    if secret is None or not signed or any(p.signed_by(secret) for p in signed):
+        return
+    raise PlanError(f"the signing key verifies none of the {len(signed)} signed workbook(s): it is not the key "
+                    f"the class in {manifest_path} was generated with (--key-file, or MANUALML_SECRET)")
+
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _recency(p: Peek) -> tuple:
+    try:
+        mtime = p.path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return (p.saved or _OLDEST, mtime, str(p.path))
+
+
+def _superseded_reason(p: Peek, chosen: Peek) -> str:
+    if p.saved and chosen.saved and p.saved != chosen.saved:
+        return (f"superseded by {chosen.path.name}, saved later ({chosen.saved:%Y-%m-%d %H:%M} UTC; this one "
+                f"{p.saved:%Y-%m-%d %H:%M})")
+    if chosen.saved and not p.saved:
+        return f"superseded by {chosen.path.name}: this file has no saved time of its own"
+    return f"superseded by {chosen.path.name} (same saved time; the file modified later on disk, then by name)"
 
 
 def missing_results(plan_: ClassPlan) -> list[GradeResult]:

@@ -15,3 +15,7 @@ class SubmissionError(GraderError):
         self.code = code  # short machine-readable kind, e.g. "encrypted", "zip-bomb"
         self.detail = message
         super().__init__(f"{path}: {message}")
+
+
+class PlanError(GraderError):
+    """The grading run itself is wrong (a key that verifies no workbook...): a usage error, before any file."""

@@ -396,53 +396,39 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
     """Grade submitted workbooks (files or folders) and write the requested gradebooks.
 
     `progress_factory(n)` returns a context manager with an `update(k)` method (click's progress bar),
-    called around the grading of `n` files. Exit code 0: every file graded; 1: some could not be graded.
+    called around the grading of `n` files. The policy (which files, which assignment, whose file,
+    one per student, the Gradescope upload) is `grader.planning`'s. Exit code 0: every file and
+    every roster student graded; 1: some file or student has no grade (with --gradescope: 0 once
+    results.json is written); 2: usage error (raised as UsageError, a wrong key included).
     """
-    from grader import report
-    from grader.batch import Job, find_submissions, grade_jobs
-    from workbook.catalog import load_any
-    from workbook.lecture.template import LectureTemplate
+    from grader import terminal
+    from grader.batch import grade_jobs
+    from grader.errors import PlanError
+    from grader.planning import plan_grading
 
     outputs = outputs or GradeOutputs()
     missing = [str(p) for p in submissions if not Path(p).exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    paths = find_submissions(submissions)
-    if not paths and not manifest:
-        raise UsageError(f"no .xlsx, .xlsm or .ods files found in {', '.join(map(str, submissions))}")
-    if outputs.gradescope and len(paths) != 1:
-        raise UsageError(f"--gradescope writes the results of exactly one submission; {len(paths)} found")
     options = {"on_finding": on_finding} if on_finding else {}
-    roster: dict[str, dict] = {}
     try:
+        secret = None
         if manifest:
-            from grader.classroom import missing_results, plan
             from workbook.roster import load_secret, read_manifest
 
             secret = load_secret(key_file, required=read_manifest(manifest).get("signed", False))
-            class_plan = plan(manifest, paths, template=template, secret=secret, options=options)
-            jobs_list, base = class_plan.jobs, class_plan.base
-            roster = {e["id"]: e for e in read_manifest(manifest)["students"]}
-        else:
-            base = load_any(template)
-            if isinstance(base, LectureTemplate):
-                base = base.gradable()
-            jobs_list = [Job(p, base, options) for p in paths]
-    except WorkbookError as exc:
+        plan = plan_grading(list(submissions), template=template, manifest=manifest, secret=secret,
+                            options=options, gradescope=bool(outputs.gradescope))
+    except (WorkbookError, PlanError) as exc:
         raise UsageError(str(exc)) from None
-    with _progress(progress_factory, len(jobs_list)) as update:
-        results = grade_jobs(jobs_list, workers=workers, timeout=timeout, progress=update)
-    assignments = [j.assignment for j in jobs_list]
-    warnings: list[str] = []
-    if manifest:
-        warnings += [f"Note: {path} names no student in the manifest; graded against the base template"
-                     for path in class_plan.unmatched]
-        absent = missing_results(class_plan)
-        results, assignments = results + absent, assignments + [base] * len(absent)
-    lines = [report.table(results)]
-    lines += _write_outputs(results, assignments, base, roster, outputs)
-    exit_code = 1 if any(r.status == "error" for r in results) else 0
-    return Outcome(lines=tuple(lines), warnings=tuple(warnings), exit_code=exit_code, data=results)
+    with _progress(progress_factory, len(plan.jobs)) as update:
+        results = grade_jobs(plan.jobs, workers=workers, timeout=timeout, progress=update)
+    results += plan.extra
+    lines = [terminal.render(results, plan)]
+    lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs)
+    ungraded = any(not r.graded for r in results) or bool(plan.unmatched)
+    exit_code = 0 if outputs.gradescope else int(ungraded)  # Gradescope: results.json written, the run succeeded
+    return Outcome(lines=tuple(lines), exit_code=exit_code, data=results)
 
 
 def _ensure_parent(path: Path) -> None:

@@ -1,0 +1,131 @@
+"""Planning a grading run: which files, against which assignment, for whom — before any is graded.
+
+The policy lives here so every caller (the CLI, a notebook, Gradescope's run_autograder) gets
+the same decisions: the folder walk's verdict on every file, the assignment each workbook is
+graded against (the one asked for, or with no template the one its stamp names: a built-in, or
+the manifest's), the class matching of `grader.classroom`, and for Gradescope the one upload
+to grade (none or several: a result saying what to upload, so results.json is always written).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.batch import Job, Skipped, walk
+from grader.errors import PlanError
+from grader.results import GradeResult
+
+
+@dataclass(frozen=True)
+class GradingPlan:
+    """Everything decided before grading; `extra` results join the graded ones in every output."""
+
+    jobs: list[Job]
+    base: object  # the assignment gradebooks are headed with (Assignment or Gradable)
+    skipped: list[Skipped] = field(default_factory=list)  # files found and not graded, with why
+    superseded: list = field(default_factory=list)  # classroom.Superseded
+    unmatched: list[Path] = field(default_factory=list)  # files of no roster student (with a manifest)
+    extra: list[GradeResult] = field(default_factory=list)  # missing students; a Gradescope upload problem
+    roster: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def assignments(self) -> list:
+        return [j.assignment for j in self.jobs] + [self.base] * len(self.extra)
+
+
+def _gradable(template):
+    """A template name or path -> what grade_file takes (a lecture template's one graded sheet)."""
+    from workbook.catalog import load_any
+    from workbook.lecture.template import LectureTemplate
+
+    loaded = load_any(template)
+    return loaded.gradable() if isinstance(loaded, LectureTemplate) else loaded
+
+
+def _from_stamps(paths: list[Path]) -> tuple[list[object], object]:
+    """With no template: each workbook against the built-in its stamp names, else the default template."""
+    from grader.refusal import builtin_path
+    from grader.stamps import peek
+    from workbook.catalog import DEFAULT_TEMPLATE
+    from workbook.errors import WorkbookError
+
+    default = _gradable(DEFAULT_TEMPLATE)
+    cache: dict[str, object] = {}
+    chosen = []
+    for path in paths:
+        stamped = peek(path).assignment
+        if stamped and stamped not in cache:
+            builtin = builtin_path(stamped)
+            try:
+                cache[stamped] = _gradable(builtin) if builtin is not None else default
+            except WorkbookError:  # e.g. the whole lecture (two graded sheets): its manual-ML sheet, by default
+                cache[stamped] = default
+        chosen.append(cache.get(stamped, default) if stamped else default)
+    counts = Counter(id(a) for a in chosen)
+    base = max(chosen, key=lambda a: counts[id(a)]) if chosen else default
+    return chosen, base
+
+
+def gradescope_upload(paths: list[Path], skipped: list[Skipped], base) -> tuple[list[Path], GradeResult | None,
+                                                                                list[str]]:
+    """The one upload to grade, or the result telling the student what to upload; and notes naming the rest.
+
+    The one workbook the grader reads (.xlsx, .xlsm, .ods...) is graded and the other files are named;
+    with none of those, a single other spreadsheet (a .csv, an .xls) is graded for its message.
+    """
+    from grader.batch import SUFFIXES
+
+    workbooks = [p for p in paths if p.suffix.lower() in SUFFIXES]
+    chosen = workbooks if len(workbooks) == 1 else paths if not workbooks and len(paths) == 1 else []
+    if chosen:
+        others = [p.name for p in paths if p not in chosen] + [s.path.name for s in skipped if not s.on_purpose]
+        notes = [f"Graded {chosen[0].name}; also uploaded, not graded: {', '.join(others)}"] if others else []
+        return chosen, None, notes
+    common = {"file": "", "status": "error", "assignment": base.id, "max_points": base.rubric.max_points,
+              "metric_name": getattr(base, "metric", "") or getattr(base, "metric_name", "")}
+    if not paths:
+        others = [s.path.name for s in skipped if not s.on_purpose]
+        found = f" (uploaded: {', '.join(others)})" if others else ""
+        return [], GradeResult(**common, error_code="no-workbook", error=f"no spreadsheet was uploaded{found}: "
+                               "upload the workbook you were given, saved as .xlsx (or .ods)"), []
+    several = workbooks or paths
+    return [], GradeResult(**common, error_code="several-workbooks",
+                           error=f"{len(several)} workbooks were uploaded ({', '.join(p.name for p in several)}): "
+                                 "upload only the one workbook to grade, then resubmit"), []
+
+
+def plan_grading(submissions: list[Path], *, template=None, manifest: Path | None = None,
+                 secret: bytes | None = None, options: dict | None = None, gradescope: bool = False) -> GradingPlan:
+    """Decide what to grade. Raises PlanError for a run that cannot be right (nothing to grade, a wrong key)."""
+    options = dict(options or {})
+    found = walk(submissions)
+    paths = found.files
+    roots = [Path(s) for s in submissions if Path(s).is_dir()]
+    if not paths and not manifest and not gradescope:
+        listed = "; ".join(f"{s.path.name}: {s.reason}" for s in found.skipped[:5])
+        raise PlanError(f"no spreadsheet files found in {', '.join(map(str, submissions))}"
+                        + (f" ({listed})" if listed else ""))
+    if manifest:
+        from grader.classroom import missing_results, plan
+
+        class_plan = plan(manifest, paths, template=template, secret=secret, options=options, roots=roots)
+        return GradingPlan(jobs=class_plan.jobs, base=class_plan.base, skipped=found.skipped,
+                           superseded=class_plan.superseded, unmatched=class_plan.unmatched,
+                           extra=missing_results(class_plan), roster=class_plan.roster, notes=class_plan.notes)
+    if template is not None:
+        base = _gradable(template)
+        assignments = [base] * len(paths)
+    else:
+        assignments, base = _from_stamps(paths)
+    notes: list[str] = []
+    if gradescope:
+        chosen, problem, notes = gradescope_upload(paths, found.skipped, base)
+        if problem is not None:
+            return GradingPlan(jobs=[], base=base, skipped=found.skipped, extra=[problem])
+        assignments = [a for p, a in zip(paths, assignments, strict=True) if p in chosen]
+        paths = chosen
+    jobs = [Job(p, a, options) for p, a in zip(paths, assignments, strict=True)]
+    return GradingPlan(jobs=jobs, base=base, skipped=found.skipped, notes=notes)
