@@ -200,8 +200,9 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
     grid.put(a1(TABLE_HEAD, c.loss_col), abbr, **head, align=styles.CENTER)
     for p, col in c.weight_cols.items():
         grid.put(a1(TABLE_HEAD, col), p, **head, align=styles.CENTER)
-    for p, col in c.grad_cols.items():
-        grid.put(a1(TABLE_HEAD, col), f"∂{abbr}/∂{p}", **head, align=styles.CENTER)
+    for p, col in c.grad_cols.items():  # the gradient's name over two rows keeps the columns narrow
+        grid.put(a1(TABLE_HEAD - 1, col), f"∂{abbr}/∂", **head, align=styles.CENTER)
+        grid.put(a1(TABLE_HEAD, col), p, **head, align=styles.CENTER)
     for t in range(descent.steps + 1):
         grid.put(a1(c.table_row(t), c.t_col), t, fill=styles.GIVEN_FILL)
         for ref, formula in step_formulas(c, t, metric).items():
@@ -215,16 +216,17 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
         grid.put(a1(top, "A"), f"Step t = {t}: the forward pass and backpropagation at the weights of row "
                              f"{c.table_row(t)}", font=styles.LAYER_FONT)
         for name, col in c.block_cols.items():
-            grid.put(a1(top + 1, col), titles[name], **head, align=styles.WRAP)
+            grid.put(a1(top + 1, col), titles[name], **head, align=styles.CENTER)
         for i in range(layout.n_rows):
             for ref_col, formula in block_formulas(c, t, i, metric).items():
                 grid.formula(a1(c.block_first_row(t) + i, ref_col), formula, fill=styles.COMPUTED_FILL, fmt=NUMBER)
 
-    widths = {c.t_col: 12, c.eta_col: 12, c.loss_col: 14}
-    for col in c.grad_cols.values():
-        widths[col] = max(12, 4 + max(len(p) for p in c.weight_cols))
-    for col in [*c.weight_cols.values(), *c.block_cols.values()]:
-        widths.setdefault(col, 12)
+    widths = {c.t_col: 22, c.eta_col: 12, c.loss_col: 12}  # A also holds the settings' labels
+    for p in c.weight_cols:
+        for col in (c.weight_cols[p], c.grad_cols[p]):
+            widths.setdefault(col, max(12, len(p) + 2))
+    for name, col in c.block_cols.items():
+        widths[col] = max(widths.get(col, 0), 12, len(titles[name]) + 2)
     for col, width in widths.items():
         ws.column_dimensions[col].width = max(width, ws.column_dimensions[col].width or 0)
     ws.page_setup.orientation = "landscape"
@@ -241,7 +243,7 @@ def _block_titles(layout: Layout, abbr: str, assignment) -> dict[str, str]:
     for n in layout.network.neurons:
         if n.label == "out":
             titles["z_out"] = "out"
-            titles["a_out"] = assignment.label("prediction")
+            titles["a_out"] = "ŷ (prediction)"
         else:
             titles[f"z_{n.label}"] = n.label
             titles[f"a_{n.label}"] = activation_heading(n.activation, n.label)
