@@ -226,3 +226,22 @@ def test_gradient_workbooks_grade_clean(books, name, tmp_path):
     result = grade_file(str(recalculated), a)
     assert [f.code for f in result.findings] == [], result.findings
     assert result.metric == pytest.approx(model.loss(a), rel=1e-12)
+
+
+def test_a_student_editing_in_libreoffice_sees_the_gradients_follow(uno_python, tmp_path):
+    """What a student does: open the issued file in LibreOffice, type weights, save. The gradients, cues and
+    the whole descent follow the typed weights, and the saved file grades clean."""
+    a = _assignment("house-prices")
+    issued = build_workbook(a, tmp_path / "issued.xlsx")
+    typed = {"w_in1_h1": 3.5, "b_h1": -5000.0, "w_h2_out": -1.0, "b_out": 120.0}
+    (saved,) = libreoffice.edit_and_save(issued, typed, [tmp_path / "saved.xlsx"])
+    weights = {**a.weights, **typed}
+    wb, lay = openpyxl.load_workbook(saved, data_only=True), layout_for(a)
+    exp = gradient_sheet.expected(a, lay, weights) | descent_sheet.expected(a, lay, weights)
+    scale = max(abs(v) for v in exp.values() if isinstance(v, float))
+    for (sheet, ref), v in exp.items():
+        got = wb[sheet][ref].value
+        assert got == v if isinstance(v, str) else _close(got, v, scale, REL), f"{sheet}!{ref}: {got!r} != {v!r}"
+    assert wb[lay.sheet][lay.cue_cells["w_h1_out"]].value == "no effect"  # h1 is dead on every house now
+    result = grade_file(str(saved), a)
+    assert [f.code for f in result.findings] == [] and result.metric == pytest.approx(model.loss(a, weights))
