@@ -32,6 +32,7 @@ from workbook.network import ACTIVATION_TITLES
 from workbook.sheet_grid import Grid
 
 SHEET = "Descent"
+DESCRIPTION = "gradient descent of the whole network, step by step, from the weights you typed"
 SETTINGS_ROW = 4
 RESULTS_ROW = 5
 TABLE_HEAD = 7

@@ -28,6 +28,7 @@ from workbook.network import ACTIVATION_TITLES, Neuron
 from workbook.sheet_grid import Grid
 
 SHEET = "Gradients"
+DESCRIPTION = "backpropagation row by row: how each weight moves the error (the gradients beside the weights)"
 NOTE_ROW = 4  # the main sheet's empty row between the goal and the layer titles
 GRADIENT_FORMAT = "General"  # gradients span 1e-6 to 1e4: the spreadsheet rounds to the column's width
 CUE_FONT = Font(italic=True, color="595959")

@@ -17,6 +17,16 @@ def add_to_main_sheet(ws, assignment, layout: Layout, put: Callable) -> None:
     gradient_sheet.add_to_main_sheet(ws, layout, assignment.metric, put)
 
 
+def extra_sheets(assignment) -> list[tuple[str, str]]:
+    """(sheet name, one line saying what it shows) of every sheet `add_sheets` writes, in order."""
+    out = []
+    if assignment.hints.gradient:
+        out.append((gradient_sheet.SHEET, gradient_sheet.DESCRIPTION))
+    if assignment.descent is not None:
+        out.append((descent_sheet.SHEET, descent_sheet.DESCRIPTION))
+    return out
+
+
 def add_sheets(wb, assignment, layout: Layout) -> None:
     """The sheets after the main one: Gradients ([hints] gradient), Descent ([descent])."""
     if layout.grad_cells:

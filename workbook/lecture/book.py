@@ -72,12 +72,16 @@ def _contents(wb, t: LectureTemplate) -> None:
     row += 1
     c.label(ws, f"A{row}", "Sheets (yellow cells are yours to change; everything else is computed live)")
     for kind, _settings in t.sheets:
-        row += 1
         name = sheet_title(t, kind)
         text = t.manual.description if kind == MANUAL and t.manual else SHEETS[kind].DESCRIPTION
-        cell = c.text(ws, f"A{row}", f"{name}: {text}")
-        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheet(name)}!A1", display=cell.value)
-        cell.font = LINK_FONT
+        entries = [(name, text)]
+        if kind == MANUAL and t.manual:
+            entries += teaching.extra_sheets(t.manual)  # Gradients (and Descent) follow the manual-ML sheet
+        for name, text in entries:
+            row += 1
+            cell = c.text(ws, f"A{row}", f"{name}: {text}")
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheet(name)}!A1", display=cell.value)
+            cell.font = LINK_FONT
     graded = t.graded_kinds
     if len(graded) == 1:
         g = t.gradable()
