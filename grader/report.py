@@ -100,8 +100,10 @@ def _jsonable(value):
 MAX_WEIGHTS_LISTED = 40  # a perceptron has 401: a table of them helps nobody
 
 
-def feedback(result: GradeResult, assignment: Assignment, refs: advice.References | None = None) -> str:
-    """A Markdown page a student can read (`refs`: the reference losses, when the caller shares them)."""
+def feedback(result: GradeResult, assignment: Assignment, refs: advice.References | None = None, *,
+             hidden: bool = True) -> str:
+    """A Markdown page a student can read (`refs`: the reference losses, when the caller shares them;
+    `hidden=False`: nothing about the hidden test rows, for output a student sees before the due date)."""
     abbr = assignment.metric_abbr
     lines = [f"# {assignment.title}", "", f"Submission: `{Path(result.file).name}`"]
     if result.student_name or result.student_id:
@@ -118,7 +120,7 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
         f"- Points: **{result.points:g} of {result.max_points:g}**"
         + (" (set to 0 because of the integrity findings below)" if result.penalised else ""),
         f"- Full marks: {assignment.rubric.full_marks(abbr)}",
-        *hidden_lines(result, assignment),
+        *(hidden_lines(result, assignment) if hidden else []),
         "",
     ]
     if result.findings:
@@ -127,7 +129,7 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
             tag = {TAMPER: "changed", WEIGHT: "weight"}.get(f.kind, "note")
             lines.append(f"- ({tag}) {f.message}")
         lines.append("")
-    tips = model_tips(result, assignment, refs)
+    tips = model_tips(result, assignment, refs, hidden=hidden)
     if tips:
         lines += ["## What your network is doing", *(f"- {t.message}" for t in tips), ""]
     lines += ["## What to try next", hint(assignment, result.improvement if not any(
@@ -154,11 +156,12 @@ def hidden_lines(result: GradeResult, assignment: Assignment) -> list[str]:
             f"({counted})"]
 
 
-def model_tips(result: GradeResult, assignment: Assignment, refs: advice.References | None = None) -> list:
+def model_tips(result: GradeResult, assignment: Assignment, refs: advice.References | None = None, *,
+               hidden: bool = True) -> list:
     """The model's feedback on a graded manual-ML result with every weight readable (else nothing)."""
     if not result.graded or not isinstance(assignment, Assignment) or any(f.kind == WEIGHT for f in result.findings):
         return []
-    return advice.advise(assignment, result.weights, refs)
+    return advice.advise(assignment, result.weights, refs, hidden=hidden)
 
 
 def feedback_name(result: GradeResult) -> str:
@@ -206,8 +209,36 @@ def gradescope(result: GradeResult, assignment: Assignment) -> dict:
          "status": "failed" if tamper else "passed",
          "output": "\n".join(f.message for f in tamper) or "Nothing but the weights was changed."},
     ]
-    return {"score": float(result.points), "output": feedback(result, assignment), "output_format": "md",
-            "tests": tests}
+    test = getattr(assignment, "test", None)
+    shown = test is None or test.leaderboard  # may students see the hidden rows' results at once?
+    if test is not None and result.hidden_metric is not None:
+        tip = advice.hidden_tip(assignment, result.weights, result.metric)
+        tests.append({"name": f"Hidden test ({len(test.data.rows)} {test.noun} not in your workbook)", "score": 0.0,
+                      "max_score": 0.0, "status": "failed" if tip and tip.code == "overfitting" else "passed",
+                      "output": " ".join(hidden_lines(result, assignment)).removeprefix("- ").replace("**", "")
+                      + (f"\n{tip.message}" if tip else ""),
+                      "visibility": "visible" if shown else "after_due_date"})
+    payload = {"score": float(result.points), "output": feedback(result, assignment, hidden=shown),
+               "output_format": "md", "tests": tests}
+    board = leaderboard(result, assignment)
+    if board:
+        payload["leaderboard"] = board
+    return payload
+
+
+def leaderboard(result: GradeResult, assignment) -> list[dict]:
+    """Gradescope leaderboard entries: the metric on the sheet's rows, and on the hidden rows when the template's
+    [test] leaderboard allows it (else a student could probe the hidden rows by resubmitting)."""
+    if not result.graded or result.metric is None or not math.isfinite(result.metric):
+        return []
+    order = "desc" if getattr(assignment, "higher_is_better", False) else "asc"
+    board = [{"name": f"{assignment.metric_abbr} (sheet)", "value": float(result.metric), "order": order}]
+    test = getattr(assignment, "test", None)
+    if test is not None and test.leaderboard and result.hidden_metric is not None \
+            and math.isfinite(result.hidden_metric):
+        board.append({"name": f"{assignment.metric_abbr} ({len(test.data.rows)} hidden {test.noun})",
+                      "value": float(result.hidden_metric), "order": "asc"})
+    return board
 
 
 def write_gradescope(result: GradeResult, assignment: Assignment, path: Path) -> Path:
