@@ -14,22 +14,31 @@ import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from grader.csvsafe import number, text
 from grader.results import GradeResult
+from grader.terminal import counted
 from workbook.spec import Assignment
 
 
 def _grade(r: GradeResult) -> str:
-    return f"{r.points:g}" if r.graded else ""
+    return number(r.points) if r.graded else ""
 
 
 def _summary(r: GradeResult, assignment: Assignment) -> str:
+    """One line of feedback for the LMS: the numbers and the findings counted by code, never a raw formula
+    (a finding's message quotes the formula it found; the feedback file has the details)."""
     if not r.graded:
-        return r.error or "not graded"
-    text = (f"{assignment.metric_abbr} {r.metric:.4g}, improvement {r.improvement:.1%}"
+        return text(r.error or "not graded")
+    line = (f"{assignment.metric_abbr} {r.metric:,.4g}, improvement {r.improvement:.1%}"
             if r.metric is not None and r.improvement is not None else "weights unusable")
     if r.findings:
-        text += "; " + "; ".join(f.message for f in r.findings[:3])
-    return text
+        line += "; findings: " + counted([f.code for f in r.findings])
+    return text(line)
+
+
+def _rostered(results: Sequence[GradeResult], roster: Mapping[str, dict]) -> list[GradeResult]:
+    """With a roster, one row per roster student: a file that names no student has no row to go in."""
+    return [r for r in results if r.student_id in roster] if roster else list(results)
 
 
 def write_canvas(results: Sequence[GradeResult], assignment: Assignment, path: Path, *,
@@ -39,14 +48,15 @@ def write_canvas(results: Sequence[GradeResult], assignment: Assignment, path: P
     column = f"{assignment.title} ({canvas_assignment_id})" if canvas_assignment_id else assignment.title
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column])
-        writer.writerow(["Points Possible", "", "", "", "", f"{assignment.rubric.max_points:g}"])
-        for r in results:
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", text(column)])
+        writer.writerow(["Points Possible", "", "", "", "", number(assignment.rubric.max_points)])
+        for r in _rostered(results, roster):
             info = roster.get(r.student_id, {})
             extra = info.get("extra", {})
-            writer.writerow([r.student_name or info.get("name", ""), extra.get("ID", ""),
-                             extra.get("SIS User ID", r.student_id), extra.get("SIS Login ID", info.get("email", "")),
-                             extra.get("Section", ""), _grade(r)])
+            writer.writerow([text(r.student_name or info.get("name", "")), text(extra.get("ID", "")),
+                             text(extra.get("SIS User ID", r.student_id)),
+                             text(extra.get("SIS Login ID", info.get("email", ""))), text(extra.get("Section", "")),
+                             _grade(r)])
     return path
 
 
@@ -56,9 +66,9 @@ def write_moodle(results: Sequence[GradeResult], assignment: Assignment, path: P
     roster = roster or {}
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["ID number", "Email address", "Full name", assignment.title, "Feedback"])
-        for r in results:
+        writer.writerow(["ID number", "Email address", "Full name", text(assignment.title), "Feedback"])
+        for r in _rostered(results, roster):
             info = roster.get(r.student_id, {})
-            writer.writerow([r.student_id, info.get("email", ""), r.student_name or info.get("name", ""),
-                             _grade(r), _summary(r, assignment)])
+            writer.writerow([text(r.student_id), text(info.get("email", "")),
+                             text(r.student_name or info.get("name", "")), _grade(r), _summary(r, assignment)])
     return path

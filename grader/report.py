@@ -60,22 +60,30 @@ def table(results: Sequence[GradeResult]) -> str:
 
 
 def gradebook_rows(results: Sequence[GradeResult]) -> list[dict]:
+    """The gradebook's cells as text: numbers rounded, finding codes counted, text neutralised for spreadsheets."""
+    from grader.csvsafe import fraction, number, text
+    from grader.terminal import counted
+
     return [{
-        "student_id": r.student_id, "student_name": r.student_name, "file": r.file, "status": r.status,
-        "metric_name": r.metric_name, "metric": r.metric, "baseline": r.baseline, "improvement": r.improvement,
-        "points": r.points if r.graded else None, "max_points": r.max_points, "penalised": r.penalised,
-        "findings": "; ".join(f.code for f in r.findings), "error": r.error,
-        "hidden_metric": r.hidden_metric, "hidden_baseline": r.hidden_baseline,
-        "hidden_improvement": r.hidden_improvement, "hidden_gap": r.hidden_gap,
+        "student_id": text(r.student_id), "student_name": text(r.student_name), "file": text(r.file),
+        "status": r.status, "metric_name": r.metric_name, "metric": number(r.metric), "baseline": number(r.baseline),
+        "improvement": fraction(r.improvement), "points": number(r.points) if r.graded else "",
+        "max_points": number(r.max_points), "penalised": str(r.penalised),
+        "findings": text(counted([f.code for f in r.findings])), "error": text(r.error),
+        "hidden_metric": number(r.hidden_metric), "hidden_baseline": number(r.hidden_baseline),
+        "hidden_improvement": fraction(r.hidden_improvement), "hidden_gap": number(r.hidden_gap),
     } for r in results]
 
 
 def write_csv(results: Sequence[GradeResult], path: Path) -> Path:
     """The plain gradebook: one row per submission."""
-    import pandas as pd
+    import csv
 
     columns = CSV_COLUMNS + (HIDDEN_COLUMNS if any(r.hidden_metric is not None for r in results) else [])
-    pd.DataFrame(gradebook_rows(results), columns=columns).to_csv(path, index=False)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(gradebook_rows(results))
     return path
 
 

@@ -41,24 +41,73 @@ def distance(wa: dict[str, float], wb: dict[str, float]) -> float:
 
 def similar_pairs(results: list[GradeResult], *, threshold: float = NEAR,
                   starting: dict[str, dict[str, float]] | None = None) -> list[Pair]:
-    """All pairs closer than `threshold`; `starting` (who -> issued weights) marks untouched files."""
+    """All pairs closer than `threshold`, except pairs of workbooks both unchanged from their starting weights
+    (`starting`: who -> issued weights): 200 untouched workbooks are not 19,900 suspicious pairs."""
     graded = [r for r in results if r.graded and r.weights]
+    starting = starting or {}
     pairs = []
     for i, ra in enumerate(graded):
         for rb in graded[i + 1:]:
+            if ra.weights == starting.get(who(ra)) and rb.weights == starting.get(who(rb)):
+                continue
             d = distance(ra.weights, rb.weights)
             if d <= threshold:
-                note = "identical" if d == 0 else "nearly identical"
-                if starting and ra.weights == starting.get(who(ra)) and rb.weights == starting.get(who(rb)):
-                    note += " (both unchanged from the starting weights)"
-                pairs.append(Pair(who(ra), who(rb), d, note))
+                pairs.append(Pair(who(ra), who(rb), d, "identical" if d == 0 else "nearly identical"))
     return sorted(pairs, key=lambda p: (p.distance, p.a, p.b))
 
 
+def starting_weights(results: list[GradeResult], assignments: list) -> dict[str, dict[str, float]]:
+    """who -> the weights each result's workbook was issued with (a student's variant, or the template's)."""
+    start = {}
+    for r, a in zip(results, assignments, strict=True):
+        weights = getattr(a, "weights", None)
+        if not isinstance(weights, dict):
+            weights = getattr(a, "start", None)
+        if weights is not None:
+            start[who(r)] = {k: float(v) for k, v in dict(weights).items()}
+    return start
+
+
+@dataclass(frozen=True)
+class Group:
+    """Students whose weights are linked by (nearly) identical pairs."""
+
+    members: tuple[str, ...]
+    distance: float  # the largest distance of a link inside the group
+    note: str
+
+
+def groups(pairs: list[Pair]) -> list[Group]:
+    """Connected pairs as groups, largest first: five students sharing weights are one group, not ten pairs."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        parent[find(p.a)] = find(p.b)
+    members: dict[str, list[str]] = {}
+    for name in list(parent):
+        members.setdefault(find(name), []).append(name)
+    found = []
+    for names in members.values():
+        inside = [p for p in pairs if p.a in names]
+        worst = max(p.distance for p in inside)
+        found.append(Group(tuple(sorted(names)), worst, "identical" if worst == 0 else "nearly identical"))
+    return sorted(found, key=lambda g: (-len(g.members), g.members))
+
+
 def write_similarity(pairs: list[Pair], path: Path) -> Path:
+    """One row per group of students with (nearly) identical weights."""
+    from grader.csvsafe import number, text
+
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_a", "student_b", "distance", "note"])
-        for p in pairs:
-            writer.writerow([p.a, p.b, f"{p.distance:.6g}", p.note])
+        writer.writerow(["group", "size", "students", "max_distance", "note"])
+        for n, g in enumerate(groups(pairs), start=1):
+            writer.writerow([n, len(g.members), text("; ".join(g.members)), number(g.distance), g.note])
     return path

@@ -466,13 +466,14 @@ def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) 
             exports.write_moodle(results, base, out.moodle, roster=roster)
             lines.append(f"Moodle: {out.moodle}")
     if out.similarity or out.report:
-        from grader.similarity import similar_pairs, write_similarity
+        from grader.similarity import groups, similar_pairs, starting_weights, write_similarity
 
-        starting = {e["id"]: e["variant"]["weights"] for e in roster.values()} if roster else None
-        pairs = similar_pairs(results, starting=starting)
+        pairs = similar_pairs(results, starting=starting_weights(results, assignments))
         if out.similarity:
             write_similarity(pairs, out.similarity)
-            lines.append(f"Similarity: {len(pairs)} pair(s) in {out.similarity}")
+            found = groups(pairs)
+            lines.append(f"Similarity: {len(found)} group(s) of students with (nearly) identical weights, "
+                         f"{sum(len(g.members) for g in found)} students, in {out.similarity}")
         if out.report:
             from grader.class_report import write_class_report
 

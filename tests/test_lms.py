@@ -131,6 +131,7 @@ def test_every_lms_layout_grades_like_the_plain_files(klass, tmp_path):
         with (reports / "canvas.csv").open(encoding="utf-8") as handle:
             rows = list(csv.reader(handle))[2:]
         assert sorted(r[2] for r in rows) == list(NAMES), lms  # exactly one row per roster student
+        assert next(r for r in rows if r[2] == "s002")[0] == "'" + NAMES["s002"]  # shown as typed, never run
         with (reports / "moodle.csv").open(encoding="utf-8") as handle:
             assert sorted(r["ID number"] for r in csv.DictReader(handle)) == list(NAMES), lms
         assert "names no student" not in result.output and "Unmatched" not in result.output, lms
