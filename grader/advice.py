@@ -52,54 +52,21 @@ def fmt(value: float) -> str:
     return f"{value:,.4g}"
 
 
-# --------------------------------------------------------------------------- the model's gradient
-
-
-def _derivative(activation: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """d activation / dz. ReLU's is 0 at z <= 0 (as in `solve`); step's is 0 everywhere."""
-    if activation == "relu":
-        return (z > 0).astype(float)
-    if activation == "sigmoid":
-        return a * (1 - a)
-    if activation == "tanh":
-        return 1 - a * a
-    if activation == "linear":
-        return np.ones_like(z)
-    return np.zeros_like(z)  # step
+# --------------------------------------------------------------------------- the model's gradient and slopes
 
 
 def gradient(assignment: Assignment, weights: Mapping[str, float], X: np.ndarray | None = None,
              y: np.ndarray | None = None) -> dict[str, float]:
-    """d(metric)/d(parameter) for every weight and bias, by backpropagation over the named neurons.
-
-    (A private copy until workbook.model grows the shared one the live-gradient sheet uses.)
-    """
-    network = assignment.network
+    """d(metric)/d(parameter) for every weight and bias on the assignment's rows (or X, y): workbook.model's
+    backpropagation, the one the Gradients sheet's formulas are checked against."""
     X = assignment.data.X if X is None else X
     y = assignment.data.y if y is None else y
-    fwd = model.forward(network, weights, X)
-    values = {label: X[:, i] for i, label in enumerate(network.input_labels)} | fwd.a
-    diff = fwd.prediction - y
-    n = len(y)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if assignment.metric == "mae":
-            upstream = {"out": np.sign(diff) / n}
-        elif assignment.metric == "mse":
-            upstream = {"out": 2 * diff / n}
-        else:
-            rmse = math.sqrt(float(np.mean(diff * diff)))
-            upstream = {"out": diff / (n * rmse) if rmse > 0 else np.zeros_like(diff)}
-        grads: dict[str, float] = {}
-        for neuron in reversed(network.neurons):
-            delta = upstream.pop(neuron.label) * _derivative(neuron.activation, fwd.z[neuron.label],
-                                                             fwd.a[neuron.label])
-            for source in neuron.sources:
-                grads[neuron.weight_name(source)] = float(np.sum(delta * values[source]))
-                if source in fwd.a:
-                    back = delta * float(weights[neuron.weight_name(source)])
-                    upstream[source] = upstream[source] + back if source in upstream else back
-            grads[neuron.bias_name] = float(np.sum(delta))
-    return {name: grads[name] for name in network.parameter_names()}
+    return model.gradient(assignment.network, weights, X, y, assignment.metric)
+
+
+def _slope(activation: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """d activation / dz on every row (ReLU's is 0 at z <= 0, step's 0 everywhere)."""
+    return model.activation_slope(activation, z, a, np.ones_like(z))
 
 
 # --------------------------------------------------------------------------- references
@@ -272,7 +239,7 @@ def _neuron_tips(assignment: Assignment, weights: Mapping[str, float], fwd: mode
                                            f"no effect. Raise {neuron.bias_name} (now "
                                            f"{weights[neuron.bias_name]:g}) or its input weights until "
                                            f"{neuron.label} is positive on some rows."))
-        elif neuron.activation in STUCK and np.all(_derivative(neuron.activation, z, a) < SATURATION):
+        elif neuron.activation in STUCK and np.all(_slope(neuron.activation, z, a) < SATURATION):
             low, high = STUCK[neuron.activation]
             near_high = a > (low + high) / 2
             stuck = f"{high:g}" if near_high.all() else f"{low:g}" if not near_high.any() else f"{low:g} or {high:g}"
