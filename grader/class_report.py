@@ -22,7 +22,7 @@ import numpy as np
 from grader import advice
 from grader.report import who
 from grader.results import GradeResult
-from grader.similarity import Pair
+from grader.similarity import Pair, groups
 from workbook.spec import Assignment
 
 WIDTH, HEIGHT = 540, 220  # every chart's size in CSS pixels
@@ -176,25 +176,6 @@ def gaps_svg(pairs: Sequence[tuple[float, float, bool]], abbr: str, noun: str) -
     return _svg("hidden against sheet", body, width=side, height=side)
 
 
-def similarity_groups(pairs: Sequence[Pair]) -> list[list[str]]:
-    """Students linked by (nearly) identical weights, as groups (connected pairs), largest first."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for p in pairs:
-        parent[find(p.a)] = find(p.b)
-    groups = defaultdict(list)
-    for name in parent:
-        groups[find(name)].append(name)
-    return sorted((sorted(g) for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g))
-
-
 def _median(values: Sequence[float]) -> float | None:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.median(finite)) if finite else None
@@ -280,11 +261,11 @@ def render(results: Sequence[GradeResult], assignments: Sequence, *, pairs: Sequ
         out.append("<p>No findings: every submission changed only its weights.</p>")
 
     out.append("<h2>Similar weights</h2>")
-    groups = similarity_groups(pairs)
-    if groups:
-        out.append("<table><tr><th>group</th><th>students</th></tr>")
-        for n, g in enumerate(groups, start=1):
-            out.append(f"<tr><td>{n}</td><td>{escape(', '.join(g))}</td></tr>")
+    found = groups(list(pairs))
+    if found:
+        out.append("<table><tr><th>group</th><th>students</th><th>weights</th></tr>")
+        for n, g in enumerate(found, start=1):
+            out.append(f"<tr><td>{n}</td><td>{escape(', '.join(g.members))}</td><td>{escape(g.note)}</td></tr>")
         out.append("</table>")
     else:
         out.append("<p>No two submissions have identical or nearly identical weights.</p>")

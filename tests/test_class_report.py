@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.class_report import similarity_groups
-from grader.similarity import Pair
 from manualml.cli import main
 from tests.class_demo import STUDENTS, make_class
 from tests.conftest import _require
@@ -66,7 +64,7 @@ def test_contents(graded):
     assert "<tr><td>formula-overwritten</td><td class=\"num\">1</td><td>cell J11 should hold the formula " \
            "=w_h1_out*E11+w_h2_out*G11+b_out but holds 200" in page
     assert '<tr class="error"><td>not graded: truncated</td><td class="num">1</td>' in page
-    assert "<tr><td>1</td><td>s08-hana, s09-ivy</td></tr>" in page
+    assert "<tr><td>1</td><td>s08-hana, s09-ivy</td><td>identical</td></tr>" in page
     # the references: the lecture's starting weights, the average (221.7) and solve's exact fit
     assert '<tr><td>the starting weights (baseline)</td><td class="num">3,731</td><td class="num">11 of 12</td>' in page
     assert '<tr><td>predicting the average for every row</td><td class="num">221.7</td>' \
@@ -76,12 +74,6 @@ def test_contents(graded):
     assert '<td class="num">0.01461</td><td class="num">100.0%</td><td class="num">10</td><td class="num">37.4</td>' \
            in page
     assert len(STUDENTS) == 10
-
-
-def test_similarity_groups_join_pairs():
-    pairs = [Pair("a", "b", 0, ""), Pair("c", "b", 0, ""), Pair("x", "y", 0, "")]
-    assert similarity_groups(pairs) == [["a", "b", "c"], ["x", "y"]]
-    assert similarity_groups([]) == []
 
 
 def test_rendered_by_chromium(graded, chromium, tmp_path):
