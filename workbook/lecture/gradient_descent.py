@@ -126,7 +126,7 @@ def build(wb, s: Settings) -> None:
     c.editable(ws, "H6", s.b0, name="gd_b0")
     c.label(ws, "G7", "Best possible loss")
     c.computed(ws, where["best_loss"], f"=1-(SUMPRODUCT({xs},{ys})/{n})^2", FMT, result=True)
-    c.note(ws, "I7", "← 1 − r², the loss of the normal equation's line")
+    c.note(ws, "I7", "= 1 − r², the loss of the normal equation's line")
     top = int(where["top"])
     editable_refs = ["H5:H6"]
     for k, case in enumerate(s.cases):
