@@ -108,6 +108,32 @@ def _jsonable(value):
 MAX_WEIGHTS_LISTED = 40  # a perceptron has 401: a table of them helps nobody
 
 
+CONSTANT_HINT = ("Every row gets the same prediction, so your network ignores its inputs: no setting of the "
+                 "output bias alone can do better than predicting the average. Give each hidden neuron a non-zero "
+                 "weight from an input and the output a non-zero weight from each hidden neuron, then tune them.")
+TAMPERED_HINT = ("Your weights score well, but the grader found changes outside the yellow weight cells (listed "
+                 "above). Start again from the workbook you were given and change only the weights.")
+SHORT_HINT = ("Good progress, but not yet full marks. Compare each predicted value with the true one: the rows with "
+              "the largest error tell you which weight to adjust next. Smaller steps help near the end.")
+
+
+def next_step(result: GradeResult, assignment, tips=()) -> str:
+    """What to try next, praising only what earned it: 'Excellent' needs full points, no change outside the
+    weights and a network that uses its inputs (a constant predictor can score well on the Improvement)."""
+    if any(f.kind == WEIGHT for f in result.findings):
+        return hint(assignment, None)
+    if any(getattr(t, "code", "") == "constant" for t in tips):
+        return CONSTANT_HINT
+    text = hint(assignment, result.improvement)
+    if not text.startswith("Excellent"):
+        return text
+    if result.tamper_findings:
+        return TAMPERED_HINT
+    if result.points < result.max_points:
+        return SHORT_HINT
+    return text
+
+
 def feedback(result: GradeResult, assignment: Assignment, refs: advice.References | None = None, *,
              hidden: bool = True) -> str:
     """A Markdown page a student can read (`refs`: the reference losses, when the caller shares them;
@@ -140,8 +166,7 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
     tips = model_tips(result, assignment, refs, hidden=hidden)
     if tips:
         lines += ["## What your network is doing", *(f"- {t.message}" for t in tips), ""]
-    lines += ["## What to try next", hint(assignment, result.improvement if not any(
-        f.kind == WEIGHT for f in result.findings) else None)]
+    lines += ["## What to try next", next_step(result, assignment, tips)]
     if result.weights and len(result.weights) > MAX_WEIGHTS_LISTED:
         lines += ["", "## Your weights", "", f"{len(result.weights)} values were read (too many to list here)."]
     elif result.weights:
