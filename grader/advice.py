@@ -20,7 +20,8 @@ from workbook import model
 from workbook.errors import WorkbookError
 from workbook.spec import Assignment
 
-SEARCH_ROWS = 2000  # the one-weight search runs on at most this many rows (evenly spaced); the result is exact
+SEARCH_ROWS = 500  # the one-weight search runs on at most this many rows (evenly spaced); the result is exact
+SEARCH_WEIGHTS = 24  # a bigger network searches only the weights whose gradient promises most (|slope| x size)
 SOLVE_MAX_ROWS = 200  # above this (or SOLVE_MAX_PARAMS) `solve` is too slow to run while writing feedback
 SOLVE_MAX_PARAMS = 60
 SATURATION = 0.01  # a sigmoid/tanh neuron whose slope is below this on every row is saturated
@@ -170,7 +171,7 @@ def best_single_change(assignment: Assignment, weights: Mapping[str, float], nam
     i = int(np.argmin(losses))
     lo, hi = steps[max(i - 1, 0)], steps[min(i + 1, len(steps) - 1)]
     ratio = (math.sqrt(5) - 1) / 2
-    for _ in range(30):
+    for _ in range(24):
         a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
         if at(a) <= at(b):
             hi = b
@@ -196,11 +197,12 @@ def aim_for(assignment: Assignment, weights: Mapping[str, float], name: str, val
 def _weight_tips(assignment: Assignment, weights: Mapping[str, float], current: float) -> list[Tip]:
     X, y = _sample(assignment)
     sample_loss = _loss_at(assignment, weights, X, y)
-    slopes = gradient(assignment, weights, X, y)
+    slopes = {k: g for k, g in gradient(assignment, weights, X, y).items() if g != 0 and math.isfinite(g)}
+    if len(slopes) > SEARCH_WEIGHTS:  # first-order promise of a change in proportion to the weight's size
+        promise = sorted(slopes, key=lambda k: (-abs(slopes[k]) * max(abs(weights[k]), 1.0), k))
+        slopes = {k: slopes[k] for k in promise[:SEARCH_WEIGHTS]}
     options = []
     for name, slope in slopes.items():
-        if slope == 0 or not math.isfinite(slope):
-            continue
         value = best_single_change(assignment, weights, name, slope, X, y)
         if _loss_at(assignment, {**weights, name: value}, X, y) < sample_loss * (1 - 0.01):
             aim, at_aim = aim_for(assignment, weights, name, value, current)
