@@ -148,3 +148,26 @@ def test_a_students_own_variant_is_rebuilt_without_the_secret(runner, tmp_path, 
     assert result.output == (f"Error: {path}: this workbook was issued to s002, but its variant cannot be rebuilt "
                              "from the template 'house-prices' (the template changed since, or the stamp was edited); "
                              "ask your teacher for the template they generated it from\n")
+
+
+def test_a_graded_lecture_sheet_and_the_whole_lecture(runner, tmp_path):
+    from workbook.catalog import load_any
+    from workbook.lecture.book import build_lecture
+
+    path = build_lecture(load_any("lecture-perceptron"), tmp_path / "pc.xlsx")
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "pc.xlsx: The perceptron: circles and rectangles (lecture-perceptron)",
+        "Your accuracy: 0.5 (baseline 0.5, improvement 0.0%)",
+        "Points: 0 of 10",
+        "Full marks: accuracy ≥ 1 earns all 10 points",
+        "The grader will notice nothing but your weights (open and save the file in your spreadsheet program before "
+        "you hand it in, so it carries its results).",
+        "Next: Look at an image your perceptron gets wrong: raise the weights under its black pixels if it should be a "
+        "circle (1), lower them if it should be a rectangle (0).",
+    ]
+    whole = build_lecture(load_any("lecture"), tmp_path / "lecture.xlsx")
+    result = runner.invoke(main, ["check", str(whole)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {whole}: the lecture workbook 'lecture' has no single graded sheet to check\n"
