@@ -72,6 +72,10 @@ def validate(*, template: str | Path) -> Outcome:
     else:
         lines.append(f"  {a.title}: network {a.network.shape}, {len(a.data.rows)} rows, metric {a.metric}, "
                      f"baseline {a.metric_abbr} {loss(a):,.6g}, {a.rubric.max_points:g} points")
+        if a.test is not None:
+            counted = {"sheet": "scored, not counted", "hidden": "the points come from them",
+                       "mix": f"{a.rubric.hidden_weight:.0%} of the points come from them"}[a.rubric.score_on]
+            lines.append(f"  hidden test: {len(a.test.data.rows)} {a.test.noun}, never in a workbook ({counted})")
     return Outcome(lines=tuple(lines), data=a)
 
 

@@ -184,3 +184,8 @@ def test_self_check_never_reveals_them(tmp_path):
     assert ("Hidden test: the grader also tries your network on 4 houses that are not in your workbook (your grade is "
             "computed on them, so it may differ from the points above); this check does not use them.") in lines
     assert "38.15" not in out and "hidden houses (not in your workbook)" not in out and "overfitting" not in out
+
+
+def test_validate_template_mentions_them():
+    out = CliRunner().invoke(main, ["validate-template", "house-prices"]).output.splitlines()
+    assert out[-1] == "  hidden test: 4 houses, never in a workbook (scored, not counted)"
