@@ -163,8 +163,10 @@ def test_signing_key_created_once_and_found_by_grade(runner, config, tmp_path):
     results = _grade_json(runner, tmp_path, str(tmp_path / "class"), "--manifest", str(manifest))
     assert [[f["code"] for f in r["findings"]] for r in results] == [["not-recalculated"]] * 2
     wrong = CliRunner(env={"MANUALML_SECRET": "not-it"})
-    results = _grade_json(wrong, tmp_path, str(tmp_path / "class"), "--manifest", str(manifest))
-    assert [[f["code"] for f in r["findings"]] for r in results] == [["not-recalculated", "signature-invalid"]] * 2
+    refused = wrong.invoke(main, ["grade", str(tmp_path / "class"), "--manifest", str(manifest)])
+    assert refused.exit_code == 2 and refused.stderr.startswith(
+        "Error: the signing key verifies none of the 2 signed workbook(s): it is not the key the class in "
+        f"{manifest} was generated with")
     key_file = tmp_path / "key.txt"
     key_file.write_bytes(key + b"\n")
     results = _grade_json(wrong, tmp_path, str(tmp_path / "class"), "--manifest", str(manifest), "--key-file",
