@@ -17,9 +17,9 @@ from grader import advice
 from grader.cells import read_cells
 from grader.errors import GraderError
 from grader.grade import grade_file
+from grader.report import next_step
 from grader.results import INFO, TAMPER, WEIGHT, GradeResult
 from grader.safety import Limits, open_submission
-from grader.scoring import hint
 from workbook import PROPERTY_PREFIX
 from workbook.errors import WorkbookError
 from workbook.spec import Assignment
@@ -161,8 +161,6 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
         for f in shown:
             lead = LEADS.get(f.code)
             lines.append(f"  - {lead}: {f.message}" if lead and f.kind == TAMPER else f"  - {f.message}")
-        if any(f.kind == TAMPER for f in shown):
-            lines.append("  Open the workbook you were given again and change only the yellow weight cells.")
     elif not [f for f in result.findings if f.kind == INFO]:
         lines.append("The grader will notice nothing but your weights.")
     else:
@@ -174,5 +172,5 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
     if tips:
         lines.append("What your network is doing:")
         lines += [f"  - {t.message}" for t in tips]
-    lines.append(f"Next: {hint(assignment, result.improvement if usable else None)}")
+    lines.append(f"Next: {next_step(result, assignment, tips)}")  # the feedback file's own words
     return StudentCheck(assignment.id, result, tips, tuple(lines))
