@@ -45,7 +45,7 @@ def check(sub: Submission, assignment: Assignment, layout: Layout) -> list[Findi
     if not sub.sheet:
         return findings
     where = quote_sheet(sub.sheet)
-    _formulas(sub, layout, assignment.metric, where, findings)
+    _formulas(sub, layout, assignment, where, findings)
     _given(sub, assignment, layout, where, findings)
     _extent(sub, layout, findings)
     _caches(sub, assignment, layout, where, findings)
@@ -84,7 +84,7 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
         findings.append(Finding(code, TAMPER, f"... and {len(batch) - MAX_LISTED} more cells: {summary}"))
 
 
-def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings: list[Finding]) -> None:
+def _formulas(sub: Submission, layout: Layout, a: Assignment, where: str, findings: list[Finding]) -> None:
     """Every issued formula, checked a run of uniform rows at a time; suspect cells one by one, in sheet order.
 
     A run's rows all hold one formula pattern with their own row number, so the pattern is checked
@@ -93,6 +93,7 @@ def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings
     """
     cells = sub.cells
     first, last = layout.first_row, layout.last_row
+    metric = a.metric
     templates = row_templates(layout, metric)
     loose = cells.loose_rows(first, last)
     suspects: set[tuple[int, int]] = set()  # (row, index of the column in `templates`)
@@ -105,7 +106,8 @@ def _formulas(sub: Submission, layout: Layout, metric: str, where: str, findings
     overwritten, edited = [], []
     array_cells = array_members(cells)
     checks = [(a1(r, templates[k][0]), templates[k][1].format(r=r)) for r, k in sorted(suspects)]
-    for ref, formula in [*checks, *summary_formulas(layout, metric).items()]:
+    for ref, formula in [*checks, *summary_formulas(layout, metric, a.rubric,
+                                                                   a.display.improvement_format).items()]:
         cell = cells.get(ref)
         if (cell is None or cell.formula is None) and ref in array_cells:
             edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "

@@ -43,8 +43,12 @@ def test_formulas_read_like_the_lecture(house):
     assert ws[f"J{r}"].value == f"=w_h1_out*E{r}+w_h2_out*G{r}+b_out"
     assert ws[f"K{r}"].value == f"=(J{r}-I{r})^2"
     assert ws[lay.metric_cell].value == f"=SQRT(AVERAGE(K{r}:K{r + 5}))"
-    assert ws[lay.improvement_cell].value == "=(baseline_rmse-current_rmse)/baseline_rmse"
-    assert ws[lay.improvement_cell].number_format == "0.0%"
+    # cut to the digits shown, so 98.996 % reads 98.99 %, never the 99 % tier it does not reach (issue 13)
+    assert ws[lay.improvement_cell].value == "=TRUNC((baseline_rmse-current_rmse)/baseline_rmse,4)"
+    assert ws[lay.improvement_cell].number_format == "0.00%"
+    gain = "(baseline_rmse-current_rmse)/baseline_rmse"  # the Points cell: the rubric, on the exact improvement
+    assert ws[lay.points_cell].value == (f"=IFERROR(IF({gain}>=0.99,10,IF({gain}>=0.95,8,IF({gain}>=0.75,6,"
+                                         f"IF({gain}>=0.5,4,IF({gain}>=0.01,2,0))))),0)")
     assert ws[f"J{r}"].number_format == "#,##0"
     assert ws[lay.baseline_cell].value == pytest.approx(3731.387789192291, rel=1e-12)
 

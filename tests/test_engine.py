@@ -67,8 +67,9 @@ def test_lecture_numbers_in_libreoffice(computed):
                                                                6_285_049, 4_355_569]
     assert round(ws[lay.metric_cell].value) == 3731
     assert round(ws[lay.baseline_cell].value) == 3731
-    assert ws[lay.improvement_cell].value == 0  # shown as 0.0%
-    assert ws[lay.improvement_cell].number_format == "0.0%"
+    assert ws[lay.improvement_cell].value == 0  # shown as 0.00%
+    assert ws[lay.improvement_cell].number_format == "0.00%"
+    assert ws[lay.points_cell].value == 0
     assert ws[lay.metric_label_cell].value == "Root Mean Squared Error"
 
 
@@ -110,5 +111,7 @@ def test_student_edits_weights_in_libreoffice(uno_python, tmp_path):
         assert ws[f"{lay.pred_col}{r}"].value == pytest.approx(fwd.prediction[i], rel=REL)
     rmse = model.loss(a, better)
     assert ws[lay.metric_cell].value == pytest.approx(rmse, rel=REL)
-    assert ws[lay.improvement_cell].value == pytest.approx(model.improvement(model.loss(a), rmse), rel=REL)
+    gain = model.improvement(model.loss(a), rmse)
+    assert ws[lay.improvement_cell].value == model.truncate(gain, 4)  # shown cut to 0.00%, never rounded up
+    assert ws[lay.points_cell].value == a.rubric.points(gain, rmse)
     assert ws[lay.improvement_cell].value > 0.95

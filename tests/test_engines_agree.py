@@ -22,6 +22,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from workbook import gnumeric, libreoffice, model, teaching
 from workbook.builder import build_workbook
 from workbook.catalog import builtin_templates, load_any
+from workbook.formulas import improvement_digits
 from workbook.layout import layout_for
 from workbook.lecture import linear_regression, perceptron
 from workbook.lecture.book import build_lecture, sheet_title
@@ -55,8 +56,10 @@ def manual_expected(a: Assignment, weights, baseline: float) -> dict[str, float]
             out[f"{cols.a_col}{r}"] = float(fwd.a[label][i])
         out[f"{lay.error_col}{r}"] = float(errors[i])
     current = model.metric_value(a.metric, a.data.y, fwd.prediction)
+    gain = model.improvement(baseline, current)
     out[lay.metric_cell] = current
-    out[lay.improvement_cell] = model.improvement(baseline, current)
+    out[lay.improvement_cell] = model.truncate(gain, improvement_digits(a.display.improvement_format))
+    out[lay.points_cell] = a.rubric.points(gain, current)
     return out
 
 
@@ -116,9 +119,9 @@ def build_case(name: str, variant: str, folder: Path) -> tuple[Path, dict[str, d
             expected[title] = manual_expected(t.manual, t.manual.weights, model.loss(t.manual))
             expected = with_hints(t.manual, t.manual.weights, expected)
         elif kind == "linear-regression":
-            expected[title] = linear_regression.expected(s, params or None)
+            expected[title] = linear_regression.expected(s, params or None, t.rubric)
         elif kind == "perceptron":
-            expected[title] = perceptron.expected(s, params or None)
+            expected[title] = perceptron.expected(s, params or None, t.rubric)
         else:
             expected[title] = SHEETS[kind].expected(s)
     return path, expected

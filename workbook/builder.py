@@ -158,7 +158,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     put(a1(h, layout.pred_col), _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.WRAP))
     put(a1(h, layout.error_col), _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.WRAP))
 
-    summary = summary_formulas(layout, a.metric)
+    summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format)
     put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.WRAP))
     put(layout.metric_cell, _cell(ws, summary[layout.metric_cell], font=styles.RESULT_FONT,
                                   fill=styles.RESULT_FILL, fmt=fmt, formula=True))
@@ -169,6 +169,9 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     put(layout.improvement_cell, _cell(ws, summary[layout.improvement_cell],
                                                          font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
                                                          fmt=a.display.improvement_format, formula=True))
+    put(layout.points_label_cell, _cell(ws, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT))
+    put(layout.points_cell, _cell(ws, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
+                                  fmt=styles.POINTS_FORMAT, formula=True))
     _column_widths(ws, layout)
     _fit_to_page_width(ws, landscape=True)  # write-only: sheet properties must precede the first row
     _emit(ws, {r: cells for r, cells in grid.items() if r < layout.first_row}, layout.first_row - 1)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from workbook.layout import Layout
+from workbook.spec import Rubric
+
+DEFAULT_IMPROVEMENT_FORMAT = "0.00%"
 
 SIGMOID = "IF({z}>=0,1/(1+EXP(-{z})),EXP({z})/(1+EXP({z})))"
 """Never EXP of a positive number: EXP past 709 is #NUM! in Excel and LibreOffice, and a student may type
@@ -65,9 +68,60 @@ def row_formulas(layout: Layout, row: int, metric: str) -> Iterator[tuple[str, s
         yield col, template.format(r=row)
 
 
-def summary_formulas(layout: Layout, metric: str) -> dict[str, str]:
-    """The metric and Improvement cells."""
+def summary_formulas(layout: Layout, metric: str, rubric: Rubric | None = None,
+                     improvement_format: str = DEFAULT_IMPROVEMENT_FORMAT) -> dict[str, str]:
+    """The metric, Improvement and (with a rubric) Points cells."""
     mean = f"AVERAGE({layout.column(layout.error_col)})"
     current = f"=SQRT({mean})" if metric == "rmse" else f"={mean}"
     b, c = layout.baseline_name, layout.metric_name
-    return {layout.metric_cell: current, layout.improvement_cell: f"=({b}-{c})/{b}"}
+    gain = f"({b}-{c})/{b}"
+    out = {layout.metric_cell: current, layout.improvement_cell: shown_improvement(gain, improvement_format)}
+    if rubric is not None:
+        out[layout.points_cell] = points_formula(rubric, gain, c)
+    return out
+
+
+def improvement_digits(number_format: str) -> int:
+    """Decimal places of a value that `number_format` shows: '0.00%' -> 4, '0.0' -> 1, '0%' -> 2."""
+    decimals = number_format.split(";")[0].partition(".")[2]
+    shown = len(decimals) - len(decimals.lstrip("0#"))
+    return shown + (2 if "%" in number_format else 0)
+
+
+def shown_improvement(gain: str, number_format: str) -> str:
+    """Improvement cut (not rounded) to the digits its format shows.
+
+    Rounded, 98.996 % reads "99.00 %" beside a rubric that gives 10 points only from 99 %, while the
+    grader (rightly) gives 8: truncated it reads "98.99 %", which is never a tier the grade does not
+    reach. The Points cell uses the exact value, as the grader does.
+    """
+    return f"=TRUNC({gain},{improvement_digits(number_format)})"
+
+
+def _number(x: float) -> str:
+    return repr(float(x)).upper().removesuffix(".0")
+
+
+def points_formula(rubric: Rubric, gain: str, metric: str) -> str:
+    """The rubric as a live formula over the exact improvement `gain` (a quotient such as '(b-c)/b') and the
+    `metric` cell.
+
+    The same rule as `Rubric.points`: linear credit rounded to 2 decimals, or the most points of any
+    tier whose conditions all hold (0 if none); an error (a baseline of 0) gives 0.
+    """
+    if rubric.partial_credit == "linear":
+        body = (f"ROUND({_number(rubric.max_points)}*MIN(MAX({gain}/{_number(rubric.full_improvement)},0),1),"
+                "2)")
+    else:
+        body = "0"
+        for tier in sorted(rubric.tiers, key=lambda t: t.points):  # built inside out: the most points tested first
+            conditions = []
+            if tier.min_improvement is not None:
+                conditions.append(f"{gain}>={_number(tier.min_improvement)}")
+            if tier.min_metric is not None:
+                conditions.append(f"{metric}>={_number(tier.min_metric)}")
+            if tier.max_metric is not None:
+                conditions.append(f"{metric}<={_number(tier.max_metric)}")
+            test = conditions[0] if len(conditions) == 1 else f"AND({','.join(conditions)})"
+            body = f"IF({test},{_number(tier.points)},{body})" if conditions else _number(tier.points)
+    return f"=IFERROR({body},0)"

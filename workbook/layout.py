@@ -71,6 +71,8 @@ class Layout:
     baseline_name: str  # defined name of the baseline constant, e.g. baseline_rmse
     spacer_cols: tuple[str, ...] = field(default=())
     hint_cols: tuple[str, ...] = field(default=())  # the gradient and cue columns beside the weights ([hints])
+    points_label_cell: str = ""
+    points_cell: str = ""  # the rubric's points for the weights on the sheet, live (the grader's rule)
 
     @property
     def last_row(self) -> int:
@@ -78,8 +80,8 @@ class Layout:
 
     @property
     def bottom_row(self) -> int:
-        """The last row holding anything: the data or the summary block, whichever ends lower."""
-        return max(self.last_row, row_of(self.improvement_cell))
+        """The last row holding anything: the data or the summary block (down to Points), whichever ends lower."""
+        return max(self.last_row, *(row_of(c) for c in (self.improvement_cell, self.points_cell) if c))
 
     @property
     def region(self) -> str:
@@ -187,6 +189,7 @@ def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual
         improvement_label_cell=a1(first_row + 5, s), improvement_cell=a1(first_row + 6, s),
         metric_name=f"current_{metric}", baseline_name=f"baseline_{metric}", spacer_cols=tuple(spacers),
         hint_cols=tuple(hint_cols),
+        points_label_cell=a1(first_row + 8, s), points_cell=a1(first_row + 9, s),
     )
 
 

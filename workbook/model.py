@@ -7,6 +7,7 @@ matter. The generator uses this for the baseline; the grader uses it to grade.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -79,6 +80,19 @@ def improvement(baseline: float, current: float) -> float:
     if baseline == 0:
         return 0.0 if current == 0 else float("-inf")
     return (baseline - current) / baseline
+
+
+def truncate(value: float, digits: int) -> float:
+    """A spreadsheet's TRUNC(value, digits): cut toward zero after `digits` decimals.
+
+    Like LibreOffice, Gnumeric and Excel, the scaled value is first rounded to 15 significant digits, so
+    0.29 cut to 4 digits stays 0.29 (0.29 * 10**4 is 2899.9999999999995 in binary).
+    """
+    if not math.isfinite(value):
+        return value
+    scale = 10.0**digits
+    scaled = float(f"{abs(value) * scale:.15g}")
+    return math.copysign(math.floor(scaled) / scale, value)
 
 
 def loss(assignment, weights: Mapping[str, float] | None = None) -> float:

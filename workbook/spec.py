@@ -128,7 +128,7 @@ class Display:
 
     number_format: str = "#,##0.00"  # data, hidden values, predictions, errors, metric
     weight_format: str = "General"
-    improvement_format: str = "0.0%"
+    improvement_format: str = "0.00%"  # cut, not rounded, to these digits
     scale: str = ""  # e.g. "thousands of EUR", shown with the target and metric
     labels: Mapping[str, str] = field(default_factory=dict)  # see LABEL_KEYS
 
@@ -635,7 +635,7 @@ def _read_display(table: Table, labels: Table) -> Display:
     display = Display(
         number_format=table.get("number_format", str, "#,##0.00"),
         weight_format=table.get("weight_format", str, "General"),
-        improvement_format=table.get("improvement_format", str, "0.0%"),
+        improvement_format=table.get("improvement_format", str, "0.00%"),
         scale=table.get("scale", str, ""),
         labels={k: labels.get(k, str) for k in LABEL_KEYS if k in labels.data},
     )

@@ -32,3 +32,5 @@ BOUNDED_FORMATS = {"sigmoid": "0.000", "tanh": "0.000", "step": "0"}  # activati
 
 WIDTHS = {"input": 20, "label": 17, "value": 12, "target": 17, "prediction": 22, "error": 15,
           "summary": 25, "spacer": 2}
+
+POINTS_FORMAT = "General"  # whole points as "8", linear credit as "7.25": never a stray "8.00" or "8."

@@ -51,8 +51,8 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
             teaching.add_sheets(wb, t.manual, layout)
             for name, ref in layout.defined_names().items():
                 wb.defined_names[name] = DefinedName(name, attr_text=ref)
-        elif params is not None and kind in GRADED:
-            SHEETS[kind].build(wb, settings, params)
+        elif kind in GRADED:  # a graded sheet shows the points its rubric gives, live
+            SHEETS[kind].build(wb, settings, params, t.rubric)
         else:
             SHEETS[kind].build(wb, settings)
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from openpyxl.worksheet.formula import ArrayFormula
 
+from workbook import styles
 from workbook.address import a1, cells_of, offset, position, row_of
+from workbook.formulas import DEFAULT_IMPROVEMENT_FORMAT, improvement_digits, points_formula, shown_improvement
 from workbook.lecture import common as c
 from workbook.lecture.gradable import Gradable
+from workbook.model import truncate
 from workbook.spec import Rubric, Tier
 
 KIND = "linear-regression"
@@ -25,6 +28,9 @@ DESCRIPTION = "Fit y = Wx + b by hand to the lecture's house data; the normal eq
 HEAD = 7
 FIRST = HEAD + 1
 MONEY = "#,##0"
+IMPROVEMENT_FORMAT = DEFAULT_IMPROVEMENT_FORMAT
+GAIN = "(H5-G5)/H5"  # (baseline - RMSE) / baseline, exact: the Points cell's input, as the grader's
+IMPROVEMENT = shown_improvement(GAIN, IMPROVEMENT_FORMAT)
 DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_improvement=0.68), Tier(8, min_improvement=0.6),
                                               Tier(5, min_improvement=0.4), Tier(2, min_improvement=0.01)))
 
@@ -53,6 +59,7 @@ def cells(s: Settings) -> dict[str, str]:
     last = FIRST + n - 1
     xtx = last + 3  # XᵀX (2×2), then its inverse, Xᵀy (2×1) and θ (2×1), each under a heading
     return {"W": "B4", "b": "B5", "last": str(last), "rmse": "G5", "baseline": "H5", "improvement": "I5",
+            "points": "J5",
             "design": f"K{FIRST}:L{last}", "xtx": f"K{xtx}:L{xtx + 1}", "inv": f"K{xtx + 4}:L{xtx + 5}",
             "xty": f"K{xtx + 8}:K{xtx + 9}", "theta": f"K{xtx + 12}:K{xtx + 13}", "theta_b": f"K{xtx + 12}",
             "theta_W": f"K{xtx + 13}", "best_rmse": f"K{xtx + 16}", "best_improvement": f"K{xtx + 19}"}
@@ -70,7 +77,7 @@ def normal_equation(s: Settings) -> tuple[float, float]:
     return float(theta[0]), float(theta[1])
 
 
-def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
+def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Rubric | None = None) -> None:
     ws = wb.create_sheet(SHEET)
     c.title(ws, "Linear regression: fitting a straight line", "y = W·x + b. Change W and b to make the RMSE as "
                                                              "small as you can; the normal equation (right) "
@@ -92,11 +99,14 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
         c.computed(ws, f"C{r}", f"=lr_w*A{r}+lr_b", MONEY)
         c.computed(ws, f"D{r}", f"=C{r}-B{r}", MONEY)
         c.computed(ws, f"E{r}", f"=D{r}^2", MONEY)
-    for col, text in zip("GHI", ("Root Mean Squared Error", "Baseline RMSE", "Improvement"), strict=True):
+    rubric = rubric or DEFAULT_RUBRIC
+    for col, text in zip("GHIJ", ("Root Mean Squared Error", "Baseline RMSE", "Improvement",
+                                  f"Points (of {rubric.max_points:g})"), strict=True):
         c.heading(ws, f"{col}4", text)
     c.computed(ws, where["rmse"], f"=SQRT(AVERAGE(E{FIRST}:E{last}))", MONEY, result=True)
     c.given(ws, where["baseline"], rmse(s, s.W, s.b), MONEY)
-    c.computed(ws, where["improvement"], "=(H5-G5)/H5", "0.0%", result=True)
+    c.computed(ws, where["improvement"], IMPROVEMENT, IMPROVEMENT_FORMAT, result=True)
+    c.computed(ws, where["points"], points_formula(rubric, GAIN, "G5"), styles.POINTS_FORMAT, result=True)
     _normal_equation_block(ws, s, where, last)
     c.scatter_chart(ws, "Data and the line y = W·x + b", (s.x_label, s.y_label), 1, (FIRST, last),
                     [(2, "data", "points"), (3, "your line", "line")], f"A{last + 3}", width=16)
@@ -134,12 +144,14 @@ def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) ->
     c.computed(ws, where["best_rmse"], f"=SQRT(SUMPRODUCT(({where['theta_W']}*A{FIRST}:A{last}+{where['theta_b']}"
                                        f"-B{FIRST}:B{last})^2)/COUNT(A{FIRST}:A{last}))", "#,##0.00", result=True)
     c.heading(ws, offset(best, 2), "Best possible Improvement", center=False)
-    c.computed(ws, where["best_improvement"], f"=(H5-{where['best_rmse']})/H5", "0.0%", result=True)
+    c.computed(ws, where["best_improvement"], shown_improvement(f"(H5-{where['best_rmse']})/H5", IMPROVEMENT_FORMAT),
+               IMPROVEMENT_FORMAT, result=True)
     c.note(ws, f"M{FIRST}", "Column 'ones' multiplies b, column x multiplies W.")
     c.note(ws, f"M{FIRST + 1}", "Type the θ values into W and b: your RMSE becomes the best one.")
 
 
-def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str, float]:
+def expected(s: Settings, params: Mapping[str, float] | None = None,
+             rubric: Rubric | None = None) -> dict[str, float]:
     """Every computed cell by NumPy, for the issued line or the W and b in `params`."""
     where = cells(s)
     W, b = (params["lr_w"], params["lr_b"]) if params else (s.W, s.b)
@@ -152,8 +164,11 @@ def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str
     base = rmse(s, s.W, s.b)
     current = rmse(s, W, b)
     best = rmse(s, theta[1], theta[0])
-    out = {where["rmse"]: current, where["improvement"]: (base - current) / base, where["best_rmse"]: best,
-           where["best_improvement"]: (base - best) / base}
+    gain = (base - current) / base
+    digits = improvement_digits(IMPROVEMENT_FORMAT)
+    out = {where["rmse"]: current, where["improvement"]: truncate(gain, digits), where["best_rmse"]: best,
+           where["best_improvement"]: truncate((base - best) / base, digits),
+           where["points"]: (rubric or DEFAULT_RUBRIC).points(gain, current)}
     for key, matrix in (("xtx", xtx), ("inv", inv), ("xty", xty[:, None]), ("theta", theta[:, None])):
         row, col = position(cells_of(where[key])[0])
         for i in range(matrix.shape[0]):
@@ -174,7 +189,9 @@ def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "
     where = cells(s)
     last = int(where["last"])
     values = {where["baseline"]: rmse(s, s.W, s.b)}
-    formulas = {where["rmse"]: f"=SQRT(AVERAGE(E{FIRST}:E{last}))", where["improvement"]: "=(H5-G5)/H5"}
+    rubric = rubric or DEFAULT_RUBRIC
+    formulas = {where["rmse"]: f"=SQRT(AVERAGE(E{FIRST}:E{last}))", where["improvement"]: IMPROVEMENT,
+                where["points"]: points_formula(rubric, GAIN, "G5")}
     for i, (x, y) in enumerate(zip(s.x, s.y, strict=True)):
         r = FIRST + i
         values |= {f"A{r}": x, f"B{r}": y}

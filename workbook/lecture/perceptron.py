@@ -16,9 +16,12 @@ import numpy as np
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
 from openpyxl.styles import Font, PatternFill
 
+from workbook import styles
 from workbook.address import col_letter
+from workbook.formulas import DEFAULT_IMPROVEMENT_FORMAT, improvement_digits, points_formula, shown_improvement
 from workbook.lecture import common as c
 from workbook.lecture.gradable import Gradable
+from workbook.model import truncate
 from workbook.spec import Rubric, Tier
 
 KIND = "perceptron"
@@ -36,7 +39,10 @@ DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_metric=1.0), Tier(7, 
 # Conditional-format colours need an opaque alpha byte: LibreOffice reads openpyxl's default "00" as transparent.
 PIXEL_ON = PatternFill(bgColor="FF000000")
 HIDDEN = ";;;"
-IMPROVEMENT = "=IF(Z4=1,0,(Y4-Z4)/(1-Z4))"  # pixel cells show their colour, not the digits
+GAIN = "IF(Z4=1,0,(Y4-Z4)/(1-Z4))"  # share of the baseline's mistakes fixed, exact (the Points cell's input)
+IMPROVEMENT_FORMAT = DEFAULT_IMPROVEMENT_FORMAT
+IMPROVEMENT = shown_improvement(GAIN, IMPROVEMENT_FORMAT)
+ACCURACY_FORMAT = "0.00%"  # two decimals, like Improvement: 89.95 % must not read "90.0 %" under a 90 % tier
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,8 @@ def image_range(k: int) -> str:
 def cells(s: Settings) -> dict[str, str]:
     last = GRID_TOP + s.images - 1
     t = [col_letter(TABLE_COL + i) for i in range(6)]  # image, label, shape, z, output, correct
-    return {"bias": "B4", "accuracy": "Y4", "baseline": "Z4", "improvement": "AB4", "table_first": str(GRID_TOP),
+    return {"bias": "B4", "accuracy": "Y4", "baseline": "Z4", "improvement": "AB4", "points": "AC4",
+            "table_first": str(GRID_TOP),
             "table_last": str(last), "label_col": t[1], "z_col": t[3], "out_col": t[4], "correct_col": t[5]}
 
 
@@ -140,7 +147,7 @@ def learn(s: Settings, *, epochs: int = 100, rate: float = 1.0) -> tuple[dict[st
     return params, used
 
 
-def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
+def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Rubric | None = None) -> None:
     ws = wb.create_sheet(SHEET)
     c.title(ws, "The perceptron (Rosenblatt, 1958)", "400 inputs (a 20×20 pixel image), one layer, output 1 = "
                                                      "circle, 0 = rectangle. Output = step(Σ w·pixel + b).")
@@ -152,11 +159,15 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
     c.heading(ws, "Y3", "Accuracy")
     first, last = int(where["table_first"]), int(where["table_last"])
     cc = where["correct_col"]
-    c.computed(ws, where["accuracy"], f"=AVERAGE({cc}{first}:{cc}{last})", "0.0%", result=True)
+    c.computed(ws, where["accuracy"], f"=AVERAGE({cc}{first}:{cc}{last})", ACCURACY_FORMAT,
+               result=True)
     c.heading(ws, "Z3", "Baseline accuracy")
-    c.given(ws, where["baseline"], accuracy(s, start_params(s), (pics, labels)), "0.0%")
+    c.given(ws, where["baseline"], accuracy(s, start_params(s), (pics, labels)), ACCURACY_FORMAT)
     c.heading(ws, "AB3", "Improvement")
-    c.computed(ws, where["improvement"], IMPROVEMENT, "0.0%", result=True)
+    c.computed(ws, where["improvement"], IMPROVEMENT, IMPROVEMENT_FORMAT, result=True)
+    rubric = rubric or DEFAULT_RUBRIC
+    c.heading(ws, "AC3", f"Points (of {rubric.max_points:g})")
+    c.computed(ws, where["points"], points_formula(rubric, GAIN, "Y4"), styles.POINTS_FORMAT, result=True)
     c.note(ws, "AD4", "Improvement = share of the starting weights' mistakes you fixed.")
     c.heading(ws, f"B{GRID_TOP - 1}", "Weights: one per pixel (the heat map shows red = votes circle, blue = "
                                       "votes rectangle)", center=False, wrap=False)
@@ -198,12 +209,13 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None) -> None:
     narrow |= {col_letter(IMAGES_LEFT + j): 2.6 for j in range(PER_BAND * (SIZE + 1))}
     for col, width in narrow.items():
         ws.column_dimensions[col].width = width
-    c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=12, AC=3)
+    c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=12, AC=14)
     c.landscape(ws)
     c.protect(ws)
 
 
-def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str, float]:
+def expected(s: Settings, params: Mapping[str, float] | None = None,
+             rubric: Rubric | None = None) -> dict[str, float]:
     where = cells(s)
     params = params or start_params(s)
     pics, labels = draw(s)
@@ -212,7 +224,9 @@ def expected(s: Settings, params: Mapping[str, float] | None = None) -> dict[str
     out = (z >= 0).astype(int)
     acc = float(np.mean(out == labels))
     base = accuracy(s, start_params(s), (pics, labels))
-    result = {where["accuracy"]: acc, where["improvement"]: 0.0 if base == 1 else (acc - base) / (1 - base)}
+    gain = 0.0 if base == 1 else (acc - base) / (1 - base)
+    result = {where["accuracy"]: acc, where["improvement"]: truncate(gain, improvement_digits(IMPROVEMENT_FORMAT)),
+              where["points"]: (rubric or DEFAULT_RUBRIC).points(gain, acc)}
     first = int(where["table_first"])
     for k in range(s.images):
         r = first + k
@@ -232,7 +246,8 @@ def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "
     t = [col_letter(TABLE_COL + i) for i in range(6)]
     values: dict[str, float] = {where["baseline"]: accuracy(s, start_params(s), (pics, labels))}
     formulas = {where["accuracy"]: f"=AVERAGE({t[5]}{first}:{t[5]}{last})",
-                where["improvement"]: IMPROVEMENT}
+                where["improvement"]: IMPROVEMENT,
+                where["points"]: points_formula(rubric or DEFAULT_RUBRIC, GAIN, "Y4")}
     for k in range(s.images):
         r = first + k
         values[f"{t[1]}{r}"] = float(labels[k])
