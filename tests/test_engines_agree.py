@@ -172,7 +172,7 @@ def formula_cells(path: Path) -> dict[str, set[str]]:
                 if isinstance(cell.value, ArrayFormula):
                     for area_row in ws[cell.value.ref]:
                         refs.update(c.coordinate for c in area_row)
-                elif isinstance(cell.value, str) and cell.value.startswith("="):
+                elif cell.data_type == "f":  # a string cell may start with "=" too (text is text)
                     refs.add(cell.coordinate)
     return found
 
