@@ -4,24 +4,24 @@ openpyxl builds a whole object model (milliseconds per file) and refuses .ods; p
 engine gives values without formulas or names. The grader needs formulas, cached values,
 defined names and document properties from a known region, so it parses the XML itself:
 one pass over the sheet, elements cleared as it goes, stopping after the last wanted row.
-A spreadsheet never needs a DTD, so none is accepted: small parts go through defusedxml with
-DTDs forbidden; big parts (sheets, content.xml) have their prolog checked for a DTD by expat
-and are then parsed by the C-accelerated parser, which rejects any later DOCTYPE or undefined
-entity as malformed. An entity-expansion bomb or an external entity is refused either way.
+A spreadsheet never needs a DTD, so none is accepted: every part has its prolog checked for a
+DTD by expat and is then parsed by the C-accelerated parser, which rejects any later DOCTYPE or
+undefined entity as malformed (small parts whole, sheets and content.xml as a stream). An
+entity-expansion bomb or an external entity is refused either way.
 """
 
 from __future__ import annotations
 
 import gc
+import io
 import re
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import XMLPullParser
+from xml.etree.ElementTree import XML, XMLPullParser
 from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from grader.cell import Cell, ods_value, shared_child, xlsx_value
 from grader.errors import SubmissionError
@@ -44,6 +44,7 @@ CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0
 CHUNK = 1 << 16  # bytes fed to the parser at a time
 BULK_CHUNK = 1 << 22  # bytes read at a time from a sheet whose uniform rows are taken in bulk
 BULK_MIN_BYTES = 1 << 20  # sheets smaller than this are parsed cell by cell (bulk reading would not pay)
+WHOLE_MAX_BYTES = 1 << 20  # sheets smaller than this are parsed whole, then walked (see _tree_events)
 HOSTILE = ("the file contains XML entity declarations (a DTD), which spreadsheets never need; it may be crafted "
            "to attack the grader")
 
@@ -87,9 +88,14 @@ def _hostile(archive, exc: Exception) -> SubmissionError:
 
 
 def _parse(archive, name: str):
+    """A whole small part as a tree: its prolog checked for a DTD by expat, then the C-accelerated parser
+    (twice as fast as defusedxml's pure-Python one on the few KB of workbook.xml, rels, properties and
+    shared strings every submission has, with the same guarantee; see _prolog)."""
     try:
-        return fromstring(archive.read(name, max_bytes=archive.limits.max_whole_part_bytes), forbid_dtd=True)
-    except DefusedXmlException as exc:
+        data = archive.read(name, max_bytes=archive.limits.max_whole_part_bytes)
+        _prolog(io.BytesIO(data))
+        return XML(data)
+    except _DoctypeFound as exc:
         raise _hostile(archive, exc) from None
     except SubmissionError:
         raise  # too large, truncated...: already says what is wrong
@@ -271,9 +277,10 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
     parent = None  # sheetData: rows are removed from it as they end, so memory stays flat
     stop_row = max(want.last_row, max_rows) if want is not None else None
     last_wanted = want.last_row if want is not None else None
-    divert = (RowDiverter(want.last_row) if want is not None and archive.size(part) >= BULK_MIN_BYTES
-              else None)
-    events = _events(archive, part, divert=divert)
+    size = archive.size(part)
+    divert = RowDiverter(want.last_row) if want is not None and size >= BULK_MIN_BYTES else None
+    whole = _tree_events(archive, part) if divert is None and size < WHOLE_MAX_BYTES else None
+    events = whole or _events(archive, part, divert=divert)
     for event, el in events:  # the hot loop of grading a big sheet: tags compared with constants
         tag = el.tag
         if event == "start":
@@ -325,6 +332,52 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
     result.max_row[sheet], result.max_col[sheet] = max_row, max_col
 
 
+def _tree_events(archive, part: str):
+    """The events _read_xlsx_sheet acts on, from a small sheet parsed whole by the C parser.
+
+    Streaming pays for every element (a start and an end event for each <f>, <v>, <c>...): a small
+    sheet parsed whole and walked row by row skips the half of that the loop ignores. Only the
+    sheet's usual shape is walked (rows in sheetData, cells in rows, the dimension beside them); if
+    any row, cell or dimension stands anywhere else, this returns None and the part is streamed,
+    so the cells read are the same either way. So is a part that is damaged or cut short: streaming
+    stops after the wanted rows and may never meet the damage, or reports it itself.
+    """
+    try:
+        root = _parse(archive, part)
+    except SubmissionError as exc:
+        if exc.code == "hostile-xml":
+            raise  # a DTD: refused whichever way the part is read
+        return None  # damaged or truncated: streaming says so if it reads that far
+    data = root.find(_SHEET_DATA)
+    rows = [] if data is None else list(data)
+    dimensions = [el for el in root if el.tag == _DIMENSION]
+    cells = 0
+    for row in rows:
+        if row.tag != _ROW:
+            return None
+        cells += sum(1 for c in row if c.tag == _C)
+    if ((data is None) != (root.find(f".//{_SHEET_DATA}") is None)
+            or sum(1 for _ in root.iter(_ROW)) != len(rows) or sum(1 for _ in root.iter(_C)) != cells
+            or sum(1 for _ in root.iter(_DIMENSION)) != len(dimensions)
+            or sum(1 for _ in root.iter(_SHEET_DATA)) > 1):
+        return None
+    return _walk_sheet(root, data, rows)
+
+
+def _walk_sheet(root, data, rows):
+    for el in root:
+        if el.tag == _DIMENSION:
+            yield "end", el
+        elif el is data:
+            yield "start", data
+            for row in rows:
+                yield "start", row
+                for c in row:
+                    if c.tag == _C:
+                        yield "end", c
+                yield "end", row
+
+
 def _extent_with(runs, max_row: int, max_col: int) -> tuple[int, int]:
     """The sheet's extent once the rows read in bulk are counted too."""
     for run in runs:
@@ -333,9 +386,19 @@ def _extent_with(runs, max_row: int, max_col: int) -> tuple[int, int]:
     return max_row, max_col
 
 
+_F, _V, _IS, _T = f"{MAIN}f", f"{MAIN}v", f"{MAIN}is", f"{MAIN}t"
+
+
 def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
-    f = el.find(f"{MAIN}f")
-    v = el.find(f"{MAIN}v")
+    f = v = is_ = None
+    for child in el:  # one pass over the children; the first of each kind counts, as find() would
+        tag = child.tag
+        if tag == _F:
+            f = child if f is None else f
+        elif tag == _V:
+            v = child if v is None else v
+        elif tag == _IS:
+            is_ = child if is_ is None else is_
     kind = el.get("t", "n")
     formula = array_ref = None
     if f is not None:
@@ -350,8 +413,7 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
             array_ref = f.get("ref")
         formula = "=" + text if text else None
     if kind == "inlineStr":
-        is_ = el.find(f"{MAIN}is")
-        value, error = ("".join(t.text or "" for t in is_.iter(f"{MAIN}t")) if is_ is not None else ""), None
+        value, error = ("".join(t.text or "" for t in is_.iter(_T)) if is_ is not None else ""), None
     else:
         value, error = xlsx_value(kind, v.text if v is not None else None, strings)
     if formula is None and value is None and error is None:
