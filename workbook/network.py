@@ -9,6 +9,7 @@ cell reference (``h1``, ``in1`` and ``out1`` are cells in Excel and LibreOffice)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear", "step")
 ACTIVATION_TITLES = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "linear": "linear", "step": "step"}
@@ -55,9 +56,9 @@ class Network:
             return tuple(f"h{j}" for j in range(1, size + 1))
         return tuple(f"h{layer}_{j}" for j in range(1, size + 1))
 
-    @property
+    @cached_property
     def layers(self) -> tuple[tuple[Neuron, ...], ...]:
-        """Every computing layer, hidden ones first, the output last."""
+        """Every computing layer, hidden ones first, the output last (built once: grading a file asks often)."""
         out = []
         sources = self.input_labels
         for layer, act in enumerate(self.activations, start=1):
@@ -67,7 +68,7 @@ class Network:
         out.append((Neuron("out", len(self.hidden) + 1, sources, self.output_activation),))
         return tuple(out)
 
-    @property
+    @cached_property
     def neurons(self) -> tuple[Neuron, ...]:
         return tuple(n for layer in self.layers for n in layer)
 
