@@ -38,6 +38,10 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
     layout = layout_for(assignment)
     try:
         sub = read_submission(str(path), layout, limits=limits)
+        laid_out = refusal.as_laid_out(sub.properties, assignment)
+        if laid_out is not assignment:  # a lecture workbook's manual-ML sheet: read it as the lecture lays it out
+            assignment, layout = laid_out, layout_for(laid_out)
+            sub = read_submission(str(path), layout, limits=limits)
         refusal.check(str(path), sub.properties, sub.book.sheet_names, sub.book.defined_names, assignment,
                       sheet=layout.sheet, names=layout.param_cells)
         findings = [*sub.findings, *integrity.check(sub, assignment, layout)]

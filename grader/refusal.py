@@ -56,6 +56,33 @@ def stamped_assignment(props: Mapping[str, str], assignment) -> str:
     return assignment.id
 
 
+@lru_cache(maxsize=64)
+def _lecture_manual_hints(template_id: str):
+    """The hints a built-in lecture template turns on for its manual-ML sheet (None if it has none)."""
+    from workbook.catalog import is_lecture
+    from workbook.lecture.template import load_lecture
+
+    path = builtin_path(template_id)
+    if path is None or not is_lecture(path):
+        return None
+    lecture = load_lecture(path)
+    return lecture.manual.hints if lecture.id == template_id and lecture.manual is not None else None
+
+
+def as_laid_out(props: Mapping[str, str], assignment):
+    """`assignment` as the workbook lays it out: a lecture workbook's manual-ML sheet shows the lecture's hints
+    (live gradients beside the weights), so it is read with them; any other workbook as `assignment` says."""
+    stamped = props.get("assignment", "")
+    if not stamped or getattr(assignment, "kind", None) or stamped_assignment(props, assignment) == assignment.id:
+        return assignment
+    hints = _lecture_manual_hints(stamped)
+    if hints is None or hints == assignment.hints:
+        return assignment
+    from dataclasses import replace
+
+    return replace(assignment, hints=hints)
+
+
 def check(path: str, props: Mapping[str, str], sheet_names: Iterable[str], defined_names: Iterable[str],
           assignment, *, sheet: str, names: Iterable[str]) -> None:
     """Raise the SubmissionError that makes this file an error result, if it is not `assignment`'s workbook.
