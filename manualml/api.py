@@ -279,7 +279,6 @@ def solve(*, template: str | Path | None = None, starts: int | None = None, step
     `decimals` gives weights rounded to that many decimals, refined after rounding, and their own loss:
     what a student would type. None for `starts`/`steps` leaves them to workbook.solve.
     """
-    from workbook.builder import build_workbook
     from workbook.catalog import load_any
     from workbook.lecture.template import LectureTemplate
     from workbook.solve import solve as solve_weights
@@ -307,6 +306,8 @@ def solve(*, template: str | Path | None = None, starts: int | None = None, step
               for name, value in best.weights.items()]
     paths: tuple[Path, ...] = ()
     if output:
+        from workbook.builder import build_workbook  # openpyxl: a tenth of a second, only when writing
+
         path = _write_workbook(lambda p: build_workbook(a, p, weights=best.weights), output)
         lines.append(f"Wrote {path.resolve()} (solution)")
         paths = (path,)

@@ -162,6 +162,7 @@ def absolute(sheet: str, ref: str) -> str:
     return qualified(sheet, dollar(ref))
 
 
+@lru_cache(maxsize=4096)  # the same few names are parsed for every file graded
 def parse_reference(text: str) -> tuple[str, str]:
     """"'Kim''s sheet'!$C$5" -> ("Kim's sheet", '$C$5'); 'Sheet1!A1:B2' -> ('Sheet1', 'A1:B2'); 'C5' -> ('', 'C5').
 
