@@ -170,7 +170,7 @@ def check_cmd(workbook_file: Path, template: str | None) -> None:
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write one Markdown feedback file per submission into this folder.")
 @click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write a Gradescope results.json (exactly one submission).")
+              help="Write a Gradescope results.json: the one workbook among the uploads (always written).")
 @click.option("--canvas", "canvas_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Canvas gradebook import CSV.")
 @click.option("--canvas-assignment-id", default="", help="Canvas assignment id for the column header.")
@@ -189,7 +189,8 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
           canvas_path, canvas_assignment_id, moodle_path, similarity_path, report_path, on_finding, jobs, timeout):
     """Grade submitted workbooks (files or folders) against an assignment.
 
-    Exit code 0: every file graded; 1: some files could not be graded; 2: usage error.
+    Exit code 0: every file and roster student graded; 1: some file or roster student without a grade;
+    2: usage error (a wrong signing key included). With --gradescope: 0 once results.json is written.
     """
     from manualml import api
 
