@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from workbook import model
 from workbook.lecture.gradable import Gradable
-from workbook.spec import Assignment
+from workbook.spec import Assignment, average_metric
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,10 @@ def _on(rubric, data, network, metric: str, weights, start) -> tuple[float, floa
     if not math.isfinite(current):
         return current, baseline, float("-inf"), 0.0
     gain = model.improvement(baseline, current)
-    return current, baseline, gain, rubric.points(gain, current)
+    # the rubric's measure: the improvement itself, or the way from predicting the average to the best reachable
+    progress = gain if rubric.measure == "start" else rubric.progress(current, baseline,
+                                                                     average_metric(metric, data.y))
+    return current, baseline, gain, rubric.points(progress, current)
 
 
 def score(assignment: Assignment, weights: Mapping[str, float]) -> Score:

@@ -299,8 +299,13 @@ def solve(*, template: str | Path | None = None, starts: int | None = None, step
 
         best = solve_weights(a, starts=starts, steps=steps, seed=seed, decimals=decimals, progress=advance)
     rounded = "" if decimals is None else f" with every weight rounded to {decimals} decimals"
+    from grader.scoring import score
+    from workbook.spec import average_metric
+
+    average = average_metric(a.metric, a.data.y)  # the other reference a rubric can be placed against
     lines = [f"{a.title}: best {a.metric_abbr} {best.metric:.6g}{rounded} (baseline {best.baseline:.6g}), "
-             f"improvement {best.improvement:.2%}, {a.rubric.points(best.improvement, best.metric):g} of "
+             f"predicting the average {average:.6g}, "
+             f"improvement {best.improvement:.2%}, {score(a, best.weights).points:g} of "
              f"{a.rubric.max_points:g} points"]
     lines += [f"  {name} = {value:.6g}" if decimals is None else f"  {name} = {value:.{decimals}f}"
               for name, value in best.weights.items()]

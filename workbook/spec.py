@@ -66,6 +66,15 @@ class Dataset:
         return y
 
 
+def average_metric(metric: str, y: np.ndarray) -> float:
+    """The metric of predicting the mean target for every row: the reference a rubric can start from."""
+    diff = np.asarray(y, dtype=float) - float(np.mean(y))
+    if metric == "mae":
+        return float(np.mean(np.abs(diff)))
+    mse = float(np.mean(diff ** 2))
+    return math.sqrt(mse) if metric == "rmse" else mse
+
+
 @dataclass(frozen=True)
 class Tier:
     """One rubric line: all given conditions must hold to earn `points`."""
@@ -103,6 +112,18 @@ class Rubric:
     full_improvement: float = 0.9  # linear mode: improvement that earns max_points
     score_on: str = "sheet"  # "sheet", "hidden" (the [test] rows) or "mix" of both
     hidden_weight: float = 0.5  # "mix": the hidden rows' share of the points
+    # what "improvement" in tiers and full_improvement measures: "start" (better than the starting weights) or
+    # "references" (the share of the way from predicting the average for every row to best_metric, the best this
+    # network reaches: `manualml solve` computes it). A constant predictor earns nothing under "references".
+    measure: str = "start"
+    best_metric: float | None = None  # "references": the best reachable metric (from `manualml solve`)
+
+    def progress(self, metric: float, baseline: float, average: float) -> float:
+        """The fraction the tiers are compared with: improvement over `baseline`, or the share of the way from
+        `average` (the metric of predicting the mean) to best_metric."""
+        if self.measure == "references" and self.best_metric is not None and average != self.best_metric:
+            return (average - metric) / (average - self.best_metric)
+        return (baseline - metric) / baseline if baseline else 0.0
 
     def points(self, improvement: float, metric: float) -> float:
         if not (math.isfinite(improvement) and math.isfinite(metric)):
@@ -114,6 +135,13 @@ class Rubric:
 
     def full_marks(self, metric_abbr: str) -> str:
         """One line a student can aim at."""
+        if self.measure == "references":
+            return self._full_marks(metric_abbr).replace("Improvement", "Progress") + (
+                f" (progress: the share of the way from predicting the average to the best reachable "
+                f"{metric_abbr}, {self.best_metric:,.6g})")
+        return self._full_marks(metric_abbr)
+
+    def _full_marks(self, metric_abbr: str) -> str:
         if self.partial_credit == "linear":
             return f"Improvement ≥ {self.full_improvement:.0%} earns all {self.max_points:g} points"
         best = [t for t in self.tiers if t.points >= self.max_points]
@@ -337,6 +365,12 @@ def parse_template(text: str, *, source: str = "<string>", base_dir: Path | None
     if test is None and rubric.score_on != "sheet":
         raise TemplateError(source, f"score_on = '{rubric.score_on}' needs hidden test rows: add a [test] table "
                                     "with rows (or a csv)", "rubric.score_on")
+    if rubric.measure == "references":
+        average = average_metric(metric, data.y)
+        if not rubric.best_metric < average:
+            raise TemplateError(source, f"best_metric {rubric.best_metric:g} is not better than predicting the "
+                                        f"average ({average:.6g}): run `manualml solve` for the best reachable",
+                                "rubric.best_metric")
     hints = _read_hints(top.table("hints"))
     descent_table = top.table("descent")
     descent = read_descent(descent_table, network, len(data.rows)) if "descent" in raw else None
@@ -626,9 +660,18 @@ def read_rubric(table: Table) -> Rubric:
         raise table.fail("hidden_weight", f"must be a fraction between 0 and 1, got {hidden_weight:g}")
     if "hidden_weight" in table.data and score_on != "mix":
         raise table.fail("hidden_weight", "only applies with score_on = 'mix'")
+    measure = table.get("measure", str, "start")
+    if measure not in ("start", "references"):
+        raise table.fail("measure", f"expected 'start' or 'references', got {measure!r}")
+    best = table.get("best_metric", float, None)
+    if measure == "references" and best is None:
+        raise table.fail("best_metric", "measure = 'references' needs the best reachable metric: run `manualml solve "
+                                        "-t TEMPLATE` and set best_metric to its best")
+    if best is not None and measure != "references":
+        raise table.fail("best_metric", "only applies with measure = 'references'")
     table.finish()
     return Rubric(max_points=max_points, tiers=tuple(tiers), partial_credit=mode, full_improvement=full,
-                  score_on=score_on, hidden_weight=hidden_weight)
+                  score_on=score_on, hidden_weight=hidden_weight, measure=measure, best_metric=best)
 
 
 def _read_display(table: Table, labels: Table) -> Display:
