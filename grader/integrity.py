@@ -21,7 +21,7 @@ from workbook import LAYOUT_VERSION, model
 from workbook.address import a1, cells_of, col_index, col_letter, quote_sheet
 from workbook.formulas import row_templates, summary_formulas
 from workbook.layout import Layout
-from workbook.spec import Assignment
+from workbook.spec import Assignment, average_metric
 
 VALUE_TOLERANCE = 1e-9  # relative: issued data and baseline are written exactly
 CACHE_TOLERANCE = 1e-6  # relative: a spreadsheet's cached results vs NumPy
@@ -106,8 +106,8 @@ def _formulas(sub: Submission, layout: Layout, a: Assignment, where: str, findin
     overwritten, edited = [], []
     array_cells = array_members(cells)
     checks = [(a1(r, templates[k][0]), templates[k][1].format(r=r)) for r, k in sorted(suspects)]
-    for ref, formula in [*checks, *summary_formulas(layout, metric, a.rubric,
-                                                                   a.display.improvement_format).items()]:
+    for ref, formula in [*checks, *summary_formulas(layout, metric, a.rubric, a.display.improvement_format,
+                                                         average=average_metric(metric, a.data.y)).items()]:
         cell = cells.get(ref)
         if (cell is None or cell.formula is None) and ref in array_cells:
             edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "

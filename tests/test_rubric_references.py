@@ -55,3 +55,22 @@ def test_bad_reference_settings_are_explained(tmp_path, extra, message):
     with pytest.raises(WorkbookError) as err:
         _template(tmp_path, extra)
     assert message in str(err.value)
+
+
+def test_the_sheets_points_cell_uses_the_same_references(tmp_path, soffice):
+    """LibreOffice's live Points cell gives what the grader gives: 0 for the constant predictor, 8 for GOOD."""
+    import openpyxl
+
+    from workbook import libreoffice
+    from workbook.layout import layout_for
+
+    refs = _template(tmp_path, 'measure = "references"\nbest_metric = 20.0\n')
+    constant = {k: 0.0 for k in refs.weights} | {"b_out": float(refs.data.y.mean())}
+    made = [build_workbook(refs, tmp_path / "constant.xlsx", weights=constant),
+            build_workbook(refs, tmp_path / "good.xlsx", weights=GOOD)]
+    saved = libreoffice.recalculate(made, tmp_path / "saved")
+    lay = layout_for(refs)
+    shown = [openpyxl.load_workbook(p, data_only=True)[lay.sheet][lay.points_cell].value for p in saved]
+    graded = [grade_file(p, refs) for p in saved]
+    assert shown == [r.points for r in graded] == [0, 8]
+    assert not [f.code for r in graded for f in r.findings if f.kind == "tamper"]

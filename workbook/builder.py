@@ -35,7 +35,7 @@ from workbook.layout import (
 )
 from workbook.model import loss
 from workbook.network import ACTIVATION_TITLES
-from workbook.spec import Assignment
+from workbook.spec import Assignment, average_metric
 
 CHART_ROWS = 200  # a chart of more bars than this helps nobody
 
@@ -158,7 +158,8 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     put(a1(h, layout.pred_col), _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.WRAP))
     put(a1(h, layout.error_col), _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.WRAP))
 
-    summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format)
+    summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
+                               average=average_metric(a.metric, a.data.y))
     put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.WRAP))
     put(layout.metric_cell, _cell(ws, summary[layout.metric_cell], font=styles.RESULT_FONT,
                                   fill=styles.RESULT_FILL, fmt=fmt, formula=True))

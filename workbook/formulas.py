@@ -69,15 +69,23 @@ def row_formulas(layout: Layout, row: int, metric: str) -> Iterator[tuple[str, s
 
 
 def summary_formulas(layout: Layout, metric: str, rubric: Rubric | None = None,
-                     improvement_format: str = DEFAULT_IMPROVEMENT_FORMAT) -> dict[str, str]:
-    """The metric, Improvement and (with a rubric) Points cells."""
+                     improvement_format: str = DEFAULT_IMPROVEMENT_FORMAT, *,
+                     average: float | None = None) -> dict[str, str]:
+    """The metric, Improvement and (with a rubric) Points cells.
+
+    A rubric with measure = "references" scores the share of the way from `average` (the metric of
+    predicting the mean target) to its best_metric, so the Points cell does too.
+    """
     mean = f"AVERAGE({layout.column(layout.error_col)})"
     current = f"=SQRT({mean})" if metric == "rmse" else f"={mean}"
     b, c = layout.baseline_name, layout.metric_name
     gain = f"({b}-{c})/{b}"
     out = {layout.metric_cell: current, layout.improvement_cell: shown_improvement(gain, improvement_format)}
     if rubric is not None:
-        out[layout.points_cell] = points_formula(rubric, gain, c)
+        progress = gain
+        if rubric.measure == "references" and rubric.best_metric is not None and average is not None:
+            progress = f"({_number(average)}-{c})/({_number(average)}-{_number(rubric.best_metric)})"
+        out[layout.points_cell] = points_formula(rubric, progress, c)
     return out
 
 

@@ -67,12 +67,18 @@ class Dataset:
 
 
 def average_metric(metric: str, y: np.ndarray) -> float:
-    """The metric of predicting the mean target for every row: the reference a rubric can start from."""
+    """The metric of predicting the mean target for every row: the reference a rubric can start from.
+
+    To 15 significant digits, as a spreadsheet keeps a constant: the sheet's Points cell holds this number
+    and the grader scores with the same one.
+    """
     diff = np.asarray(y, dtype=float) - float(np.mean(y))
     if metric == "mae":
-        return float(np.mean(np.abs(diff)))
-    mse = float(np.mean(diff ** 2))
-    return math.sqrt(mse) if metric == "rmse" else mse
+        value = float(np.mean(np.abs(diff)))
+    else:
+        mse = float(np.mean(diff ** 2))
+        value = math.sqrt(mse) if metric == "rmse" else mse
+    return float(f"{value:.15g}")
 
 
 @dataclass(frozen=True)
