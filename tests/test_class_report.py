@@ -107,3 +107,22 @@ def _pixels(path: Path) -> bytes:
             chunks.append(data[pos + 8:pos + 8 + size])
         pos += 12 + size
     return zlib.decompress(b"".join(chunks))
+
+
+def test_lecture_sheets_and_a_class_of_broken_files(tmp_path):
+    from grader.class_report import render
+    from grader.grade import grade_file
+    from workbook.catalog import load, load_any
+    from workbook.lecture.book import build_lecture
+
+    g = load_any("lecture-perceptron").gradable()
+    path = build_lecture(load_any("lecture-perceptron"), tmp_path / "pc.xlsx")
+    page = render([grade_file(path, g)], [g])
+    assert "<h1>The perceptron: circles and rectangles</h1>" in page and page.count("<svg") == 2
+    assert "reference losses" not in page and "Hidden test" not in page  # a network's references only
+    junk = tmp_path / "junk.xlsx"
+    junk.write_text("x")
+    hp = load("house-prices")
+    page = render([grade_file(junk, hp)], [hp])
+    assert "13 submission" not in page and "1 submission(s), 0 graded, 1 not graded." in page
+    assert page.count("<svg") == 1 and '<tr class="student error">' in page
