@@ -75,12 +75,18 @@ class _Wanted:
             r1, c1, r2, c2 = box(spec)
             self.boxes.append((r1, r2, c1, c2))
         self.last_row = max((b[1] for b in self.boxes), default=0)
+        self._row, self._cols = 0, []  # the column spans wanted in the row asked about last
 
     def __contains__(self, rc: tuple[int, int]) -> bool:
         return self.has(*rc)
 
     def has(self, r: int, c: int) -> bool:
-        return any(r1 <= r <= r2 and c1 <= c <= c2 for r1, r2, c1, c2 in self.boxes)
+        if r != self._row:  # cells are asked about row by row: find the row's spans once
+            self._row, self._cols = r, [(c1, c2) for r1, r2, c1, c2 in self.boxes if r1 <= r <= r2]
+        for c1, c2 in self._cols:  # noqa: SIM110 - a loop, not any(): no generator made for every cell
+            if c1 <= c <= c2:
+                return True
+        return False
 
 
 def _hostile(archive, exc: Exception) -> SubmissionError:
