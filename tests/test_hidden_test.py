@@ -20,7 +20,7 @@ from manualml import api
 from manualml.cli import main
 from tests.submissions import GOOD
 from workbook.builder import build_workbook
-from workbook.catalog import load
+from workbook.catalog import load, load_any, resolve_template
 from workbook.errors import TemplateError
 from workbook.layout import INSTRUCTIONS_SHEET
 from workbook.roster import variant
@@ -189,3 +189,14 @@ def test_self_check_never_reveals_them(tmp_path):
 def test_validate_template_mentions_them():
     out = CliRunner().invoke(main, ["validate-template", "house-prices"]).output.splitlines()
     assert out[-1] == "  hidden test: 4 houses, never in a workbook (scored, not counted)"
+
+
+def test_a_lecture_rubric_cannot_score_hidden_rows(tmp_path):
+    text = resolve_template("lecture-perceptron").read_text(encoding="utf-8")
+    assert "[rubric]" in text
+    bad = tmp_path / "pc.toml"
+    bad.write_text(text.replace("[rubric]", '[rubric]\nscore_on = "hidden"', 1))
+    with pytest.raises(TemplateError) as err:
+        load_any(bad)
+    assert str(err.value) == f"{bad}: rubric.score_on: a lecture sheet has no hidden test rows: score_on must be " \
+                             "'sheet'"

@@ -102,6 +102,9 @@ def parse_lecture(raw: dict, *, source: str = "<string>", base_dir: Path | None 
             continue
         sheets.append((kind, read_settings(SHEETS[kind].Settings, top.table(kind))))
     rubric = read_rubric(top.table("rubric")) if "rubric" in raw else None
+    if rubric is not None and rubric.score_on != "sheet":
+        raise TemplateError(top.source, "a lecture sheet has no hidden test rows: score_on must be 'sheet'",
+                            "rubric.score_on")
     for key in raw:
         if key in SHEETS and key not in kinds:
             raise top.fail(key, f"settings for the sheet '{key}', which lecture.sheets does not list")
