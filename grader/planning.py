@@ -45,10 +45,9 @@ def _gradable(template):
     return loaded.gradable() if isinstance(loaded, LectureTemplate) else loaded
 
 
-def _from_stamps(paths: list[Path]) -> tuple[list[object], object]:
+def _from_stamps(paths: list[Path], stamped_ids: dict[Path, str]) -> tuple[list[object], object]:
     """With no template: each workbook against the built-in its stamp names, else the default template."""
     from grader.refusal import builtin_path
-    from grader.stamps import peek
     from workbook.catalog import DEFAULT_TEMPLATE
     from workbook.errors import WorkbookError
 
@@ -56,7 +55,7 @@ def _from_stamps(paths: list[Path]) -> tuple[list[object], object]:
     cache: dict[str, object] = {}
     chosen = []
     for path in paths:
-        stamped = peek(path).assignment
+        stamped = stamped_ids[path]
         if stamped and stamped not in cache:
             builtin = builtin_path(stamped)
             try:
@@ -119,7 +118,9 @@ def plan_grading(submissions: list[Path], *, template=None, manifest: Path | Non
         base = _gradable(template)
         assignments = [base] * len(paths)
     else:
-        assignments, base = _from_stamps(paths)
+        from grader.stamps import peek
+
+        assignments, base = _from_stamps(paths, {p: peek(p).assignment for p in paths})
     notes: list[str] = []
     if gradescope:
         chosen, problem, notes = gradescope_upload(paths, found.skipped, base)
@@ -129,3 +130,17 @@ def plan_grading(submissions: list[Path], *, template=None, manifest: Path | Non
         paths = chosen
     jobs = [Job(p, a, options) for p, a in zip(paths, assignments, strict=True)]
     return GradingPlan(jobs=jobs, base=base, skipped=found.skipped, notes=notes)
+
+
+def shared_stamps(results: list[GradeResult], plan: GradingPlan) -> list[str]:
+    """Without a roster nothing is superseded, but files stamped for one student are worth a look (a result's
+    student id comes from its workbook's stamp when there is no manifest)."""
+    if plan.roster:
+        return []
+    by_student: dict[str, list[str]] = {}
+    for r in results:
+        if r.student_id and r.file:
+            by_student.setdefault(r.student_id, []).append(r.file)
+    return [f"{len(files)} files carry the stamp of student {sid}: {', '.join(files)} (one "
+            "student's workbook handed in twice, or copied; grade with --manifest to keep the latest)"
+            for sid, files in by_student.items() if len(files) > 1]

@@ -100,9 +100,11 @@ def plan_notes(plan) -> list[str]:
             for x in lines]
 
 
-def render(results: Sequence[GradeResult], plan=None) -> str:
+def render(results: Sequence[GradeResult], plan=None, *, notes: Sequence[str] = ()) -> str:
     parts = [table(results)]
     if plan is not None:
         parts += plan_notes(plan)
+    parts += [textwrap.fill(f"Note: {n}", WIDTH, subsequent_indent="    ", break_long_words=False,
+                            break_on_hyphens=False) for n in notes]
     parts.append(summary(results))
     return "\n".join(parts)

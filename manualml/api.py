@@ -414,7 +414,7 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
     from grader import terminal
     from grader.batch import grade_jobs
     from grader.errors import PlanError
-    from grader.planning import plan_grading
+    from grader.planning import plan_grading, shared_stamps
 
     outputs = outputs or GradeOutputs()
     missing = [str(p) for p in submissions if not Path(p).exists()]
@@ -434,7 +434,7 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
     with _progress(progress_factory, len(plan.jobs)) as update:
         results = grade_jobs(plan.jobs, workers=workers, timeout=timeout, progress=update)
     results += plan.extra
-    lines = [terminal.render(results, plan)]
+    lines = [terminal.render(results, plan, notes=shared_stamps(results, plan))]
     lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs)
     ungraded = any(not r.graded for r in results) or bool(plan.unmatched)
     exit_code = 0 if outputs.gradescope else int(ungraded)  # Gradescope: results.json written, the run succeeded

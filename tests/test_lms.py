@@ -172,6 +172,11 @@ def test_without_a_manifest_the_stamp_names_the_student(klass, tmp_path):
     (r,) = json.loads((tmp_path / "r.json").read_text())["results"]
     assert (r["student_id"], r["student_name"]) == ("s003", "Li Wei")
     assert "Li Wei (s003)" in result.output
+    shutil.copy(saved / "s003.xlsx", folder / "copy.xlsx")
+    result = runner.invoke(main, ["grade", str(folder)], catch_exceptions=False)
+    assert (f"Note: 2 files carry the stamp of student s003: {folder / 'copy.xlsx'}, {folder / 'download (3).xlsx'} "
+            "(one student's workbook handed in twice, or copied; grade with --manifest to keep the latest)") in \
+        result.output.replace("\n    ", " ")
 
 
 def test_a_wrong_key_is_one_usage_error(klass, tmp_path):
