@@ -123,7 +123,7 @@ def test_every_allowed_label_round_trips(soffice, tmp_path):
         assert math.isclose(wb[a.label("sheet")][lay.metric_cell].value, model.loss(a), rel_tol=1e-9)
         names = openpyxl.load_workbook(fresh).defined_names
         assert names["w_in1_h1"].attr_text == address.absolute(a.label("sheet"), lay.param_cells["w_in1_h1"])
-        assert [f.code for f in grade_file(fresh, a).findings] == ["not-recalculated"]
+        assert [f.code for f in grade_file(fresh, a).findings] == []  # issued with NumPy's results cached
         result = grade_file(done, a)
         assert (result.status, [f.code for f in result.findings]) == ("graded", [])
         assert result.improvement == 0.0

@@ -48,8 +48,7 @@ def test_fresh_workbook_from_its_stamp_alone(runner, tmp_path):
         "Your RMSE: 28.03 (baseline 3,731, improvement 99.2%)",
         "Points: 10 of 10",
         "Full marks: Improvement ≥ 99% earns all 10 points",
-        "The grader will notice nothing but your weights (open and save the file in your spreadsheet program before "
-        "you hand it in, so it carries its results).",
+        "The grader will notice nothing but your weights.",  # issued with its results cached: nothing to re-save
         *GOOD_TIPS,
     ]
 

@@ -11,13 +11,27 @@ import pytest
 
 from workbook import libreoffice
 from workbook.builder import build_workbook
-from workbook.catalog import load_any, resolve_template
+from workbook.catalog import resolve_template
 from workbook.layout import INSTRUCTIONS_SHEET, layout_for
-from workbook.lecture.book import build_lecture
+from workbook.lecture import common
+from workbook.package import save
 from workbook.spec import parse_template
 
 TITLE = "= Price model"
 AREA = "=Area"
+NOTE = "= 1 − r², the loss of the normal equation's line"  # the lecture's Gradient Descent note, once
+
+
+def noted(path):
+    """A sheet written with the lecture's helpers: a title, a heading and a note that start with '='."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Gradient Descent"
+    common.title(ws, TITLE, "=subtitle")
+    common.heading(ws, "A4", "=x̃")
+    common.note(ws, "I7", NOTE)
+    common.computed(ws, "H7", "=1+1")
+    return save(wb, path, values={"Gradient Descent": {"H7": 2}})
 
 
 def odd_template():
@@ -32,7 +46,7 @@ def odd_template():
 def books(tmp_path_factory):
     src = tmp_path_factory.mktemp("src")
     a = odd_template()
-    return a, build_workbook(a, src / "odd.xlsx"), build_lecture(load_any("lecture"), src / "lecture.xlsx")
+    return a, build_workbook(a, src / "odd.xlsx"), noted(src / "lecture.xlsx")
 
 
 def test_issued_cells_are_strings(books):
@@ -43,9 +57,10 @@ def test_issued_cells_are_strings(books):
                              (lay.sheet, f"{lay.input_cols[0]}{lay.header_row}", f"{AREA} (m2) - in1")]:
         cell = wb[sheet][ref]
         assert (cell.data_type, cell.value) == ("s", text), f"{sheet}!{ref}"
-    note = openpyxl.load_workbook(lecture)["Gradient Descent"]["I7"]
-    assert note.data_type == "s"
-    assert note.value == "= 1 − r², the loss of the normal equation's line"
+    ws = openpyxl.load_workbook(lecture)["Gradient Descent"]
+    for ref, text in [("A1", TITLE), ("A2", "=subtitle"), ("A4", "=x̃"), ("I7", NOTE)]:
+        assert (ws[ref].data_type, ws[ref].value) == ("s", text), ref
+    assert ws["H7"].value == "=1+1"  # the formula path still writes formulas
 
 
 def test_libreoffice_shows_the_text(soffice, books, tmp_path):
@@ -58,4 +73,4 @@ def test_libreoffice_shows_the_text(soffice, books, tmp_path):
     assert wb[lay.sheet][f"{lay.input_cols[0]}{lay.header_row}"].value == f"{AREA} (m2) - in1"
     assert isinstance(wb[lay.sheet][lay.metric_cell].value, float)  # the formulas still compute
     gd = openpyxl.load_workbook(got_lecture, data_only=True)["Gradient Descent"]
-    assert gd["I7"].value == "= 1 − r², the loss of the normal equation's line"
+    assert (gd["I7"].value, gd["A4"].value, gd["H7"].value) == (NOTE, "=x̃", 2)

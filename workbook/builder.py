@@ -1,16 +1,20 @@
 """Spec + layout -> an .xlsx workbook a student can open in Excel, LibreOffice or Google Sheets.
 
-Written with openpyxl's write-only mode: rows are streamed to disk in order, so a template
-with 100,000 data rows builds in flat memory. The workbook carries no cached values;
-LibreOffice therefore computes every formula on open, and Excel is told to (fullCalcOnLoad).
+openpyxl lays out the workbook (styles, names, chart, validation, protection); the main sheet's
+cells are written as XML text by `workbook.sheet_xml` and streamed into the file by
+`workbook.package`, so a template with 100,000 data rows builds fast and in flat memory. Every
+formula carries its result computed by NumPy (`main_sheet_values`), so Excel's Protected View,
+previews and pandas see the numbers before anything recalculates; Excel is still told to
+recalculate on load (fullCalcOnLoad), and LibreOffice keeps the (correct) caches.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from copy import copy
 from pathlib import Path
 
+import numpy as np
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
@@ -19,10 +23,9 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, styles, teaching
+from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, package, sheet_xml, styles, teaching
 from workbook.address import a1, col_index, position
-from workbook.errors import WorkbookError
-from workbook.formulas import row_templates, summary_formulas
+from workbook.formulas import improvement_digits, row_templates, summary_formulas
 from workbook.layout import (
     GOAL_ROW,
     INFO_ROW,
@@ -33,12 +36,11 @@ from workbook.layout import (
     activation_heading,
     layout_for,
 )
-from workbook.model import loss
+from workbook.model import forward, loss, metric_value, row_errors
 from workbook.network import ACTIVATION_TITLES
 from workbook.spec import Assignment, average_metric
 
 CHART_ROWS = 200  # a chart of more bars than this helps nobody
-
 
 
 def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str = "", student_name: str = "",
@@ -59,25 +61,19 @@ def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str 
     wb = Workbook(write_only=True)
     wb.calculation = CalcProperties(fullCalcOnLoad=True)
     _instructions_sheet(wb, assignment, baseline, student_id, student_name)
-    write_main_sheet(wb, assignment, layout, baseline, student_id, student_name, password)
+    body = write_main_sheet(wb, assignment, layout, baseline, student_id, student_name, password)
     teaching.add_sheets(wb, assignment, layout)
+    values = {sheet: cells for sheet, cells in teaching.expected(assignment, layout).items() if sheet != layout.sheet}
     for name, ref in layout.defined_names().items():
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     stamp = {"layout": LAYOUT_VERSION, "assignment": assignment.id, "student_id": student_id,
              **({"student_name": student_name} if student_name else {}), **(properties or {})}
     for key, value in stamp.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=str(value)))
-    return save(wb, path)
+    return package.save(wb, path, values=values, bodies={layout.sheet: body})
 
 
-def save(wb, path: Path) -> Path:
-    """Write the workbook, turning a full disk or a read-only folder into a message."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(path)
-    except OSError as exc:
-        raise WorkbookError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
-    return path
+save = package.save  # the lecture book saves through the same path
 
 
 def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None, protection=None,
@@ -102,23 +98,23 @@ def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None,
     return cell
 
 
-def _emit(ws, grid: dict[int, dict[int, WriteOnlyCell]], upto: int) -> None:
-    """Append rows 1..upto from a sparse {row: {col: cell}} grid (write-only sheets go in order)."""
-    for row in range(1, upto + 1):
-        cells = grid.get(row, {})
-        ws.append([cells.get(c) for c in range(1, max(cells, default=0) + 1)])
-
-
 def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
-                     password: str | None) -> None:
-    """The manual-ML sheet, row by row; works in a write-only workbook and (for the lecture) an ordinary one."""
+                     password: str | None) -> package.SheetBody:
+    """The manual-ML sheet: openpyxl gets its frame (widths, chart, protection), the returned body its cells,
+    each formula with its NumPy result. Works in a write-only workbook and (for the lecture) an ordinary one."""
     ws = wb.create_sheet(layout.sheet)
     fmt = a.display.number_format
-    grid: dict[int, dict[int, WriteOnlyCell]] = {}
+    grid: dict[int, dict[int, str]] = {}
+    results = main_sheet_values(a, layout, baseline) | teaching.expected(a, layout).get(layout.sheet, {})
 
-    def put(ref: str, value) -> None:
+    def put(ref: str, cell: WriteOnlyCell) -> None:
+        """`cell` (from `_cell`) as SpreadsheetML text, a formula with its computed result."""
         row, col = position(ref)
-        grid.setdefault(row, {})[col] = value
+        style = cell.style_id if cell.has_style else 0
+        if cell.data_type == "f":
+            grid.setdefault(row, {})[col] = sheet_xml.formula(ref, cell.value, results[ref], style)
+        else:
+            grid.setdefault(row, {})[col] = sheet_xml.cell(ref, cell.value, style)
 
     put(a1(TITLE_ROW, "A"), _cell(ws, a.title, font=styles.TITLE_FONT))
     who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
@@ -174,50 +170,75 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     put(layout.points_cell, _cell(ws, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
                                   fmt=styles.POINTS_FORMAT, formula=True))
     _column_widths(ws, layout)
-    _fit_to_page_width(ws, landscape=True)  # write-only: sheet properties must precede the first row
-    _emit(ws, {r: cells for r, cells in grid.items() if r < layout.first_row}, layout.first_row - 1)
+    _fit_to_page_width(ws, landscape=True)
+    template, columns = _data_row_template(ws, a, layout, results)
+    first, last = layout.first_row, layout.last_row
+    last_col = max([template.width, *(c for cells in grid.values() for c in cells)])
 
-    _data_rows(ws, a, layout, grid)
-    tail = max([r for r in grid if r > layout.last_row], default=layout.last_row)
-    for row in range(layout.last_row + 1, tail + 1):
-        cells = grid.get(row, {})
-        ws.append([cells.get(c) for c in range(1, max(cells, default=0) + 1)])
+    def rows():
+        yield "".join(sheet_xml.row(r, grid[r]) for r in sorted(grid) if r < first).encode()
+        yield from sheet_xml.data_rows(template, first, columns,
+                                       {r: cells for r, cells in grid.items() if first <= r <= last})
+        yield "".join(sheet_xml.row(r, grid[r]) for r in sorted(grid) if r > last).encode()
 
     _chart(ws, a, layout)
     _protect(ws, layout, password)
+    return package.SheetBody(rows=rows, dimension=sheet_xml.dimension(max([*grid, last]), last_col))
 
 
-def _data_rows(ws, a: Assignment, layout: Layout, grid: dict[int, dict[int, WriteOnlyCell]]) -> None:
-    """Stream the data rows. Styles are registered once per column and copied, formulas filled from
-    per-column templates: this loop runs for every row of a 100,000-row sheet."""
+def main_sheet_values(a: Assignment, layout: Layout, baseline: float) -> dict:
+    """NumPy's value of every computed column ('E': array over the data rows) and summary cell ('M12': value):
+    the numbers LibreOffice computes from the same formulas (same operations in the same order)."""
+    fwd = forward(a.network, a.weights, a.data.X)
+    out: dict = {}
+    for n in layout.neurons.values():
+        if n.has_z_column:
+            out[n.z_col] = fwd.z[n.label]
+        out[n.a_col] = fwd.a[n.label] if n.has_z_column else fwd.z[n.label]
+    errors = row_errors(a.metric, a.data.y, fwd.prediction)
+    out[layout.error_col] = errors
+    current = metric_value(a.metric, a.data.y, fwd.prediction) if np.isfinite(errors).all() else package.NUM
+    out[layout.metric_cell] = current
+    if baseline == 0:
+        out[layout.improvement_cell] = package.DIV0
+        gain = math.nan
+    elif isinstance(current, package.Error):
+        out[layout.improvement_cell] = current
+        gain = math.nan
+    else:
+        gain = (baseline - current) / baseline
+        out[layout.improvement_cell] = truncated(gain, improvement_digits(a.display.improvement_format))
+    if layout.points_cell:  # =IFERROR(rubric..., 0): the grader's rule on the exact gain
+        out[layout.points_cell] = a.rubric.points(gain, current if isinstance(current, float) else math.nan)
+    return out
+
+
+def truncated(value: float, digits: int) -> float:
+    """What the spreadsheet's TRUNC(value, digits) gives: LibreOffice scales, rounds the product to 15
+    significant digits (so 0.29 * 100 = 28.999999999999996 truncates to 29, not 28) and floors it."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    factor = 10.0 ** digits
+    scaled = float(f"{abs(value) * factor:.15g}")
+    return math.copysign(math.floor(scaled) / factor, value)
+
+
+def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
+    """The data rows' template (given columns, formulas from per-column templates) and each slot's column of
+    values: this is what runs for every row of a 100,000-row sheet, so nothing is built per cell."""
     fmt = a.display.number_format
     formats = _column_formats(layout, fmt)
-    given = _cell(ws, None, fill=styles.GIVEN_FILL)
-    target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=fmt)
-    inputs = [(col_index(c) - 1, given) for c in layout.input_cols]
-    templates = [(col_index(col) - 1, tpl, _cell(ws, None, fill=styles.COMPUTED_FILL, fmt=formats[col]))
-                 for col, tpl in row_templates(layout, a.metric)]
-    target_at = col_index(layout.target_col) - 1
-    width = max(col_index(layout.last_col), max(i for i, _, _ in templates) + 1)
-
-    def styled(value, proto: WriteOnlyCell) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, value=value)
-        cell._style = copy(proto._style)
-        return cell
-
-    for i, values in enumerate(a.data.rows):
-        row = layout.first_row + i
-        cells: list = [None] * width
-        for (at, proto), v in zip(inputs, values[:-1], strict=True):
-            cells[at] = styled(v, proto)
-        cells[target_at] = styled(values[-1], target)
-        for at, tpl, proto in templates:
-            cells[at] = styled(tpl.format(r=row), proto)
-        for c, extra in grid.get(row, {}).items():
-            cells[c - 1] = extra
-        while cells and cells[-1] is None:
-            cells.pop()
-        ws.append(cells)
+    given = _cell(ws, None, fill=styles.GIVEN_FILL).style_id
+    target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=fmt).style_id
+    X, y = a.data.X, a.data.y
+    slots = [(c, given, None, X[:, i]) for i, c in enumerate(layout.input_cols)]
+    slots.append((layout.target_col, target, None, y))
+    for col, tpl in row_templates(layout, a.metric):
+        style = _cell(ws, None, fill=styles.COMPUTED_FILL, fmt=formats[col]).style_id
+        slots.append((col, style, tpl, results[col]))
+    slots.sort(key=lambda slot: col_index(slot[0]))
+    template = sheet_xml.RowTemplate([(col, style, tpl) for col, style, tpl, _ in slots])
+    return template, [values for *_, values in slots]
 
 
 def _fit_to_page_width(ws, *, landscape: bool) -> None:

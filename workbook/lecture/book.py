@@ -43,21 +43,26 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
     wb.remove(wb.active)
     wb.calculation = CalcProperties(fullCalcOnLoad=True)
     _contents(wb, t)
+    bodies, values = {}, {}
     for kind, settings in t.sheets:
         if kind == MANUAL:
             assert t.manual is not None
             layout = layout_for(t.manual)
-            write_main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
+            bodies[layout.sheet] = write_main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
             teaching.add_sheets(wb, t.manual, layout)
+            values |= {sheet: cells for sheet, cells in teaching.expected(t.manual, layout).items()
+                       if sheet != layout.sheet}
             for name, ref in layout.defined_names().items():
                 wb.defined_names[name] = DefinedName(name, attr_text=ref)
         elif kind in GRADED:  # a graded sheet shows the points its rubric gives, live
             SHEETS[kind].build(wb, settings, params, t.rubric)
+            values[SHEETS[kind].SHEET] = SHEETS[kind].expected(settings, params, t.rubric)
         else:
             SHEETS[kind].build(wb, settings)
+            values[SHEETS[kind].SHEET] = SHEETS[kind].expected(settings)
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
-    return save(wb, path)
+    return save(wb, path, values=values, bodies=bodies)
 
 
 def _contents(wb, t: LectureTemplate) -> None:

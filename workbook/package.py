@@ -1,0 +1,257 @@
+"""The .xlsx package on disk: the same workbook always gives the same bytes, with its results cached.
+
+openpyxl lays out the workbook (styles, names, charts, validation, protection) and writes it to
+memory; this module then writes the file itself, because three things openpyxl cannot do matter:
+
+* **Cached values.** openpyxl writes every formula with an empty ``<v/>``. Excel's Protected View,
+  phones, previews, pandas and calamine show caches only, so a student would first see blanks.
+  Each sheet's values (computed by NumPy: `values`) are put into its formula cells; a formula
+  cell left without one is an error, so no sheet can silently miss its results.
+* **Sheet bodies streamed by us** (`bodies`): the main sheet's rows are written as XML text by
+  `workbook.sheet_xml`, which is many times faster than openpyxl's cell objects.
+* **Reproducible bytes.** Document times come from ``SOURCE_DATE_EPOCH`` or a fixed date, never the
+  clock, zip entries carry a fixed timestamp, and the compressor is fixed: the same command
+  writes byte-identical files, so a class manifest's digests can be re-derived.
+
+Parts are deflated once and may be reused as they are (`Part.raw`): a class set writes the parts
+every student shares once and only the student's own parts per file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from workbook.errors import WorkbookError
+
+LEVEL = 6  # zlib's default: the compressor is part of the bytes, so it is fixed
+FIXED_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # document times when SOURCE_DATE_EPOCH is not set
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the zip format's own epoch
+_DOS_TIME = 0
+_CELL = re.compile(r'<c r="([A-Z]{1,3}[0-9]+)"([^>]*?)(/>|>(.*?)</c>)', re.S)
+_TYPE = re.compile(r'\st="[^"]*"')
+_EMPTY_V = re.compile(r"<v\s*/>|<v></v>")
+_DIMENSION = re.compile(r"<dimension [^>]*/>")
+_SHEET_DATA = re.compile(r"<sheetData\s*/>|<sheetData>\s*</sheetData>")
+_DATES = re.compile(r"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+class Error:
+    """A spreadsheet error value as a cached result (``#NUM!``, ``#DIV/0!``)."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def __eq__(self, other):
+        return isinstance(other, Error) and other.code == self.code
+
+    def __hash__(self):
+        return hash(self.code)
+
+    def __repr__(self):
+        return f"Error({self.code!r})"
+
+
+NUM = Error("#NUM!")
+DIV0 = Error("#DIV/0!")
+
+
+def document_date() -> datetime:
+    """SOURCE_DATE_EPOCH (the reproducible-builds convention) if set, else a fixed date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return FIXED_DATE
+
+
+def cached(value) -> tuple[str, str]:
+    """(type attribute, <v> text) of a formula's cached result."""
+    if isinstance(value, Error):
+        return ' t="e"', value.code
+    if isinstance(value, bool):
+        return ' t="b"', "1" if value else "0"
+    if isinstance(value, str):
+        return ' t="str"', escape(value)
+    if isinstance(value, int):
+        return "", str(value)
+    v = float(value)
+    if v != v or v in (float("inf"), float("-inf")):
+        return ' t="e"', NUM.code
+    text = repr(v)
+    return "", text[:-2] if text.endswith(".0") else text
+
+
+@dataclass(frozen=True)
+class Part:
+    """One zip entry, already deflated."""
+
+    name: str
+    raw: bytes  # raw deflate stream
+    crc: int
+    size: int  # uncompressed size
+
+    @classmethod
+    def of(cls, name: str, data: bytes | Iterable[bytes]) -> Part:
+        chunks = [data] if isinstance(data, bytes) else data
+        comp = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+        out, crc, size = [], 0, 0
+        for chunk in chunks:
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            out.append(comp.compress(chunk))
+        out.append(comp.flush())
+        return cls(name, b"".join(out), crc, size)
+
+
+def write_zip(path: Path, parts: Iterable[Part]) -> None:
+    """A plain zip (no zip64: parts stay far below 4 GB) with fixed timestamps."""
+    central, offset = [], 0
+    with open(path, "wb") as f:
+        for p in parts:
+            name = p.name.encode()
+            head = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, _DOS_TIME, _DOS_DATE, p.crc, len(p.raw),
+                               p.size, len(name), 0)
+            f.write(head + name)
+            f.write(p.raw)
+            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE, p.crc,
+                                       len(p.raw), p.size, len(name), 0, 0, 0, 0, 0, offset) + name)
+            offset += len(head) + len(name) + len(p.raw)
+        directory = b"".join(central)
+        f.write(directory)
+        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0))
+
+
+@dataclass(frozen=True)
+class SheetBody:
+    """Rows written by us instead of openpyxl: `rows()` yields the XML of `<row>` elements in order."""
+
+    rows: Callable[[], Iterator[bytes]]
+    dimension: str  # e.g. "A1:M17"
+
+
+def openpyxl_parts(wb) -> dict[str, bytes]:
+    """Every part openpyxl writes for `wb`, uncompressed, in its order."""
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with zipfile.ZipFile(buffer) as z:
+        return {info.filename: z.read(info) for info in z.infolist()}
+
+
+def sheet_parts(parts: Mapping[str, bytes]) -> dict[str, str]:
+    """Sheet title -> its part name, from xl/workbook.xml and its relationships."""
+    rels = dict(re.findall(r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"',
+                           parts["xl/_rels/workbook.xml.rels"].decode()))
+    rels |= {k: v for v, k in re.findall(r'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"',
+                                         parts["xl/_rels/workbook.xml.rels"].decode())}
+    out = {}
+    for tag in re.findall(r"<sheet\b[^>]*/>", parts["xl/workbook.xml"].decode()):
+        name = _unescape(re.search(r'name="([^"]*)"', tag).group(1))
+        rid = re.search(r'r:id="([^"]*)"|id="([^"]*)"', tag)
+        target = rels[rid.group(1) or rid.group(2)]
+        out[name] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return out
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">")
+            .replace("&amp;", "&"))
+
+
+def fix_dates(core: bytes) -> bytes:
+    stamp = document_date().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _DATES.sub(lambda m: f"{m.group(1)}{stamp}{m.group(3)}", core.decode()).encode()
+
+
+def put_values(sheet: str, xml: str, values: Mapping[str, object]) -> str:
+    """Give every formula cell its cached result, and every other cell of an array formula's range its value."""
+    missing: list[str] = []
+
+    def one(m: re.Match) -> str:
+        ref, attrs, body = m.group(1), m.group(2), m.group(4)
+        if body is not None and "<f" in body:
+            if ref not in values:
+                missing.append(ref)
+                return m.group(0)
+            kind, text = cached(values[ref])
+            formula = _EMPTY_V.sub("", body)
+            formula = re.sub(r"<v>.*?</v>", "", formula, flags=re.S)
+            return f'<c r="{ref}"{_TYPE.sub("", attrs)}{kind}>{formula}<v>{text}</v></c>'
+        if not body and ref in values:  # an array formula's other cells hold only their value
+            kind, text = cached(values[ref])
+            return f'<c r="{ref}"{_TYPE.sub("", attrs)}{kind}><v>{text}</v></c>'
+        return m.group(0)
+
+    out = _CELL.sub(one, xml)
+    if missing:
+        raise WorkbookError(f"sheet {sheet!r}: no computed value for formula cell(s) {', '.join(missing[:10])}"
+                            f"{' …' if len(missing) > 10 else ''} (each sheet must give the value of every formula)")
+    return out
+
+
+def package(wb, *, values: Mapping[str, Mapping[str, object]] | None = None,
+            bodies: Mapping[str, SheetBody] | None = None, exclude: Iterable[str] = ()) -> dict[str, Part]:
+    """The workbook's parts, deflated, with our values and bodies in place (`exclude`: parts left out)."""
+    values, bodies = values or {}, bodies or {}
+    raw = openpyxl_parts(wb)
+    where = sheet_parts(raw)
+    by_part = {where[s]: s for s in where}
+    skip = set(exclude)
+    out: dict[str, Part] = {}
+    for name, data in raw.items():
+        if name in skip:
+            continue
+        if name == "docProps/core.xml":
+            out[name] = Part.of(name, fix_dates(data))
+        elif name in by_part:
+            out[name] = sheet_part(name, by_part[name], data, values.get(by_part[name], {}), bodies.get(by_part[name]))
+        else:
+            out[name] = Part.of(name, data)
+    return out
+
+
+def sheet_part(name: str, sheet: str, data: bytes, values: Mapping[str, object], body: SheetBody | None) -> Part:
+    xml = data.decode()
+    if "<f" in xml:
+        xml = put_values(sheet, xml, values)
+    if body is None:
+        return Part.of(name, xml.encode())
+    found = _SHEET_DATA.search(xml)
+    if found is None:
+        raise WorkbookError(f"sheet {sheet!r}: expected an empty sheet to fill, found cells")
+    head = _DIMENSION.sub("", xml[:found.start()])
+    head = head.replace("<sheetViews>", f'<dimension ref="{body.dimension}"/><sheetViews>', 1)
+    return Part.of(name, _chain(head.encode() + b"<sheetData>", body.rows(),
+                                b"</sheetData>" + xml[found.end():].encode()))
+
+
+def _chain(first: bytes, middle: Iterator[bytes], last: bytes) -> Iterator[bytes]:
+    yield first
+    yield from middle
+    yield last
+
+
+def save(wb, path: str | Path, *, values: Mapping[str, Mapping[str, object]] | None = None,
+         bodies: Mapping[str, SheetBody] | None = None) -> Path:
+    """Write the workbook reproducibly, turning a full disk or a read-only folder into a message."""
+    return write_parts(package(wb, values=values, bodies=bodies).values(), path)
+
+
+def write_parts(parts: Iterable[Part], path: str | Path) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_zip(path, parts)
+    except OSError as exc:
+        raise WorkbookError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
+    return path

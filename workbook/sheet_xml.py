@@ -1,0 +1,139 @@
+"""Cells and rows as SpreadsheetML text, written directly (no cell objects): the main sheet's body.
+
+A 100,000-row sheet has millions of cells; building an openpyxl cell for each costs most of the
+generation time. Here every data row is one `str.format` of a per-sheet row template, filled with
+the row number, the row's data and the cached results NumPy computed for it. Strings are always
+written as inline strings (text is text, whatever its first character); only `formula` writes a
+formula, with its cached value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from workbook.address import col_index, col_letter
+from workbook.package import cached
+
+ROWS_PER_CHUNK = 2000
+
+
+def _style(style: int) -> str:
+    return f' s="{style}"' if style else ""
+
+
+def text(ref: str, value: str, style: int = 0) -> str:
+    space = ' xml:space="preserve"' if value != value.strip() else ""
+    return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
+
+
+def number(ref: str, value: float, style: int = 0) -> str:
+    return f'<c r="{ref}"{_style(style)}><v>{_num(value)}</v></c>'
+
+
+def formula(ref: str, text_: str, value, style: int = 0) -> str:
+    """`text_` without or with its leading '='; `value` is its cached result."""
+    kind, v = cached(value)
+    return f'<c r="{ref}"{_style(style)}{kind}><f>{escape(text_.removeprefix("="))}</f><v>{v}</v></c>'
+
+
+def blank(ref: str, style: int = 0) -> str:
+    return f'<c r="{ref}"{_style(style)}/>'
+
+
+def _num(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return short(repr(float(value)))
+
+
+def short(text: str) -> str:
+    """'85.0' -> '85': a whole number as spreadsheets write it (the value is the same double)."""
+    return text[:-2] if text.endswith(".0") else text
+
+
+def cell(ref: str, value, style: int = 0) -> str:
+    """A constant: text, number or an empty styled cell."""
+    if value is None:
+        return blank(ref, style)
+    if isinstance(value, str):
+        return text(ref, value, style)
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{_style(style)} t="b"><v>{_num(value)}</v></c>'
+    return number(ref, value, style)
+
+
+def row(r: int, cells: dict[int, str]) -> str:
+    """`<row>` of the given {column index: cell xml}, left to right."""
+    return f'<row r="{r}">{"".join(cells[c] for c in sorted(cells))}</row>'
+
+
+class RowTemplate:
+    """One data row as a format string: given numbers and formulas with their cached values.
+
+    `columns` are (column letter, style, formula template with '{r}' or None for a given value).
+    The formula templates come from `workbook.formulas.row_templates` (braces already doubled).
+    """
+
+    def __init__(self, columns: Sequence[tuple[str, int, str | None]]):
+        parts, self.width = [], 0
+        for slot, (col, style, tpl) in enumerate(columns):
+            ref = f"{col}{{r}}"
+            if tpl is None:
+                parts.append(f'<c r="{ref}"{_style(style)}><v>{{v[{slot}]}}</v></c>')
+            else:
+                f = escape(tpl.removeprefix("="))
+                parts.append(f'<c r="{ref}"{_style(style)}><f>{f}</f><v>{{v[{slot}]}}</v></c>')
+            self.width = max(self.width, col_index(col))
+        self.columns = list(columns)
+        self.pattern = "".join(parts)
+
+    def fill(self, r: int, values: Sequence[str]) -> str:
+        """The cells of row `r` (no <row> element) from each slot's number text."""
+        return self.pattern.format(r=r, v=values)
+
+    def fill_checked(self, r: int, values: Sequence) -> str:
+        """The slow path for a row holding something a bare <v> cannot (an error, a non-finite number)."""
+        out = []
+        for (col, style, tpl), value in zip(self.columns, values, strict=True):
+            ref = f"{col}{r}"
+            if tpl is None:
+                out.append(cell(ref, value, style))
+            else:
+                out.append(formula(ref, tpl.replace("{{", "\x00").replace("}}", "\x01").format(r=r)
+                                   .replace("\x00", "{").replace("\x01", "}"), value, style))
+        return "".join(out)
+
+
+def data_rows(template: RowTemplate, first_row: int, columns: Sequence[np.ndarray],
+              extras: dict[int, dict[int, str]]) -> Iterator[bytes]:
+    """Every data row, in chunks of XML bytes (memory stays flat). `columns[k][i]` is slot k's value in data
+    row i; `extras` are other cells right of the template's on those rows ({row: {column index: xml}})."""
+    n = len(columns[0]) if len(columns) else 0
+    for extra in extras.values():
+        if min(extra) <= template.width:
+            raise ValueError("extra cells must lie right of the data row's cells")
+    for start in range(0, n, ROWS_PER_CHUNK):
+        stop = min(n, start + ROWS_PER_CHUNK)
+        block = [np.asarray(c[start:stop], dtype=float) for c in columns]
+        ok = np.logical_and.reduce([np.isfinite(b) for b in block]) if block else np.ones(0, bool)
+        texts = [[short(t) for t in map(repr, b.tolist())] for b in block]
+        chunk = []
+        for i in range(stop - start):
+            r = first_row + start + i
+            if ok[i]:
+                body = template.fill(r, [t[i] for t in texts])
+            else:
+                body = template.fill_checked(r, [float(b[i]) for b in block])
+            more = extras.get(r)
+            tail = "".join(more[c] for c in sorted(more)) if more else ""
+            chunk.append(f'<row r="{r}">{body}{tail}</row>')
+        yield "".join(chunk).encode()
+
+
+def dimension(last_row: int, last_col: int) -> str:
+    return f"A1:{col_letter(max(last_col, 1))}{max(last_row, 1)}"
