@@ -31,6 +31,14 @@ class GradingPlan:
     roster: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def rostered(self, results: list[GradeResult]) -> list[GradeResult]:
+        """The results an LMS gradebook gets: with a roster, one per roster student (a file that matched no
+        student stays out, even if its stamp names one: that stamp was not believed)."""
+        if not self.roster:
+            return list(results)
+        unmatched = {str(p) for p in self.unmatched}
+        return [r for r in results if r.student_id in self.roster and r.file not in unmatched]
+
     @property
     def assignments(self) -> list:
         return [j.assignment for j in self.jobs] + [self.base] * len(self.extra)

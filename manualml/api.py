@@ -435,7 +435,8 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
         results = grade_jobs(plan.jobs, workers=workers, timeout=timeout, progress=update)
     results += plan.extra
     lines = [terminal.render(results, plan, notes=shared_stamps(results, plan))]
-    lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs)
+    lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs,
+                            rostered=plan.rostered(results))
     ungraded = any(not r.graded for r in results) or bool(plan.unmatched)
     exit_code = 0 if outputs.gradescope else int(ungraded)  # Gradescope: results.json written, the run succeeded
     return Outcome(lines=tuple(lines), exit_code=exit_code, data=results)
@@ -448,7 +449,8 @@ def _ensure_parent(path: Path) -> None:
         raise WorkbookError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
 
 
-def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) -> list[str]:
+def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs, *, rostered=None) -> list[str]:
+    """`rostered`: the results that belong in an LMS gradebook (one per roster student; default all)."""
     from grader import report
 
     lines = []
@@ -469,11 +471,11 @@ def _write_outputs(results, assignments, base, roster: dict, out: GradeOutputs) 
         from grader import exports
 
         if out.canvas:
-            exports.write_canvas(results, base, out.canvas, roster=roster,
+            exports.write_canvas(results if rostered is None else rostered, base, out.canvas, roster=roster,
                                  canvas_assignment_id=out.canvas_assignment_id)
             lines.append(f"Canvas: {out.canvas}")
         if out.moodle:
-            exports.write_moodle(results, base, out.moodle, roster=roster)
+            exports.write_moodle(results if rostered is None else rostered, base, out.moodle, roster=roster)
             lines.append(f"Moodle: {out.moodle}")
     if out.similarity or out.report:
         from grader.similarity import groups, similar_pairs, starting_weights, write_similarity

@@ -187,3 +187,27 @@ def test_a_wrong_key_is_one_usage_error(klass, tmp_path):
     assert "the signing key verifies none of the 4 signed workbook(s)" in result.output
     assert "forged" not in result.output
     assert read_manifest(issued / "manifest.json")["signed"] is True
+
+
+def test_an_untrusted_stamp_never_adds_a_second_row(klass, tmp_path):
+    """A file whose signature fails and whose name names nobody: graded and listed, but not in the gradebooks."""
+    import re
+
+    _root, issued, saved, runner = klass
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    shutil.copy(saved / "s001.xlsx", folder / "s001.xlsx")
+    rewrite_member(saved / "s001.xlsx", folder / "random.xlsx", "docProps/custom.xml",
+                   lambda xml: re.sub(r"(manualml_signature.*?<vt:lpwstr>)(\w{8})", r"\g<1>deadbeef", xml, flags=re.S))
+    from grader.stamps import peek
+
+    assert peek(folder / "random.xlsx").stamp["signature"].startswith("deadbeef")
+    assert peek(folder / "random.xlsx").student_id == "s001"
+    result, results = _grade(runner, folder, issued / "manifest.json", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "Unmatched: " + str(folder / "random.xlsx") in result.output.replace("\n    ", " ")
+    forged = next(r for r in results if r["file"].endswith("random.xlsx"))
+    assert forged["status"] == "graded"
+    with (tmp_path / "out" / "canvas.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[2:]
+    assert sorted(r[2] for r in rows) == list(NAMES)  # s001 once
