@@ -81,3 +81,18 @@ def test_lecture_workbook_graded_for_one_of_its_sheets(tmp_path):
                                                   load("house-prices")).baseline)
     r = grade_file(lecture, load("house-prices-sigmoid"))
     assert r.error == "this is the workbook for 'lecture': grade it with -t lecture"
+
+
+def test_gnumeric_made_and_gnumeric_saved(tmp_path, ssconvert):
+    """Another program: a sheet Gnumeric made from a CSV is refused; our workbook saved by Gnumeric is graded."""
+    from workbook import gnumeric
+
+    (tmp_path / "prices.csv").write_text("area,price\n85,200\n120,260\n")
+    ours = build_workbook(load("house-prices"), tmp_path / "ours.xlsx")
+    made, saved = gnumeric.recalculate([tmp_path / "prices.csv", ours], tmp_path / "gnumeric")
+    r = grade_file(made, load("house-prices"))
+    assert (r.error_code, r.error) == ("not-the-workbook", "not the house-prices workbook: hand in the workbook "
+                                                           "you were given")
+    r = grade_file(saved, load("house-prices"))
+    assert r.status == "graded", r.error
+    assert r.metric == pytest.approx(grade_file(ours, load("house-prices")).metric)
