@@ -21,6 +21,7 @@ from workbook.errors import WorkbookError
 from workbook.spec import Assignment
 
 SEARCH_ROWS = 500  # the one-weight search runs on at most this many rows (evenly spaced); the result is exact
+REFINE_ROUNDS, REFINE_POINTS = 4, 25  # after the geometric ladder: the bracket shrinks 12-fold a round
 SEARCH_WEIGHTS = 24  # a bigger network searches only the weights whose gradient promises most (|slope| x size)
 SOLVE_MAX_ROWS = 200  # above this (or SOLVE_MAX_PARAMS) `solve` is too slow to run while writing feedback
 SOLVE_MAX_PARAMS = 60
@@ -150,35 +151,42 @@ def _loss_at(assignment, weights, X, y) -> float:
     return value if math.isfinite(value) else math.inf
 
 
+def _losses_along(assignment: Assignment, weights: Mapping[str, float], name: str, values: np.ndarray,
+                  X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The metric for each of `values` of weight `name` (the others as they are), in one forward pass."""
+    fwd = model.forward(assignment.network, {**weights, name: values[:, None]}, X)
+    prediction = np.broadcast_to(fwd.prediction, (len(values), len(y)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        per_row = model.row_errors(assignment.metric, y, prediction)
+        mean = per_row.mean(axis=1)
+        losses = np.sqrt(mean) if assignment.metric == "rmse" else mean
+    return np.where(np.isfinite(losses), losses, np.inf)
+
+
 def best_single_change(assignment: Assignment, weights: Mapping[str, float], name: str, slope: float,
                        X: np.ndarray, y: np.ndarray) -> float:
     """Move `name` alone against its gradient: the value that lowers the error (on X, y) most.
 
-    Steps grow geometrically from a thousandth of the weight's size to 65,536 times it, then the best
-    bracket is narrowed by golden-section search (the loss along one weight is piecewise smooth).
+    Steps grow geometrically from a thousandth of the weight's size to 65,536 times it; the bracket around
+    the best is then searched on finer and finer even grids (the loss along one weight is piecewise smooth).
+    Each grid is one forward pass over all its values at once.
     """
     start = float(weights[name])
     direction = -1.0 if slope > 0 else 1.0
     size = max(abs(start), 1.0)
-    trial = dict(weights)
-
-    def at(step: float) -> float:
-        trial[name] = start + direction * step
-        return _loss_at(assignment, trial, X, y)
-
-    steps = [0.0, *(size * 2.0**k for k in range(-10, 17))]
-    losses = [at(s) for s in steps]
+    steps = np.array([0.0, *(size * 2.0**k for k in range(-10, 17))])
+    losses = _losses_along(assignment, weights, name, start + direction * steps, X, y)
+    best_step, best_loss = steps[int(np.argmin(losses))], float(np.min(losses))
     i = int(np.argmin(losses))
     lo, hi = steps[max(i - 1, 0)], steps[min(i + 1, len(steps) - 1)]
-    ratio = (math.sqrt(5) - 1) / 2
-    for _ in range(24):
-        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-        if at(a) <= at(b):
-            hi = b
-        else:
-            lo = a
-    found_step = min([(losses[i], steps[i]), (at((lo + hi) / 2), (lo + hi) / 2)])[1]
-    return start + direction * found_step
+    for _ in range(REFINE_ROUNDS):
+        grid = np.linspace(lo, hi, REFINE_POINTS)
+        found = _losses_along(assignment, weights, name, start + direction * grid, X, y)
+        j = int(np.argmin(found))
+        if found[j] < best_loss:
+            best_step, best_loss = grid[j], float(found[j])
+        lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, len(grid) - 1)]
+    return start + direction * float(best_step)
 
 
 def aim_for(assignment: Assignment, weights: Mapping[str, float], name: str, value: float,

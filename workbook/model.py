@@ -45,8 +45,17 @@ class Forward:
         return self.a["out"]
 
 
+def _parameter(value) -> float | np.ndarray:
+    """A weight as the model uses it: a float, or an array of candidate values (shape K x 1) kept as it is."""
+    return value if isinstance(value, np.ndarray) else float(value)
+
+
 def forward(network: Network, weights: Mapping[str, float], X: np.ndarray) -> Forward:
-    """Run the network on every row of X (shape rows x inputs)."""
+    """Run the network on every row of X (shape rows x inputs).
+
+    A weight given as a K x 1 array runs K networks at once (every column then has K rows of values),
+    which is how the grader's advice tries many values of one weight in a single pass.
+    """
     X = np.asarray(X, dtype=float)
     values = {label: X[:, i] for i, label in enumerate(network.input_labels)}
     zs, acts = {}, {}
@@ -54,9 +63,9 @@ def forward(network: Network, weights: Mapping[str, float], X: np.ndarray) -> Fo
         for neuron in network.neurons:
             total = None
             for source in neuron.sources:
-                term = float(weights[neuron.weight_name(source)]) * values[source]
+                term = _parameter(weights[neuron.weight_name(source)]) * values[source]
                 total = term if total is None else total + term
-            z = total + float(weights[neuron.bias_name])
+            z = total + _parameter(weights[neuron.bias_name])
             zs[neuron.label] = z
             acts[neuron.label] = values[neuron.label] = activate(neuron.activation, z)
     return Forward(z=zs, a=acts)
