@@ -162,8 +162,7 @@ def test_a_graded_lecture_sheet_and_the_whole_lecture(runner, tmp_path):
         "Your accuracy: 0.5 (baseline 0.5, improvement 0.0%)",
         "Points: 0 of 10",
         "Full marks: accuracy ≥ 1 earns all 10 points",
-        "The grader will notice nothing but your weights (open and save the file in your spreadsheet program before "
-        "you hand it in, so it carries its results).",
+        "The grader will notice nothing but your weights.",  # the lecture book is written with its results (42bbd4e)
         "Next: Look at an image your perceptron gets wrong: raise the weights under its black pixels if it should be a "
         "circle (1), lower them if it should be a rectangle (0).",
     ]
