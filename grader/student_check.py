@@ -18,7 +18,7 @@ from grader.cells import read_cells
 from grader.errors import GraderError
 from grader.grade import grade_file
 from grader.report import next_step
-from grader.results import INFO, TAMPER, WEIGHT, GradeResult
+from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.safety import Limits, open_submission
 from workbook import PROPERTY_PREFIX
 from workbook.errors import WorkbookError
@@ -161,11 +161,11 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
         for f in shown:
             lead = LEADS.get(f.code)
             lines.append(f"  - {lead}: {f.message}" if lead and f.kind == TAMPER else f"  - {f.message}")
-    elif not [f for f in result.findings if f.kind == INFO]:
-        lines.append("The grader will notice nothing but your weights.")
-    else:
+    elif result.findings:  # only "not-recalculated": a file written by a program, never opened
         lines.append("The grader will notice nothing but your weights (open and save the file in your spreadsheet "
                      "program before you hand it in, so it carries its results).")
+    else:
+        lines.append("The grader will notice nothing but your weights.")
     if hidden_note:
         lines.append(hidden_note)
     tips = tuple(advice.advise(sheet_only, result.weights)) if usable and isinstance(assignment, Assignment) else ()
