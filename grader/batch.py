@@ -113,7 +113,7 @@ def walk(inputs: Iterable[str | Path]) -> Found:
             if suffix in SUFFIXES or (suffix in ALSO_REPORTED and (suffix != ".xml" or _spreadsheet_xml(path))):
                 files.append(path)
             else:
-                skipped.append(Skipped(path, "not graded: not a spreadsheet (.xlsx, .xlsm or .ods)", False))
+                skipped.append(Skipped(path, "not a spreadsheet (.xlsx, .xlsm or .ods)", False))
     return Found(files=files, skipped=skipped)
 
 

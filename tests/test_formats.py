@@ -153,7 +153,7 @@ def test_walk_grades_every_format_and_lists_the_rest(tmp_path):
                           "open", True),
         "Thumbs.db": ("skipped on purpose: operating-system metadata", True),
         "__MACOSX/._a.xlsx": ("skipped on purpose: macOS archive metadata (__MACOSX)", True),
-        "notes.xml": ("not graded: not a spreadsheet (.xlsx, .xlsm or .ods)", False),
-        "readme.txt": ("not graded: not a spreadsheet (.xlsx, .xlsm or .ods)", False),
+        "notes.xml": ("not a spreadsheet (.xlsx, .xlsm or .ods)", False),
+        "readme.txt": ("not a spreadsheet (.xlsx, .xlsm or .ods)", False),
         "~$a.xlsx": ("skipped on purpose: an Excel lock file (~$…), left while the workbook was open", True),
     }
