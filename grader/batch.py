@@ -113,7 +113,9 @@ def walk(inputs: Iterable[str | Path]) -> Found:
             if suffix in SUFFIXES or (suffix in ALSO_REPORTED and (suffix != ".xml" or _spreadsheet_xml(path))):
                 files.append(path)
             else:
-                skipped.append(Skipped(path, "not a spreadsheet (.xlsx, .xlsm or .ods)", False))
+                why = ("a zip archive: unzip it to grade the workbooks inside" if suffix == ".zip" else
+                       "not a spreadsheet (.xlsx, .xlsm or .ods)")
+                skipped.append(Skipped(path, why, False))
     return Found(files=files, skipped=skipped)
 
 

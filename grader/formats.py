@@ -35,6 +35,8 @@ MESSAGES = {
     "excel-2003-xml": "this is an Excel 2003 XML spreadsheet: open it in Excel or LibreOffice and save it as an "
                       "Excel Workbook (.xlsx) or .ods, then resubmit",
     "encrypted": "the workbook was saved with a password: remove it and resubmit",
+    "archive": "this is a zip archive of other files, not a workbook: unzip it and hand in (or grade) the workbook "
+               "inside",
 }
 
 
@@ -84,6 +86,9 @@ def zip_kind(zf: zipfile.ZipFile, names: set[str]) -> str | None:
         return "xlsb"
     if any(n.startswith("Index/") and n.endswith(".iwa") for n in names) or "Index.zip" in names:
         return "numbers"
+    if not names & {"[Content_Types].xml", "content.xml", "mimetype"} and any(
+            n.lower().endswith((".xlsx", ".xlsm", ".ods", ".xls", ".csv")) for n in names):
+        return "archive"  # an LMS bulk download, or a student's zipped folder
     return None
 
 

@@ -120,6 +120,10 @@ def test_formats_no_program_here_writes(tmp_path):
     package = tmp_path / "old.numbers"
     (package / "Index").mkdir(parents=True)
     (package / "Index" / "Document.iwa").write_bytes(b"\0")
+    bundle = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("Zoë Ångström_101_assignsubmission_file_/house-prices.xlsx", b"PK")
+    assert _error(bundle) == ("archive", MESSAGES["archive"])
     assert _error(_xlsb(tmp_path / "hp.xlsb")) == ("xlsb", MESSAGES["xlsb"])
     assert _error(_numbers(tmp_path / "hp.numbers")) == ("numbers", MESSAGES["numbers"])
     assert _error(package) == ("numbers", MESSAGES["numbers"])
@@ -143,6 +147,7 @@ def test_walk_grades_every_format_and_lists_the_rest(tmp_path):
         (class_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (class_dir / name).write_bytes(b"x")
     (class_dir / "readme.txt").write_text("hello")
+    (class_dir / "all.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
     found = walk([class_dir])
     assert [p.name for p in found.files] == ["a.xlsx", "b.xlsb", "c.xls", "d.csv", "e.fods", "f.xltx", "g.xltm",
                                              "h.ods", "old.numbers", "sheet.xml"]
@@ -155,5 +160,6 @@ def test_walk_grades_every_format_and_lists_the_rest(tmp_path):
         "__MACOSX/._a.xlsx": ("skipped on purpose: macOS archive metadata (__MACOSX)", True),
         "notes.xml": ("not a spreadsheet (.xlsx, .xlsm or .ods)", False),
         "readme.txt": ("not a spreadsheet (.xlsx, .xlsm or .ods)", False),
+        "all.zip": ("a zip archive: unzip it to grade the workbooks inside", False),
         "~$a.xlsx": ("skipped on purpose: an Excel lock file (~$…), left while the workbook was open", True),
     }
