@@ -7,12 +7,15 @@ import json
 import time
 import zipfile
 
+import pytest
+
 from workbook.builder import build_workbook
-from workbook.catalog import load, load_any
+from workbook.catalog import load, load_any, resolve_template
 from workbook.class_set import generate_class
 from workbook.lecture.book import build_lecture
 from workbook.package import FIXED_DATE
-from workbook.roster import Student
+from workbook.roster import Student, signature, variant
+from workbook.spec import parse_template
 
 STUDENTS = [Student("s1", "Ada Lovelace", "ada@example.org"), Student("s2", "Alan Turing"), Student("s 3/x")]
 
@@ -64,3 +67,22 @@ def test_a_class_set_is_reproducible(tmp_path):
         a, b = (one.parent / entry["file"]).read_bytes(), (two.parent / entry["file"]).read_bytes()
         assert a == b and hashlib.sha256(a).hexdigest() == entry["sha256"]
     assert len({s["sha256"] for s in first["students"]}) == len(STUDENTS)  # each student's own file
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_class_file_is_the_students_workbook_built_alone(tmp_path, workers):
+    """The class path lays the assignment out once and writes each student's parts only: the bytes are those
+    of a full build of that student's workbook (names, weights, targets, signature, password all differ)."""
+    text = resolve_template("house-prices-sigmoid").read_text(encoding="utf-8") + "\n[variants]\ntarget_noise = 0.1\n"
+    a = parse_template(text, source="noisy.toml")
+    students = [Student(f"s{i}", f"Student {i}" if i % 3 else "") for i in range(101 if workers > 1 else 7)]
+    made = generate_class(a, students, tmp_path / "class", template_path=resolve_template("house-prices-sigmoid"),
+                          secret=b"k", password="pw", workers=workers)
+    manifest = json.loads(made.manifest.read_text())
+    for s, entry, path in list(zip(students, manifest["students"], made.workbooks, strict=True))[::10]:
+        v = variant(a, s.id)
+        alone = build_workbook(v, tmp_path / "alone" / path.name, student_id=s.id, student_name=s.name, password="pw",
+                               properties={"variant": entry["variant_digest"],
+                                           "signature": signature(b"k", a.id, s.id, entry["variant_digest"])})
+        assert path.read_bytes() == alone.read_bytes(), s.id
+    assert len({e["sha256"] for e in manifest["students"]}) == len(students)

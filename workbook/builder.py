@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from copy import copy
 from pathlib import Path
 
 import numpy as np
@@ -53,24 +54,79 @@ def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str 
     `weights` fills the weight cells with other values (a reference solution); the baseline
     always stays the starting weights' loss, so the file grades like a student's.
     """
-    path = Path(path)
-    layout = layout_for(assignment)
     baseline = loss(assignment)
     if weights is not None:
         assignment = assignment.with_weights(weights)
-    wb = Workbook(write_only=True)
-    wb.calculation = CalcProperties(fullCalcOnLoad=True)
-    _instructions_sheet(wb, assignment, baseline, student_id, student_name)
-    body = write_main_sheet(wb, assignment, layout, baseline, student_id, student_name, password)
-    teaching.add_sheets(wb, assignment, layout)
-    values = {sheet: cells for sheet, cells in teaching.expected(assignment, layout).items() if sheet != layout.sheet}
-    for name, ref in layout.defined_names().items():
-        wb.defined_names[name] = DefinedName(name, attr_text=ref)
-    stamp = {"layout": LAYOUT_VERSION, "assignment": assignment.id, "student_id": student_id,
-             **({"student_name": student_name} if student_name else {}), **(properties or {})}
-    for key, value in stamp.items():
-        wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=str(value)))
-    return package.save(wb, path, values=values, bodies={layout.sheet: body})
+    book = AssignmentBook(assignment, password=password)
+    return book.write(path, assignment, student_id=student_id, student_name=student_name, properties=properties,
+                      baseline=baseline)
+
+
+class AssignmentBook:
+    """An assignment's workbook laid out once by openpyxl; `write` adds one student's cells and stamp.
+
+    Everything but the two sheets' cells and the document properties is the same for every student
+    of a class (styles, names, chart, validation, theme), so it is made and deflated once and each
+    student's file costs only their own parts. `build_workbook` writes through the same object, so a
+    class set's files are byte-identical to building each student's workbook alone (tested). The
+    layout is probed with a student name and id, so every style a student's cells use is registered
+    before styles.xml is written.
+    """
+
+    PROBE = "student"
+
+    def __init__(self, assignment: Assignment, *, password: str | None = None):
+        self.layout = layout = layout_for(assignment)
+        self.password = password
+        wb = Workbook(write_only=True)
+        wb.calculation = CalcProperties(fullCalcOnLoad=True)
+        baseline = loss(assignment)
+        _instructions_sheet(wb, assignment, baseline, self.PROBE, self.PROBE)
+        write_main_sheet(wb, assignment, layout, baseline, self.PROBE, self.PROBE, password)
+        self._instructions, self._main = wb[INSTRUCTIONS_SHEET], wb[layout.sheet]
+        teaching.add_sheets(wb, assignment, layout)
+        # the teaching sheets hold the weights' own results: they are only shared by students with these weights
+        self.weights = dict(assignment.weights) if teaching.extra_sheets(assignment) else None
+        values = {sheet: cells for sheet, cells in teaching.expected(assignment, layout).items()
+                  if sheet != layout.sheet}
+        for name, ref in layout.defined_names().items():
+            wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + "layout", value=LAYOUT_VERSION))
+        self._wb, self._styles = wb, len(wb._cell_styles)
+        raw = package.openpyxl_parts(wb)
+        where = package.sheet_parts(raw)
+        self._frames = {where[INSTRUCTIONS_SHEET]: (INSTRUCTIONS_SHEET, raw[where[INSTRUCTIONS_SHEET]]),
+                        where[layout.sheet]: (layout.sheet, raw[where[layout.sheet]])}
+        shared = package.package(wb, values=values, exclude=[*self._frames, package.CUSTOM], raw=raw)
+        self._order = list(raw)
+        self._shared = shared
+
+    def write(self, path: str | Path, a: Assignment, *, student_id: str = "", student_name: str = "",
+              properties: Mapping[str, str] | None = None, baseline: float | None = None) -> Path:
+        """`a`'s workbook (an assignment of this shape: a student's variant or a solution) at `path`."""
+        if self.weights is not None and dict(a.weights) != self.weights:
+            return AssignmentBook(a, password=self.password).write(
+                path, a, student_id=student_id, student_name=student_name, properties=properties, baseline=baseline)
+        baseline = loss(a) if baseline is None else baseline
+        bodies = {INSTRUCTIONS_SHEET: _instructions_sheet(self._wb, a, baseline, student_id, student_name,
+                                                          ws=self._instructions),
+                  self.layout.sheet: write_main_sheet(self._wb, a, self.layout, baseline, student_id, student_name,
+                                                      self.password, ws=self._main)}
+        if len(self._wb._cell_styles) != self._styles:
+            raise RuntimeError("a student's cells need a style the shared layout does not have")
+        stamp = {"layout": LAYOUT_VERSION, "assignment": a.id, "student_id": student_id,
+                 **({"student_name": student_name} if student_name else {}), **(properties or {})}
+        parts = []
+        for name in self._order:
+            if name in self._frames:
+                sheet, frame = self._frames[name]
+                parts.append(package.sheet_part(name, sheet, frame, {}, bodies[sheet]))
+            elif name == package.CUSTOM:
+                parts.append(package.Part.of(name, package.custom_properties(
+                    {PROPERTY_PREFIX + k: str(v) for k, v in stamp.items()})))
+            else:
+                parts.append(self._shared[name])
+        return package.write_parts(parts, path)
 
 
 save = package.save  # the lecture book saves through the same path
@@ -79,10 +135,22 @@ save = package.save  # the lecture book saves through the same path
 def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None, protection=None,
           formula: bool = False):
     """A styled cell. A string is text whatever its first character (openpyxl would take '= Price model'
-    for a formula and the sheet would show #NAME?) unless `formula` says it is one."""
+    for a formula and the sheet would show #NAME?) unless `formula` says it is one.
+
+    Each combination of style objects is resolved by openpyxl once per workbook and then copied: hashing
+    its style objects was most of the cost of a class set's per-student cells."""
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and not formula:
         cell.data_type = "s"
+    look = (font, fill, fmt, align, border, protection)
+    if look == (None,) * 6:
+        return cell
+    cache = ws.parent.__dict__.setdefault("_manualml_looks", {})
+    key = tuple(map(id, look))
+    known = cache.get(key)
+    if known is not None:
+        cell._style = copy(known[1])
+        return cell
     if font is not None:
         cell.font = font
     if fill is not None:
@@ -95,14 +163,18 @@ def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None,
         cell.border = border
     if protection is not None:
         cell.protection = protection
+    cache[key] = (look, copy(cell._style))  # the objects are kept, so their ids cannot be reused
     return cell
 
 
 def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
-                     password: str | None) -> package.SheetBody:
+                     password: str | None, *, ws=None) -> package.SheetBody:
     """The manual-ML sheet: openpyxl gets its frame (widths, chart, protection), the returned body its cells,
-    each formula with its NumPy result. Works in a write-only workbook and (for the lecture) an ordinary one."""
-    ws = wb.create_sheet(layout.sheet)
+    each formula with its NumPy result. Works in a write-only workbook and (for the lecture) an ordinary one.
+    `ws` given (the sheet laid out for another student): only the cells are made again."""
+    fresh = ws is None
+    if fresh:
+        ws = wb.create_sheet(layout.sheet)
     fmt = a.display.number_format
     grid: dict[int, dict[int, str]] = {}
     results = main_sheet_values(a, layout, baseline) | teaching.expected(a, layout).get(layout.sheet, {})
@@ -169,8 +241,9 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     put(layout.points_label_cell, _cell(ws, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT))
     put(layout.points_cell, _cell(ws, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
                                   fmt=styles.POINTS_FORMAT, formula=True))
-    _column_widths(ws, layout)
-    _fit_to_page_width(ws, landscape=True)
+    if fresh:
+        _column_widths(ws, layout)
+        _fit_to_page_width(ws, landscape=True)
     template, columns = _data_row_template(ws, a, layout, results)
     first, last = layout.first_row, layout.last_row
     last_col = max([template.width, *(c for cells in grid.values() for c in cells)])
@@ -181,8 +254,9 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
                                        {r: cells for r, cells in grid.items() if first <= r <= last})
         yield "".join(sheet_xml.row(r, grid[r]) for r in sorted(grid) if r > last).encode()
 
-    _chart(ws, a, layout)
-    _protect(ws, layout, password)
+    if fresh:
+        _chart(ws, a, layout)
+        _protect(ws, layout, password)
     return package.SheetBody(rows=rows, dimension=sheet_xml.dimension(max([*grid, last]), last_col))
 
 
@@ -312,10 +386,14 @@ def hidden_test_note(a: Assignment) -> str:
             f"{len(a.data.rows)}. {counted}")
 
 
-def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, student_name: str) -> None:
-    ws = wb.create_sheet(INSTRUCTIONS_SHEET)
-    ws.column_dimensions["A"].width = 100
-    _fit_to_page_width(ws, landscape=False)
+def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, student_name: str, *,
+                        ws=None) -> package.SheetBody:
+    """The first sheet, one paragraph a row; `ws` given: only its cells again (for another student)."""
+    if ws is None:
+        ws = wb.create_sheet(INSTRUCTIONS_SHEET)
+        ws.column_dimensions["A"].width = 100
+        _fit_to_page_width(ws, landscape=False)
+        ws.protection.sheet = True
     rows = [_cell(ws, a.title, font=styles.TITLE_FONT)]
     if student_name or student_id:
         rows.append(_cell(ws, f"Student: {student_name} {f'({student_id})' if student_id else ''}".strip()))
@@ -345,8 +423,13 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
                           "editing other cells changes nothing and is reported."))
     if a.test is not None:
         rows.append(_cell(ws, hidden_test_note(a)))
-    for cell in rows:
-        if cell is not None and cell.alignment != styles.WRAP and cell.font != styles.TITLE_FONT:
+    xml = []
+    for r, cell in enumerate(rows, start=1):
+        if cell is None:
+            continue
+        if cell.alignment != styles.WRAP and cell.font != styles.TITLE_FONT:
             cell.alignment = styles.WRAP
-        ws.append([cell])
-    ws.protection.sheet = True
+        ref = a1(r, "A")
+        xml.append(sheet_xml.row(r, {1: sheet_xml.cell(ref, cell.value, cell.style_id if cell.has_style else 0)}))
+    text = "".join(xml).encode()
+    return package.SheetBody(rows=lambda: iter([text]), dimension=sheet_xml.dimension(len(rows), 1))
