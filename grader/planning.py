@@ -30,6 +30,18 @@ class GradingPlan:
     extra: list[GradeResult] = field(default_factory=list)  # missing students; a Gradescope upload problem
     roster: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    upload_notes: list[str] = field(default_factory=list)  # Gradescope: which upload was graded, which not
+
+    def with_upload_notes(self, results: list[GradeResult]) -> list[GradeResult]:
+        """Gradescope: the graded upload's result also tells the student which file was graded and which not."""
+        if not self.upload_notes or not results or not results[0].graded:
+            return results
+        from dataclasses import replace
+
+        from grader.results import INFO, Finding
+
+        notes = tuple(Finding("other-uploads", INFO, n) for n in self.upload_notes)
+        return [replace(results[0], findings=results[0].findings + notes), *results[1:]]
 
     def rostered(self, results: list[GradeResult]) -> list[GradeResult]:
         """The results an LMS gradebook gets: with a roster, one per roster student (a file that matched no
@@ -137,7 +149,7 @@ def plan_grading(submissions: list[Path], *, template=None, manifest: Path | Non
         assignments = [a for p, a in zip(paths, assignments, strict=True) if p in chosen]
         paths = chosen
     jobs = [Job(p, a, options) for p, a in zip(paths, assignments, strict=True)]
-    return GradingPlan(jobs=jobs, base=base, skipped=found.skipped, notes=notes)
+    return GradingPlan(jobs=jobs, base=base, skipped=found.skipped, notes=notes, upload_notes=notes)
 
 
 def shared_stamps(results: list[GradeResult], plan: GradingPlan) -> list[str]:

@@ -433,7 +433,7 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
         raise UsageError(str(exc)) from None
     with _progress(progress_factory, len(plan.jobs)) as update:
         results = grade_jobs(plan.jobs, workers=workers, timeout=timeout, progress=update)
-    results += plan.extra
+    results = plan.with_upload_notes(results) + plan.extra
     lines = [terminal.render(results, plan, notes=shared_stamps(results, plan))]
     lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs,
                             rostered=plan.rostered(results))

@@ -36,6 +36,7 @@ def test_one_workbook_among_other_uploads_is_graded(upload, tmp_path):
     assert payload["score"] == 0.0 and payload["tests"][0]["name"] == "Improvement over baseline (RMSE)"
     assert sum(t["max_score"] for t in payload["tests"]) == 10.0
     assert "Graded house-prices.xlsx; also uploaded, not graded: export.csv, notes.txt" in result.output
+    assert "Graded house-prices.xlsx; also uploaded, not graded: export.csv, notes.txt" in payload["output"]
 
 
 @pytest.mark.parametrize(("files", "message"), [
