@@ -45,7 +45,7 @@ class Network:
     activations: tuple[str, ...] = ()  # one per hidden layer
     output_activation: str = "linear"
 
-    @property
+    @cached_property
     def input_labels(self) -> tuple[str, ...]:
         return tuple(f"in{i}" for i in range(1, self.n_inputs + 1))
 
