@@ -110,8 +110,13 @@ def _gradescope_submitters(root: Path) -> dict[str, set[str]]:
     return found
 
 
-def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None = None) -> set[str]:
-    """Every normalised piece of a file's path below `root` that could name its student."""
+def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None = None,
+                *, strong: bool = False) -> set[str]:
+    """Every normalised piece of a file's path below `root` that could name its student.
+
+    `strong`: only whole folder or file names and their `_`-separated pieces (what an LMS writes),
+    not the words inside them (a date's "10" in Blackboard's attempt stamp must never decide an owner).
+    """
     parts = list(path.relative_to(root).parts[:-1]) if root is not None and path.is_relative_to(root) else \
         [path.parent.name]
     stem = re.sub(r"-\d+$", "", path.stem)  # Canvas numbers a resubmission: name-1.xlsx
@@ -120,7 +125,8 @@ def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None
         tokens.add(norm(part))
         for piece in re.split(r"_+", part):
             tokens.add(norm(piece))
-            tokens |= {norm(p) for p in re.split(r"[ .\-]+", piece)}
+            if not strong:
+                tokens |= {norm(p) for p in re.split(r"[ .\-]+", piece)}
         for key, people in (extra or {}).items():
             if part == key:
                 tokens |= {norm(p) for p in people} | {norm(p.split("@")[0]) for p in people}
@@ -160,16 +166,15 @@ def plan(manifest_path: str | Path, files: list[Path], *, template: str | None =
         root = _root_of(p.path, roots)
         named = _by_name(path_tokens(p.path, root, submitters.get(root)), keys)
         stamped = _trusted_owner(p, roster, manifest["assignment"], secret)
-        if stamped is not None and (stamped in named or not named):
+        strongly = _by_name(path_tokens(p.path, root, submitters.get(root), strong=True), keys) if stamped else []
+        if stamped is not None and (stamped in strongly or len(strongly) != 1):
             owner = stamped
-        elif stamped is not None and len(named) == 1:
-            # the LMS says who handed it in, the stamp whose workbook it is: the submitter is graded, and the
-            # grade carries the "issued to another student" finding
-            owner = named[0]
+        elif stamped is not None:
+            # the LMS says who handed it in (a whole name or `_` piece of the path), the stamp whose workbook it
+            # is: the submitter is graded, and the grade carries the "issued to another student" finding
+            owner = strongly[0]
             notes.append(f"{p.path}: handed in under the name of {_who(roster, owner)} but it is the workbook "
                          f"issued to {_who(roster, stamped)}")
-        elif stamped is not None:
-            owner = stamped
         elif len(named) == 1:
             owner = named[0]
         else:

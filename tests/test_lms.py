@@ -211,3 +211,15 @@ def test_an_untrusted_stamp_never_adds_a_second_row(klass, tmp_path):
     with (tmp_path / "out" / "canvas.csv").open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))[2:]
     assert sorted(r[2] for r in rows) == list(NAMES)  # s001 once
+
+
+def test_only_whole_names_in_a_path_can_overrule_a_stamp():
+    """Blackboard's attempt time holds '10': as a word inside a name it may help find a stampless file's owner,
+    but only whole names and `_` pieces can say that a stamped file was handed in by someone else."""
+    from grader.classroom import path_tokens
+
+    path = Path("/dl/Homework 1_s001_attempt_2026-11-30-10-00-00_house-prices.xlsx")
+    strong, weak = path_tokens(path, Path("/dl"), strong=True), path_tokens(path, Path("/dl"))
+    assert "s001" in strong and "10" not in strong and "10" in weak
+    moodle = Path("/dl/Zoë Ångström_101_assignsubmission_file_/house-prices-1.xlsx")
+    assert {"zoeangstrom", "101", "houseprices"} <= path_tokens(moodle, Path("/dl"), strong=True)
