@@ -15,6 +15,7 @@ import math
 import textwrap
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -263,3 +264,36 @@ def test_issued_caches_are_the_engines_values(books, name):
             seen = wb[sheet][ref].value
             assert seen == got if isinstance(v, str) else _close(seen, got, scale, REL), \
                 f"{engine} {sheet}!{ref}: {seen!r} != cached {got!r}"
+
+
+def test_class_set_caches_each_students_own_gradients(tmp_path, monkeypatch):
+    """Per-student starting weights: each file's gradients, cues and descent are cached for that student's weights
+    (the class set shares only the parts every student has in common)."""
+    from click.testing import CliRunner
+
+    from manualml.cli import main
+
+    source = Path(load("house-prices").source).read_text(encoding="utf-8")
+    template = tmp_path / "hpv.toml"
+    template.write_text(source.replace('id = "house-prices"', 'id = "hp-variants"') +
+                        '\n[hints]\ngradient = true\n\n[descent]\nsteps = 5\neta = 0.0003\n'
+                        '\n[variants]\nstarting_weights = "random"\n', encoding="utf-8")
+    roster = tmp_path / "r.csv"
+    roster.write_text("student_id,name\ns1,Ann\ns2,Bo\n", encoding="utf-8")
+    monkeypatch.setenv("MANUALML_SECRET", "k")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    result = CliRunner().invoke(main, ["generate", "-t", str(template), "--roster", str(roster),
+                                       "--out-dir", str(tmp_path / "class")])
+    assert result.exit_code == 0, result.output
+    a = parse_template(template.read_text(encoding="utf-8"))
+    lay, seen = layout_for(a), []
+    for student in ("s1", "s2"):
+        wb = _load_values(tmp_path / "class" / f"{student}.xlsx")
+        weights = {name: wb[lay.sheet][ref].value for name, ref in lay.param_cells.items()}
+        seen.append(weights)
+        for (sheet, ref), v in (gradient_sheet.expected(a, lay, weights) |
+                                descent_sheet.expected(a, lay, weights)).items():
+            got = wb[sheet][ref].value
+            assert got == v if isinstance(v, str) else got == pytest.approx(v, rel=1e-12, abs=1e-300), \
+                f"{student} {sheet}!{ref}: {got!r} != {v!r}"
+    assert seen[0] != seen[1]
