@@ -301,18 +301,24 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     """The data rows' template (given columns, formulas from per-column templates) and each slot's column of
     values: this is what runs for every row of a 100,000-row sheet, so nothing is built per cell."""
     fmt = a.display.number_format
-    formats = _column_formats(layout, fmt)
-    given = _cell(ws, None, fill=styles.GIVEN_FILL).style_id
-    target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=fmt).style_id
+    known = ws.__dict__.setdefault("_manualml_row_templates", {})  # one per sheet: a class set reuses it
+    key = (a.metric, fmt)
+    if key not in known:
+        formats = _column_formats(layout, fmt)
+        given = _cell(ws, None, fill=styles.GIVEN_FILL).style_id
+        target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=fmt).style_id
+        slots = [(c, given, None, ("X", i)) for i, c in enumerate(layout.input_cols)]
+        slots.append((layout.target_col, target, None, ("y", 0)))
+        for col, tpl in row_templates(layout, a.metric):
+            style = _cell(ws, None, fill=styles.COMPUTED_FILL, fmt=formats[col]).style_id
+            slots.append((col, style, tpl, ("results", col)))
+        slots.sort(key=lambda slot: col_index(slot[0]))
+        known[key] = (sheet_xml.RowTemplate([(col, style, tpl) for col, style, tpl, _ in slots]),
+                      [source for *_, source in slots])
+    template, sources = known[key]
     X, y = a.data.X, a.data.y
-    slots = [(c, given, None, X[:, i]) for i, c in enumerate(layout.input_cols)]
-    slots.append((layout.target_col, target, None, y))
-    for col, tpl in row_templates(layout, a.metric):
-        style = _cell(ws, None, fill=styles.COMPUTED_FILL, fmt=formats[col]).style_id
-        slots.append((col, style, tpl, results[col]))
-    slots.sort(key=lambda slot: col_index(slot[0]))
-    template = sheet_xml.RowTemplate([(col, style, tpl) for col, style, tpl, _ in slots])
-    return template, [values for *_, values in slots]
+    pick = {"X": lambda i: X[:, i], "y": lambda _: y, "results": lambda col: results[col]}
+    return template, [pick[kind](arg) for kind, arg in sources]
 
 
 def _fit_to_page_width(ws, *, landscape: bool) -> None:
@@ -424,11 +430,16 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
     if a.test is not None:
         rows.append(_cell(ws, hidden_test_note(a)))
     xml = []
+    wrapped = ws.__dict__.setdefault("_manualml_wrapped", {})  # style before -> after, decided once per look
     for r, cell in enumerate(rows, start=1):
         if cell is None:
             continue
-        if cell.alignment != styles.WRAP and cell.font != styles.TITLE_FONT:
-            cell.alignment = styles.WRAP
+        before = tuple(cell._style) if cell._style is not None else ()
+        if before not in wrapped:
+            if cell.alignment != styles.WRAP and cell.font != styles.TITLE_FONT:
+                cell.alignment = styles.WRAP
+            wrapped[before] = copy(cell._style)
+        cell._style = copy(wrapped[before])
         ref = a1(r, "A")
         xml.append(sheet_xml.row(r, {1: sheet_xml.cell(ref, cell.value, cell.style_id if cell.has_style else 0)}))
     text = "".join(xml).encode()

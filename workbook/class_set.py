@@ -108,14 +108,14 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
         props = {"variant": digest}
         if secret:
             props["signature"] = signature(secret, assignment.id, s.id, digest)
-        tasks.append((v, out_dir / f"{file_stem(s.id)}.xlsx", s, props, password))
+        tasks.append((v, out_dir / f"{file_stem(s.id)}.xlsx", s, props, password, model.loss(v)))
     warning = sameness_warning(assignment, students, [t[3]["variant"] for t in tasks])
     _build_all(tasks, workers, progress)
     entries = []
-    for v, path, s, props, _ in tasks:
+    for v, path, s, props, _, baseline in tasks:
         entries.append({"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name,
                         "sha256": sha256_file(path), "variant_digest": props["variant"],
-                        "baseline": model.loss(v), "variant": variant_payload(v)})
+                        "baseline": baseline, "variant": variant_payload(v)})
     manifest = {
         "manifest_version": MANIFEST_VERSION, "layout": LAYOUT_VERSION, "assignment": assignment.id,
         "title": assignment.title, "template": str(template_path.resolve()),
@@ -152,11 +152,11 @@ def _build_chunk(tasks) -> int:
     from workbook.builder import AssignmentBook
 
     books: dict = {}
-    for v, path, s, props, password in tasks:
+    for v, path, s, props, password, baseline in tasks:
         book = books.get(password)
         if book is None:
             book = books[password] = AssignmentBook(v, password=password)
-        book.write(path, v, student_id=s.id, student_name=s.name, properties=props)
+        book.write(path, v, student_id=s.id, student_name=s.name, properties=props, baseline=baseline)
     return len(tasks)
 
 
