@@ -88,9 +88,11 @@ def test_lecture_order_and_contents(lecture):
         assert ws[ref].value == pytest.approx(exp[name], rel=1e-9), name
         assert ws[lay.cue_cells[name]].value == ("↓ decrease" if exp[name] > 0 else "↑ increase")
     assert round(ws[lay.grad_cells["w_in1_h2"]].value, 4) == 1170.1518  # ∂RMSE/∂w_in1_h2 at the lecture's weights
-    listed = [cell.value for row in wb["Contents"].iter_rows() for cell in row if isinstance(cell.value, str)]
-    assert listed.index(next(v for v in listed if v.startswith("Gradients: backpropagation"))) == \
-        listed.index(next(v for v in listed if v.startswith("Manual Machine Learning: "))) + 1
+    # the contents link each sheet by its name in column A (LibreOffice wraps no link), its description in B
+    rows = {row[0].value: row[1].value for row in wb["Contents"].iter_rows(max_col=2) if row[0].hyperlink}
+    names = list(rows)
+    assert names.index("Gradients") == names.index("Manual Machine Learning") + 1
+    assert rows["Gradients"].startswith("backpropagation")
 
 
 def test_neuron_lecture_values(lecture):

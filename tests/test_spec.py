@@ -127,8 +127,8 @@ def _edit(old: str, new: str) -> str:
     (GOOD + "\n[rubric]\nmax_points = 5\ntiers = [{ points = 7, min_improvement = 0.5 }]\n",
      "t.toml: rubric.tiers[0].points: must be between 0 and max_points (5), got 7"),
     (GOOD + "\n[display]\nfont = 'big'\n",
-     "t.toml: display.font: unknown key 'font' (allowed here: improvement_format, number_format, scale, "
-     "weight_format)"),
+     "t.toml: display.font: unknown key 'font' (allowed here: improvement_format, number_format, paper, "
+     "scale, weight_format)"),
     (GOOD + "\n[extra]\n", "t.toml: extra: unknown key 'extra' (allowed here: assignment, data, descent, "
                            "display, hints, integrity, labels, metric, network, rubric, variants, weights)"),
     (GOOD + "\n[hints]\ngradient = 'yes'\n", "t.toml: hints.gradient: expected true/false, got a string 'yes'"),

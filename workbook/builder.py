@@ -25,7 +25,7 @@ from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, package, sheet_xml, styles, teaching
-from workbook.address import a1, col_index, position
+from workbook.address import a1, col_index, col_letter, position
 from workbook.formulas import improvement_digits, row_templates, summary_formulas
 from workbook.layout import (
     GOAL_ROW,
@@ -177,12 +177,15 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
         ws = wb.create_sheet(layout.sheet)
     fmt = a.display.number_format
     grid: dict[int, dict[int, str]] = {}
+    headings: dict[int, str] = {}  # the data table's column headings, for the heading row's height
     results = main_sheet_values(a, layout, baseline) | teaching.expected(a, layout).get(layout.sheet, {})
 
     def put(ref: str, cell: WriteOnlyCell) -> None:
         """`cell` (from `_cell`) as SpreadsheetML text, a formula with its computed result."""
         row, col = position(ref)
         style = cell.style_id if cell.has_style else 0
+        if row == layout.header_row and isinstance(cell.value, str) and cell.data_type != "f":
+            headings[col] = cell.value
         if cell.data_type == "f":
             grid.setdefault(row, {})[col] = sheet_xml.formula(ref, cell.value, results[ref], style)
         else:
@@ -193,8 +196,8 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     put(a1(INFO_ROW, "A"), _cell(ws, f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT))
     goal = (f"Edit only the yellow cells (weights and biases) to make the {a.label('metric')} as small as "
             f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
-    if a.display.scale:
-        goal += f" Prices and errors are in {a.display.scale}."
+    if a.display.scale:  # the template's own words: its target label and prediction label, its unit
+        goal += f" {a.data.target.label} and {a.label('prediction')} are in {a.display.scale}."
     put(a1(GOAL_ROW, "A"), _cell(ws, goal, font=styles.HEADING_FONT))
 
     put(a1(LAYER_ROW, layout.input_cols[0]), _cell(ws, "Inputs", font=styles.LAYER_FONT))
@@ -243,13 +246,14 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
                                   fmt=styles.POINTS_FORMAT, formula=True))
     if fresh:
         _column_widths(ws, layout)
-        _fit_to_page_width(ws, landscape=True)
+        _fit_to_page_width(ws, landscape=True, paper=a.display.paper)
+    heights = {layout.header_row: _header_height(ws, headings)}
     template, columns = _data_row_template(ws, a, layout, results)
     first, last = layout.first_row, layout.last_row
     last_col = max([template.width, *(c for cells in grid.values() for c in cells)])
 
     def rows():
-        yield "".join(sheet_xml.row(r, grid[r]) for r in sorted(grid) if r < first).encode()
+        yield "".join(sheet_xml.row(r, grid[r], heights.get(r)) for r in sorted(grid) if r < first).encode()
         yield from sheet_xml.data_rows(template, first, columns,
                                        {r: cells for r, cells in grid.items() if first <= r <= last})
         yield "".join(sheet_xml.row(r, grid[r]) for r in sorted(grid) if r > last).encode()
@@ -321,12 +325,24 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     return template, [pick[kind](arg) for kind, arg in sources]
 
 
-def _fit_to_page_width(ws, *, landscape: bool) -> None:
-    """Printed (and rendered to PDF) one page wide, so the network reads as one picture."""
+def _fit_to_page_width(ws, *, landscape: bool, paper: str = styles.DEFAULT_PAPER) -> None:
+    """Printed (and rendered to PDF) one page wide on the template's paper, so the network reads as one
+    picture and every page of the workbook has the same size."""
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    ws.page_setup.paperSize = styles.PAPER_SIZES[paper]
+
+
+def _header_height(ws, headings: dict[int, str]) -> float | None:
+    """The heading row tall enough for its longest wrapped label, so no heading runs into the first data row."""
+    heights = []
+    for col, words in headings.items():
+        letter = col_letter(col)
+        width = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 8.43
+        heights.append(styles.wrapped_height(words, max(1.0, width / 1.12 - 1)) or 0.0)  # bold
+    return max(heights, default=0.0) or None
 
 
 def _column_formats(layout: Layout, fmt: str) -> dict[str, str]:
@@ -397,8 +413,8 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
     """The first sheet, one paragraph a row; `ws` given: only its cells again (for another student)."""
     if ws is None:
         ws = wb.create_sheet(INSTRUCTIONS_SHEET)
-        ws.column_dimensions["A"].width = 100
-        _fit_to_page_width(ws, landscape=False)
+        ws.column_dimensions["A"].width = styles.TEXT_WIDTH
+        _fit_to_page_width(ws, landscape=False, paper=a.display.paper)
         ws.protection.sheet = True
     rows = [_cell(ws, a.title, font=styles.TITLE_FONT)]
     if student_name or student_id:
@@ -441,6 +457,8 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
             wrapped[before] = copy(cell._style)
         cell._style = copy(wrapped[before])
         ref = a1(r, "A")
-        xml.append(sheet_xml.row(r, {1: sheet_xml.cell(ref, cell.value, cell.style_id if cell.has_style else 0)}))
+        height = styles.wrapped_height(str(cell.value)) if cell.value else None  # rows do not grow by themselves
+        xml.append(sheet_xml.row(r, {1: sheet_xml.cell(ref, cell.value, cell.style_id if cell.has_style else 0)},
+                                 height))
     text = "".join(xml).encode()
     return package.SheetBody(rows=lambda: iter([text]), dimension=sheet_xml.dimension(len(rows), 1))

@@ -67,9 +67,10 @@ def cell(ref: str, value, style: int = 0) -> str:
     return number(ref, value, style)
 
 
-def row(r: int, cells: dict[int, str]) -> str:
-    """`<row>` of the given {column index: cell xml}, left to right."""
-    return f'<row r="{r}">{"".join(cells[c] for c in sorted(cells))}</row>'
+def row(r: int, cells: dict[int, str], height: float | None = None) -> str:
+    """`<row>` of the given {column index: cell xml}, left to right; `height` in points (wrapped headings)."""
+    tall = f' ht="{height:g}" customHeight="1"' if height else ""
+    return f'<row r="{r}"{tall}>{"".join(cells[c] for c in sorted(cells))}</row>'
 
 
 class RowTemplate:

@@ -163,6 +163,7 @@ class Display:
     number_format: str = "#,##0.00"  # data, hidden values, predictions, errors, metric
     weight_format: str = "General"
     improvement_format: str = "0.00%"  # cut, not rounded, to these digits
+    paper: str = "A4"  # every sheet prints on this paper (styles.PAPER_SIZES)
     scale: str = ""  # e.g. "thousands of EUR", shown with the target and metric
     labels: Mapping[str, str] = field(default_factory=dict)  # see LABEL_KEYS
 
@@ -269,6 +270,17 @@ class Assignment:
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def read_paper(table) -> str:
+    """A table's `paper` key ("A4", "letter", ...; any case) -> its canonical name; A4 by default."""
+    from workbook.styles import DEFAULT_PAPER, PAPER_SIZES
+
+    raw = table.get("paper", str, DEFAULT_PAPER)
+    found = {k.casefold(): k for k in PAPER_SIZES}.get(raw.casefold())
+    if found is None:
+        raise table.fail("paper", f"unknown paper size {raw!r} (choose from: {', '.join(PAPER_SIZES)})")
+    return found
 
 
 class Table:
@@ -686,6 +698,7 @@ def _read_display(table: Table, labels: Table) -> Display:
         weight_format=table.get("weight_format", str, "General"),
         improvement_format=table.get("improvement_format", str, "0.00%"),
         scale=table.get("scale", str, ""),
+        paper=read_paper(table),
         labels={k: labels.get(k, str) for k in LABEL_KEYS if k in labels.data},
     )
     sheet = display.labels.get("sheet")

@@ -34,3 +34,29 @@ WIDTHS = {"input": 20, "label": 17, "value": 12, "target": 17, "prediction": 22,
           "summary": 25, "spacer": 2}
 
 POINTS_FORMAT = "General"  # whole points as "8", linear credit as "7.25": never a stray "8.00" or "8."
+
+PAPER_SIZES = {"A4": 9, "letter": 1, "A3": 8, "legal": 5}  # OOXML paperSize codes
+DEFAULT_PAPER = "A4"
+TEXT_WIDTH = 62  # characters: wrapped text that fits an A4 or Letter page upright, even where LibreOffice has
+# no Calibri and draws with the wider DejaVu Sans (widths are counted in the default font's digits)
+LINE_HEIGHT = 15.0  # points per line of 11 pt text
+
+
+def wrapped_height(text: str, width: float = TEXT_WIDTH) -> float | None:
+    """The row height that shows all of `text` wrapped in a column `width` characters wide (None: one line).
+
+    Spreadsheets do not grow a row to fit wrapped text written by a program (LibreOffice shows the first
+    line or two and cuts the rest), so the height is set: lines at about 0.9 character widths per letter.
+    """
+    per_line = max(1, int(width * 1.05))
+    lines = 0
+    for part in text.split("\n"):
+        words, line = part.split(), 0
+        lines += 1
+        for word in words:
+            if line and line + 1 + len(word) > per_line:
+                lines += 1
+                line = len(word)
+            else:
+                line += (1 if line else 0) + len(word)
+    return None if lines <= 1 else LINE_HEIGHT * lines + 2

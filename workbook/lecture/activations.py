@@ -57,7 +57,7 @@ def build(wb, s: Settings) -> None:
     c.label(ws, "A6", "sigmoid")
     c.editable(ws, "B6", s.sigmoid_example, name="act_sigmoid_z")
     c.note(ws, "C6", "1 / (1 + e^(−z)) =")
-    c.computed(ws, "D6", "=" + SIGMOID.format(z="B6"), "0.000000000000", result=True)
+    c.computed(ws, "D6", "=" + SIGMOID.format(z="B6"), c.EXACT, result=True)
     c.label(ws, "A8", "Table starts at z =")
     c.editable(ws, "B8", s.start, name="act_start")
     c.label(ws, "A9", "Step between rows")
@@ -75,8 +75,10 @@ def build(wb, s: Settings) -> None:
     c.scatter_chart(ws, "ReLU", ("z", "f(z)"), 1, (FIRST, last), [(2, "ReLU", "line")], "G4")
     c.scatter_chart(ws, "sigmoid, tanh and step", ("z", "f(z)"), 1, (FIRST, last),
                     [(3, "sigmoid", "line"), (4, "tanh", "line"), (5, "step", "line")], "G22")
+    ws.merge_cells(f"A{last + 2}:E{last + 2}")  # wrapped under the table, clear of the charts
     c.note(ws, f"A{last + 2}", "step(z) is 1 when z ≥ 0, as in the perceptron; its slope is 0 everywhere, so "
                               "gradient descent cannot learn through it.")
+    ws[f"A{last + 2}"].alignment = c.styles.WRAP
     c.numbers_only(ws, ["B5:B6", "B8:B9"], "Change this number: the table and the charts follow.")
     c.widths(ws, A=20, B=11, C=17, D=15, E=9)
     c.landscape(ws)

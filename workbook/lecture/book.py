@@ -60,6 +60,10 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
         else:
             SHEETS[kind].build(wb, settings)
             values[SHEETS[kind].SHEET] = SHEETS[kind].expected(settings)
+    for ws in wb.worksheets:  # one paper size for every page, each sheet one page wide
+        ws.page_setup.paperSize = styles.PAPER_SIZES[t.paper]
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
     return save(wb, path, values=values, bodies=bodies)
@@ -71,8 +75,6 @@ def _contents(wb, t: LectureTemplate) -> None:
     row = 4
     for paragraph in t.instructions.strip().split("\n\n") if t.instructions.strip() else []:
         c.text(ws, f"A{row}", " ".join(paragraph.split()))
-        ws[f"A{row}"].alignment = styles.WRAP
-        ws.row_dimensions[row].height = 15 * (1 + len(ws[f"A{row}"].value) // 110)
         row += 1
     row += 1
     c.label(ws, f"A{row}", "Sheets (yellow cells are yours to change; everything else is computed live)")
@@ -84,9 +86,10 @@ def _contents(wb, t: LectureTemplate) -> None:
             entries += teaching.extra_sheets(t.manual)  # Gradients (and Descent) follow the manual-ML sheet
         for name, text in entries:
             row += 1
-            cell = c.text(ws, f"A{row}", f"{name}: {text}")
-            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheet(name)}!A1", display=cell.value)
+            cell = c.text(ws, f"A{row}", name)  # the link alone: LibreOffice does not wrap a link's text
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheet(name)}!A1", display=name)
             cell.font = LINK_FONT
+            c.text(ws, f"B{row}", text)
     graded = t.graded_kinds
     if len(graded) == 1:
         g = t.gradable()
@@ -99,5 +102,23 @@ def _contents(wb, t: LectureTemplate) -> None:
         row += 1
         c.text(ws, f"A{row}", "The grader recomputes everything from your yellow cells and the original data: "
                               "editing other cells changes nothing and is reported.")
-    ws.column_dimensions["A"].width = 110
+    link_width = max(len(sheet_title(t, kind)) for kind, _ in t.sheets) + 4
+    link_width = max([link_width, *(len(n) + 4 for kind, _ in t.sheets if kind == MANUAL and t.manual
+                                    for n, _ in teaching.extra_sheets(t.manual))])
+    widths = {"A": link_width, "B": styles.TEXT_WIDTH - link_width}
+    for col, width in widths.items():
+        ws.column_dimensions[col].width = width
+    for row_cells in ws.iter_rows(min_row=2, max_col=2):  # every line wrapped inside the page, rows tall enough
+        a, b = row_cells
+        if isinstance(a.value, str) and b.value is None and a.hyperlink is None:  # a paragraph: across A and B
+            ws.merge_cells(start_row=a.row, start_column=1, end_row=a.row, end_column=2)
+            a.alignment = styles.WRAP
+            height = styles.wrapped_height(a.value)
+        elif isinstance(b.value, str):
+            b.alignment = styles.WRAP
+            height = styles.wrapped_height(b.value, widths["B"])
+        else:
+            continue
+        if height is not None:
+            ws.row_dimensions[a.row].height = height
     c.protect(ws)

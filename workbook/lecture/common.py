@@ -10,15 +10,18 @@ against) and, for graded sheets, `gradable(settings, rubric)`.
 from __future__ import annotations
 
 from openpyxl.chart import Reference, ScatterChart, Series
+from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from workbook import styles
 from workbook.address import absolute, qualified
 
+POINT_COLOUR = "1F4E78"
 NOTE_FONT = Font(italic=True, color="595959")
-EXACT = "#,##0.00########"  # shows what the lecture shows, keeps small numbers visible
+EXACT = "#,##0.00##"  # what the lecture shows (-0.19, 10), at most 4 decimals: 0.4526 beside 0.00, not 0.4526423819
 
 
 def text(ws, ref: str, value: str):
@@ -115,8 +118,11 @@ def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple
         line.smooth = False
         if style == "line":
             line.marker.symbol = "none"
-        elif style == "points":
+        elif style == "points":  # filled markers, large enough to see (LibreOffice draws unfilled ones faintly)
             line.marker.symbol = "circle"
+            line.marker.size = 8
+            line.marker.graphicalProperties = GraphicalProperties(solidFill=POINT_COLOUR)
+            line.marker.graphicalProperties.line.solidFill = POINT_COLOUR
             line.graphicalProperties.line.noFill = True
         chart.series.append(line)
     chart.x_axis.delete = False
@@ -128,8 +134,57 @@ def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple
 
 
 def protect(ws) -> None:
-    """Lock everything but the yellow cells, no password: a guard against slips, not a lock."""
+    """Lock everything but the yellow cells, no password: a guard against slips, not a lock.
+
+    Every sheet module calls this last, so the words are fitted here too (see `fit_text`)."""
+    fit_text(ws)
     ws.protection.sheet = True
+
+
+def _has_value(ws, row: int, column: int) -> bool:
+    """Is there something in that cell? (Without creating it, as ws.cell() would: an empty cell written
+    beyond the sheet's last column would read as content added to a graded sheet.)"""
+    found = ws._cells.get((row, column))
+    return found is not None and found.value is not None
+
+
+DEFAULT_WIDTH = 8.43  # a column nobody sized
+WIDEN_UP_TO = 26  # a wrapped heading up to this many characters gets a column wide enough for one line
+
+
+def fit_text(ws) -> None:
+    """Column widths and row heights from the words: no label cut off, no heading spilling into data.
+
+    A label that is not wrapped and has a neighbour on its right widens its column to fit; a wrapped
+    heading makes its row tall enough for every line (spreadsheets do not grow rows for a program's text).
+    A label with nothing on its right may run on across the empty cells, as a title does.
+    """
+    heights: dict[int, float] = {}
+    merged = {str(r.start_cell.coordinate): [get_column_letter(col) for col in range(r.min_col, r.max_col + 1)]
+              for r in ws.merged_cells.ranges}
+
+    def width_of(letter: str) -> float:
+        return ws.column_dimensions[letter].width if letter in ws.column_dimensions else DEFAULT_WIDTH
+
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type != "s" or not isinstance(cell.value, str) or not cell.value.strip():
+                continue
+            letter = cell.column_letter
+            width = sum(map(width_of, merged.get(cell.coordinate, [letter])))
+            bold = 1.12 if cell.font is not None and cell.font.b else 1.0
+            need = len(cell.value) * bold + 1.5
+            wrapped = cell.alignment is not None and cell.alignment.wrap_text
+            if wrapped and width < need <= WIDEN_UP_TO and cell.coordinate not in merged:  # one line, not three
+                ws.column_dimensions[letter].width = width = need
+            if wrapped:
+                height = styles.wrapped_height(cell.value, max(1.0, (width - 1) / bold))
+                if height is not None:
+                    heights[cell.row] = max(heights.get(cell.row, 0.0), height)
+            elif need > width and _has_value(ws, cell.row, cell.column + 1):
+                ws.column_dimensions[letter].width = need
+    for r, height in heights.items():
+        ws.row_dimensions[r].height = max(height, ws.row_dimensions[r].height or 0.0)
 
 
 def widths(ws, **cols: float) -> None:

@@ -22,7 +22,8 @@ SHEET = "Gradient Descent"
 DESCRIPTION = "Gradient descent step by step: η = 0.1 (slow), η = 2 (diverges), decaying η_t (fast)"
 DATA_HEAD = 5
 FMT = "0.000000"
-STEP_FMT = "General"  # a diverging run reaches 1e4 and beyond: let the spreadsheet pick the digits
+STEP_FMT = "0.000000"  # the slow and the decaying run stay small: six decimals, every row alike
+WILD_FMT = "General"  # the diverging run reaches 1e36: let the spreadsheet pick digits and exponent
 CAP = 1e100
 """w and b are held within ±CAP: a diverging run (η = 2000 after a student's edit) would otherwise pass
 1e308 and turn every later cell into #NUM!. Capped, every cell stays a number (the loss at most ~1e200),
@@ -101,7 +102,7 @@ def build(wb, s: Settings) -> None:
     where = cells(s)
     n, last = len(s.x), int(where["last"])
     xs, ys = f"$C${DATA_HEAD + 1}:$C${last}", f"$D${DATA_HEAD + 1}:$D${last}"
-    c.heading(ws, "A4", "The problem: the lecture's linear regression, standardised", center=False)
+    c.heading(ws, "A4", "The problem: the lecture's linear regression, standardised", center=False, wrap=False)
     for col, text in zip("ABCD", ("Area x (sq ft)", "Price y", "x̃ = (x − mean) / sd", "ỹ = (y − mean) / sd"),
                          strict=True):
         c.heading(ws, f"{col}{DATA_HEAD}", text)
@@ -142,37 +143,50 @@ def build(wb, s: Settings) -> None:
         first = int(where[f"first{k}"])
         end = first + case.steps
         c.label(ws, f"{t}{top + 4}", f"Loss after {case.steps} steps")
-        c.computed(ws, where[f"final{k}"], f"={loss}{end}", "0.000E+00", result=True)
+        fmt = WILD_FMT if k == 1 else STEP_FMT
+        c.computed(ws, where[f"final{k}"], f"={loss}{end}", fmt, result=True)
         c.label(ws, f"{t}{top + 5}", "W (price per sq ft)")
-        c.computed(ws, where[f"W{k}"], f"={w}{end}*{where['sd_y']}/{where['sd_x']}", "#,##0.0000")
+        c.computed(ws, where[f"W{k}"], f"={w}{end}*{where['sd_y']}/{where['sd_x']}",
+                   WILD_FMT if k == 1 else "#,##0.0000")
         c.label(ws, f"{t}{top + 6}", "b (price)")
         c.computed(ws, where[f"b{k}"], f"={where['mean_y']}+{where['sd_y']}*{b}{end}-{where[f'W{k}']}*"
-                                       f"{where['mean_x']}", "#,##0.00")
+                                       f"{where['mean_x']}", WILD_FMT if k == 1 else "#,##0.00")
         for col, text in zip(cols, ("step t", "η_t", "w", "b", "loss L", "dL/dw", "dL/db"), strict=True):
             c.heading(ws, f"{col}{first - 1}", text)
         for step in range(case.steps + 1):
             r = first + step
             c.given(ws, f"{t}{r}", step)
-            c.computed(ws, f"{eta}{r}", f"={where[f'eta{k}']}/(1+{where[f'k{k}']}*{t}{r})", STEP_FMT)
+            c.computed(ws, f"{eta}{r}", f"={where[f'eta{k}']}/(1+{where[f'k{k}']}*{t}{r})", fmt)
             if step == 0:
-                c.computed(ws, f"{w}{r}", "=gd_w0", STEP_FMT)
-                c.computed(ws, f"{b}{r}", "=gd_b0", STEP_FMT)
+                c.computed(ws, f"{w}{r}", "=gd_w0", fmt)
+                c.computed(ws, f"{b}{r}", "=gd_b0", fmt)
             else:
-                c.computed(ws, f"{w}{r}", _capped(f"{w}{r - 1}-{eta}{r - 1}*{dw}{r - 1}"), STEP_FMT)
-                c.computed(ws, f"{b}{r}", _capped(f"{b}{r - 1}-{eta}{r - 1}*{db}{r - 1}"), STEP_FMT)
+                c.computed(ws, f"{w}{r}", _capped(f"{w}{r - 1}-{eta}{r - 1}*{dw}{r - 1}"), fmt)
+                c.computed(ws, f"{b}{r}", _capped(f"{b}{r - 1}-{eta}{r - 1}*{db}{r - 1}"), fmt)
             residual = f"({w}{r}*{xs}+{b}{r}-{ys})"
-            c.computed(ws, f"{loss}{r}", f"=SUMPRODUCT({residual}^2)/{n}", "0.000E+00")
-            c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", STEP_FMT)
-            c.computed(ws, f"{db}{r}", f"=2*SUMPRODUCT({residual})/{n}", STEP_FMT)
+            c.computed(ws, f"{loss}{r}", f"=SUMPRODUCT({residual}^2)/{n}", fmt)
+            c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", fmt)
+            c.computed(ws, f"{db}{r}", f"=2*SUMPRODUCT({residual})/{n}", fmt)
         c.scatter_chart(ws, case.title, ("step t", "loss"), col_index(t), (first, end),
-                        [(col_index(loss), "loss", "both")], f"{col_letter(26)}{4 + 17 * k}")
+                        [(col_index(loss), "loss", "both")], _chart_anchor(s, where, k))
     c.note(ws, f"A{top - 2}", "Each step multiplies the distance to the best line by (1 − 2·η_t): 0.8 for "
                               "η = 0.1, −3 for η = 2 (every step overshoots further). The normal equation's line "
                               "is W ≈ 58.49, b ≈ 247,263 on the lecture's data.")
     c.numbers_only(ws, editable_refs, "Change this number: every step is recomputed.")
-    c.widths(ws, A=14, B=14, C=16, D=16, G=16, H=14)
+    for k in range(3):  # every run's block: labels, then numbers that fit their format
+        t, *numbers = _block_cols(k)
+        c.widths(ws, **{t: 19}, **{col: 11 for col in numbers})
+    c.widths(ws, C=20, D=20, G=19, H=12)
     c.landscape(ws)
     c.protect(ws)
+
+
+def _chart_anchor(s: Settings, where: dict[str, str], k: int) -> str:
+    """Under the two short runs' tables, two to a row, so the sheet prints one readable page wide
+    (charts to the right of all three runs made it too wide to read)."""
+    below = max(int(where[f"first{j}"]) + case.steps for j, case in enumerate(s.cases) if j) + 3
+    slot = ((1, 0), (2, 0), (1, 18))[k]  # (run whose columns it sits under, rows further down)
+    return f"{_block_cols(slot[0])[0]}{below + slot[1]}"
 
 
 def _capped(expr: str) -> str:

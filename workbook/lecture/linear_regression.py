@@ -111,13 +111,13 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     c.scatter_chart(ws, "Data and the line y = W·x + b", (s.x_label, s.y_label), 1, (FIRST, last),
                     [(2, "data", "points"), (3, "your line", "line")], f"A{last + 3}", width=16)
     c.numbers_only(ws, [where["W"], where["b"]], "Change W or b and watch the RMSE.")
-    c.widths(ws, A=17, B=15, C=18, D=18, E=18, F=3, G=20, H=15, I=13, J=3, K=16, L=16, M=40)
+    c.widths(ws, A=17, B=15, C=18, D=18, E=18, F=3, G=20, H=15, I=13, J=15, K=16, L=16, M=40)
     c.landscape(ws)
     c.protect(ws)
 
 
 def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) -> None:
-    c.heading(ws, "K6", "The normal equation: θ = (XᵀX)⁻¹ · Xᵀ · y", center=False)
+    c.heading(ws, "K6", "The normal equation: θ = (XᵀX)⁻¹ · Xᵀ · y", center=False, wrap=False)
     c.heading(ws, f"K{HEAD}", "X: ones (for b)")
     c.heading(ws, f"L{HEAD}", "X: x (for W)")
     for i in range(len(s.x)):
@@ -126,7 +126,7 @@ def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) ->
         c.computed(ws, f"L{r}", f"=A{r}", MONEY)
     design, y = where["design"], f"B{FIRST}:B{last}"
     blocks = (("xtx", "XᵀX", f"=MMULT(TRANSPOSE({design}),{design})", "#,##0.######"),
-              ("inv", "(XᵀX)⁻¹", f"=MINVERSE({where['xtx']})", "0.000000E+00"),
+              ("inv", "(XᵀX)⁻¹", f"=MINVERSE({where['xtx']})", "#,##0.0#########"),
               ("xty", "Xᵀy", f"=MMULT(TRANSPOSE({design}),{y})", "#,##0"),
               ("theta", "θ = (XᵀX)⁻¹ · Xᵀy: b, then W", f"=MMULT({where['inv']},{where['xty']})", "#,##0.0000"))
     for key, text, formula, fmt in blocks:

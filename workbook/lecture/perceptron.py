@@ -33,6 +33,7 @@ GRID_LEFT = 2
 TABLE_COL = 23  # W..AB: the per-image results table, beside the weights
 IMAGES_LEFT = 30  # AD: the images, PER_BAND side by side, then the next band below
 PER_BAND = 3
+NOTES_ROW = GRID_TOP + SIZE + 1  # under the weight grid, where a line may run on to the right
 SHAPES = {0: "rectangle", 1: "circle"}
 DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_metric=1.0), Tier(7, min_metric=0.9),
                                               Tier(4, min_metric=0.75), Tier(1, min_improvement=0.01)))
@@ -199,10 +200,10 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     pixels = " ".join(image_range(k) for k in range(s.images))
     ws.conditional_formatting.add(pixels, CellIsRule(operator="equal", formula=["1"], fill=PIXEL_ON,
                                                      font=Font(color="FF000000")))
-    c.note(ws, f"{t[0]}{last + 2}", "Output is 1 when z ≥ 0. Learning rule (Rosenblatt): when an image is wrong, "
+    c.note(ws, f"A{NOTES_ROW}", "Output is 1 when z ≥ 0. Learning rule (Rosenblatt): when an image is wrong, "
                                     "add its pixels to the weights if it should be 1, subtract them if it should "
                                     "be 0, and move b by ±1.")
-    c.note(ws, f"{t[0]}{last + 3}", "`manualml solve --template lecture-perceptron -o solved.xlsx` fills in "
+    c.note(ws, f"A{NOTES_ROW + 1}", "`manualml solve --template lecture-perceptron -o solved.xlsx` fills in "
                                     "weights learned that way.")
     c.numbers_only(ws, [GRID, where["bias"]], "A weight: positive votes circle, negative votes rectangle.")
     narrow = {col_letter(GRID_LEFT + j): 4.2 for j in range(SIZE)}

@@ -27,7 +27,7 @@ from workbook.lecture import (
     prediction_error,
 )
 from workbook.lecture.gradable import Gradable
-from workbook.spec import Assignment, Hints, Rubric, Table, read_assignment_table, read_rubric
+from workbook.spec import Assignment, Hints, Rubric, Table, read_assignment_table, read_paper, read_rubric
 
 SHEETS = {m.KIND: m for m in (neuron, perceptron, linearity, activations, prediction_error, linear_regression,
                               gradient_descent)}
@@ -49,6 +49,7 @@ class LectureTemplate:
     rubric: Rubric | None  # None: the graded sheet's default rubric
     manual: Assignment | None  # the manual-ML sheet's template, when the lecture includes it
     source: str = "<string>"
+    paper: str = "A4"  # [lecture] paper: every sheet prints on it
 
     @property
     def graded_kinds(self) -> list[str]:
@@ -87,6 +88,7 @@ def parse_lecture(raw: dict, *, source: str = "<string>", base_dir: Path | None 
     lecture = top.table("lecture", required=True)
     kinds = lecture.get("sheets", list, required=True)
     manual_name = lecture.get("manual_template", str, "house-prices")
+    paper = read_paper(lecture)
     lecture.finish()
     if not kinds:
         raise lecture.fail("sheets", f"name at least one sheet (choose from: {', '.join(LECTURE_ORDER)})")
@@ -117,9 +119,10 @@ def parse_lecture(raw: dict, *, source: str = "<string>", base_dir: Path | None 
 
         beside = base_dir / manual_name if base_dir is not None and manual_name.endswith(".toml") else None
         manual = load(beside if beside is not None and beside.is_file() else manual_name)
-        manual = replace(manual, hints=Hints(gradient=True))  # the lecture shows gradients beside the weights
+        manual = replace(manual, hints=Hints(gradient=True),  # the lecture shows gradients beside the weights
+                         display=replace(manual.display, paper=paper))  # one paper size for the whole workbook
     return LectureTemplate(id=ident, title=title, description=description, instructions=instructions,
-                           sheets=tuple(sheets), rubric=rubric, manual=manual, source=source)
+                           sheets=tuple(sheets), rubric=rubric, manual=manual, source=source, paper=paper)
 
 
 def read_settings(cls, table: Table):

@@ -1,0 +1,162 @@
+"""What a new user sees: every built-in workbook (and a user's template with long labels) printed by LibreOffice.
+
+Each workbook is rendered to PDF through LibreOffice and read back with `pdftotext`. The test fails on
+an error or overflow marker in the text (`###`, `Err:`, `#VALUE`, `#NAME`, `#NUM`, ...), on any label the
+builder wrote that the PDF does not contain whole (cut at a column edge, clipped at the page edge, or
+hidden under a row too short for its lines), and on pages of more than one paper size.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from workbook import libreoffice
+from workbook.builder import build_workbook
+from workbook.catalog import builtin_templates, load_any
+from workbook.errors import TemplateError
+from workbook.lecture.book import build_lecture
+from workbook.spec import Assignment, parse_template
+
+MARKERS = ("###", "Err:", "#VALUE", "#NAME", "#NUM", "#DIV/0", "#REF", "#N/A")
+A4 = (595, 842)
+LETTER = (612, 792)
+
+ICE_CREAM = textwrap.dedent("""
+    [assignment]
+    id = "ice-cream"
+    title = "Ice cream sales at the seaside kiosk, predicted from the weather of the day"
+    description = "A user's template with long labels"
+    instructions = '''
+    Every row is one summer day at the kiosk: the hours of sunshine, the highest temperature of the afternoon
+    and whether it was a weekend. Tune the yellow weights until the predicted sales follow the real ones.'''
+    [data]
+    inputs = [{ label = "Hours of sunshine between nine and six", unit = "hours" },
+              { label = "Highest afternoon temperature in the shade", unit = "degrees Celsius" },
+              { label = "Weekend or public holiday", unit = "1 = yes" }]
+    target = { label = "Ice creams actually sold that day at the kiosk" }
+    rows = [[8, 24, 0, 310], [3, 18, 1, 190], [10, 29, 1, 520], [1, 15, 0, 80], [6, 22, 0, 260]]
+    [network]
+    hidden = [3]
+    activations = ["sigmoid"]
+    [weights.random]
+    seed = 5
+    [rubric]
+    max_points = 20
+    tiers = [{ min_improvement = 0.9, points = 20 }, { min_improvement = 0.5, points = 10 }]
+    [display]
+    number_format = "#,##0.0"
+    scale = "ice creams per day"
+    paper = "letter"
+    [labels]
+    prediction = "Ice creams the network predicts for that day"
+    error = "Squared error in ice creams squared"
+    metric = "Root mean squared error of the predicted sales"
+    baseline = "Error of the starting weights"
+    improvement = "Improvement on the starting weights"
+    sheet = "Kiosk model"
+    """)
+
+
+def flat(text: str) -> str:
+    """Text without whitespace or hyphens: pdftotext breaks lines where the sheet wrapped them, drops a
+    hyphen at a line end and the thin spaces around '·'; the words must still all be there, in order."""
+    return re.sub(r"[\s\-]+", "", text)
+
+
+@pytest.fixture(scope="module")
+def rendered(soffice, tmp_path_factory):
+    """{name: (the workbook as built, its PDF)} for every built-in template and the ice-cream one."""
+    if shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None:
+        pytest.fail("pdftotext and pdfinfo (poppler-utils) are required")
+    src = tmp_path_factory.mktemp("src")
+    books = {}
+    for t in builtin_templates():
+        template = load_any(t.name)
+        books[t.name] = (build_workbook if isinstance(template, Assignment) else build_lecture)(
+            template, src / f"{t.name}.xlsx")
+    books["ice-cream"] = build_workbook(parse_template(ICE_CREAM), src / "ice-cream.xlsx")
+    pdfs = libreoffice.recalculate(list(books.values()), tmp_path_factory.mktemp("pdf"), fmt="pdf")
+    return {name: (path, pdf) for (name, path), pdf in zip(books.items(), pdfs, strict=True)}
+
+
+NAMES = [*(t.name for t in builtin_templates()), "ice-cream"]
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def page_sizes(pdf: Path) -> set[tuple[int, int]]:
+    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True,
+                         check=True).stdout
+    return {tuple(sorted(round(float(v)) for v in m)) for m in re.findall(r"size:\s+([\d.]+) x ([\d.]+)", out)}
+
+
+def labels(path: Path) -> list[tuple[str, str, bool]]:
+    """(where, text, wrapped) of every word cell the builder wrote (hidden pixel cells excepted)."""
+    wb = openpyxl.load_workbook(path)
+    return [(f"{ws.title}!{c.coordinate}", c.value, bool(c.alignment.wrap_text)) for ws in wb
+            for row in ws.iter_rows() for c in row
+            if c.data_type == "s" and isinstance(c.value, str) and c.value.strip() and c.number_format != ";;;"]
+
+
+def printed_whole(words: str, wrapped: bool, text: str, tokens: set[str]) -> bool:
+    """A label is whole if the PDF has it in one piece; a wrapped heading's lines may be interleaved with its
+    neighbours' (pdftotext reads across the row), so for it every word must be printed whole instead: a
+    word cut mid-way ("Improvemen" / "t"), clipped at the page edge or hidden under a short row is not."""
+    if flat(words) in flat(text):
+        return True
+    return wrapped and all(word in tokens for word in words.split())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pdf_has_no_error_or_overflow_marker(rendered, name):
+    text = pdf_text(rendered[name][1])
+    assert text.strip(), f"{name}: the PDF has no text"
+    found = [m for m in MARKERS if m in text]
+    assert not found, f"{name}: the printed workbook shows {found}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_label_is_printed_whole(rendered, name):
+    path, pdf = rendered[name]
+    text = pdf_text(pdf)
+    tokens = set(text.split())
+    written = labels(path)
+    missing = [f"{where}: {words!r}" for where, words, wrapped in written
+               if not printed_whole(words, wrapped, text, tokens)]
+    assert not missing, f"{name}: {len(missing)} of {len(written)} labels are cut or hidden: {missing[:8]}"
+    assert len(written) >= 10
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_paper_size(rendered, name):
+    sizes = page_sizes(rendered[name][1])
+    assert sizes == {tuple(sorted(LETTER if name == "ice-cream" else A4))}, f"{name}: pages of {sizes}"
+
+
+def test_a_users_template_speaks_its_own_words(rendered):
+    """No house-price wording baked in: the goal line names the template's target, prediction and unit."""
+    path, pdf = rendered["ice-cream"]
+    words = " ".join(text for _where, text, _wrapped in labels(path)) + pdf_text(pdf)
+    assert not re.search(r"\b(prices?|houses?|EUR)\b", words, flags=re.IGNORECASE), \
+        re.search(r".{40}\b(prices?|houses?|EUR)\b.{40}", words, flags=re.IGNORECASE | re.S)
+    ws = openpyxl.load_workbook(path)["Kiosk model"]
+    goal = next(c.value for row in ws.iter_rows(max_row=5) for c in row if str(c.value).startswith("Edit only"))
+    assert goal.endswith("Ice creams actually sold that day at the kiosk and Ice creams the network predicts for "
+                         "that day are in ice creams per day.")
+
+
+def test_an_unknown_paper_size_is_refused():
+    with pytest.raises(TemplateError) as err:
+        parse_template(ICE_CREAM.replace('paper = "letter"', 'paper = "B5"'))
+    assert str(err.value) == "<string>: display.paper: unknown paper size 'B5' (choose from: A4, letter, A3, legal)"
+    assert parse_template(ICE_CREAM.replace('paper = "letter"', 'paper = "LETTER"')).display.paper == "letter"
+    assert parse_template(ICE_CREAM.replace('paper = "letter"\n', "")).display.paper == "A4"
