@@ -85,6 +85,8 @@ class AssignmentBook:
         write_main_sheet(wb, assignment, layout, baseline, self.PROBE, self.PROBE, password)
         self._instructions, self._main = wb[INSTRUCTIONS_SHEET], wb[layout.sheet]
         teaching.add_sheets(wb, assignment, layout)
+        for sheet in wb.worksheets:  # the Gradients/Descent sheets too: one paper size for every page
+            sheet.page_setup.paperSize = styles.PAPER_SIZES[assignment.display.paper]
         # the teaching sheets hold the weights' own results: they are only shared by students with these weights
         self.weights = dict(assignment.weights) if teaching.extra_sheets(assignment) else None
         values = {sheet: cells for sheet, cells in teaching.expected(assignment, layout).items()
