@@ -7,6 +7,8 @@ sheet settings must precede the first row), the lecture workbook with the ordina
 
 from __future__ import annotations
 
+from copy import copy
+
 from openpyxl.cell import WriteOnlyCell
 
 from workbook.address import position
@@ -18,6 +20,7 @@ class Grid:
     def __init__(self, ws) -> None:
         self.ws = ws
         self.rows: dict[int, dict[int, WriteOnlyCell]] = {}
+        self._styles: dict[tuple, WriteOnlyCell] = {}  # one styled prototype per combination of styles
 
     def put(self, ref: str, value, *, font=None, fill=None, fmt=None, align=None, protection=None,
             formula: bool = False) -> None:
@@ -26,10 +29,15 @@ class Grid:
         cell = WriteOnlyCell(self.ws, value=value)
         if isinstance(value, str) and not formula:
             cell.data_type = "s"
-        for attr, style in (("font", font), ("fill", fill), ("number_format", fmt), ("alignment", align),
-                            ("protection", protection)):
-            if style is not None:
-                setattr(cell, attr, style)
+        key = (id(font), id(fill), fmt, id(align), id(protection))
+        proto = self._styles.get(key)
+        if proto is None:  # registering a style costs a hash of every part: once per combination, not per cell
+            proto = self._styles[key] = WriteOnlyCell(self.ws)
+            for attr, style in (("font", font), ("fill", fill), ("number_format", fmt), ("alignment", align),
+                                ("protection", protection)):
+                if style is not None:
+                    setattr(proto, attr, style)
+        cell._style = copy(proto._style)
         row, col = position(ref)
         self.rows.setdefault(row, {})[col] = cell
 
