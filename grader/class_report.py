@@ -23,6 +23,7 @@ from grader import advice
 from grader.report import who
 from grader.results import GradeResult
 from grader.similarity import Pair, groups
+from workbook.shares import percent
 from workbook.spec import Assignment
 
 WIDTH, HEIGHT = 540, 220  # every chart's size in CSS pixels
@@ -51,6 +52,15 @@ def _num(value: float | None) -> str:
     if not math.isfinite(value):
         return str(value)
     return f"{value:,.4g}"
+
+
+def _reference(key: str, value: float, refs: Mapping[str, float | None]) -> str:
+    """A reference loss as the table and the chart print it: a best that fits every row is "≈ 0", not 9.328e-13
+    (the feedback's "almost 0", grader.advice: below FLOOR of predicting the average)."""
+    average = refs.get("average")
+    if key == "best" and average is not None and math.isfinite(average) and value < FLOOR * average:
+        return "≈ 0"
+    return _num(value)
 
 
 def _text(x: float, y: float, text: str, *, anchor: str = "middle", size: int = 11, fill: str = "#333",
@@ -141,7 +151,9 @@ def references_svg(metrics: Sequence[float], refs: Mapping[str, float | None], a
         x = axis(value)
         body.append(f'<line class="reference" x1="{x:.1f}" y1="{PAD - 8}" x2="{x:.1f}" y2="{HEIGHT - PAD}" '
                     f'stroke="{COLOURS[key]}" stroke-width="2" stroke-dasharray="5,3"/>')
-        shown_value = f"≤ {_num(axis.floor)}" if axis.log and value < axis.floor else _num(value)
+        shown_value = _reference(key, value, refs)
+        if shown_value != "≈ 0" and axis.log and value < axis.floor:
+            shown_value = f"≤ {_num(axis.floor)}"
         body.append(_text(x, PAD - 12 + 12 * (i % 2), f"{labels[key]} {shown_value}", size=10, fill=COLOURS[key]))
     rows = max(1, (HEIGHT - 2 * PAD - 30) // 9)
     for i, m in enumerate(shown):
@@ -233,7 +245,8 @@ def render(results: Sequence[GradeResult], assignments: Sequence, *, pairs: Sequ
                  "best": "the best solve finds"}
         for key in ("baseline", "average", "best"):
             if ref_values[key] is not None:
-                out.append(f"<tr><td>{names[key]}</td><td class=\"num\">{_num(ref_values[key])}</td>"
+                shown = _reference(key, ref_values[key], ref_values)
+                out.append(f"<tr><td>{names[key]}</td><td class=\"num\">{shown}</td>"
                            f"<td class=\"num\">{below[key]} of {len(metrics)}</td></tr>")
         out.append("</table>")
         if len({x.baseline for x in refs}) > 1:
@@ -289,7 +302,7 @@ def render(results: Sequence[GradeResult], assignments: Sequence, *, pairs: Sequ
                + "<th>findings</th><th>feedback</th></tr>")
     for i, r in enumerate(results):
         status = r.status if r.graded else f"{r.status}: {r.error_code}"
-        improvement = "—" if r.improvement is None or not math.isfinite(r.improvement) else f"{r.improvement:.1%}"
+        improvement = percent(r.improvement)
         cells = [escape(who(r)), escape(r.student_name), escape(status), _num(r.metric), improvement,
                  f"{r.points:g}" if r.graded else "—"]
         if hidden:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from workbook import shares
+
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -30,10 +32,11 @@ def number(value: float | None, digits: int = 6) -> str:
 
 
 def fraction(value: float | None) -> str:
-    """A share such as an improvement, to 4 decimals (0.9919 is 99.19 %)."""
+    """A share such as an improvement, cut (not rounded) to 4 decimals like the sheet shows it: 0.98996 is
+    0.9899 (98.99 %), never 0.99, the 99 % tier it does not reach."""
     if value is None:
         return ""
     if not math.isfinite(value):
         return str(value)
-    rounded = round(value, 4)
-    return f"{rounded:.4f}".rstrip("0").rstrip(".") if rounded != 0 else "0"
+    cut = shares.fraction(value)
+    return f"{cut:.4f}".rstrip("0").rstrip(".") if cut != 0 else "0"

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.csvsafe import number, text
 from grader.results import GradeResult
 from grader.terminal import counted
+from workbook.shares import percent
 from workbook.spec import Assignment
 
 
@@ -29,7 +30,7 @@ def _summary(r: GradeResult, assignment: Assignment) -> str:
     (a finding's message quotes the formula it found; the feedback file has the details)."""
     if not r.graded:
         return text(r.error or "not graded")
-    line = (f"{assignment.metric_abbr} {r.metric:,.4g}, improvement {r.improvement:.1%}"
+    line = (f"{assignment.metric_abbr} {r.metric:,.4g}, improvement {percent(r.improvement)}"
             if r.metric is not None and r.improvement is not None else "weights unusable")
     if r.findings:
         line += "; findings: " + counted([f.code for f in r.findings])

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from grader.results import GradeResult
+from workbook.shares import percent
 
 WIDTH = 100
 
@@ -21,7 +22,7 @@ def _num(value: float | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None or value != value or abs(value) == float("inf") else f"{value:.1%}"
+    return percent(value)  # cut like the sheet's Improvement: 98.96 % never reads as the 99 % tier
 
 
 def name_of(r: GradeResult) -> str:

@@ -206,8 +206,10 @@ def unreachable_rubric_warnings(a) -> list[str]:
     if a.rubric.partial_credit == "linear":
         needed.append(a.rubric.full_improvement)
     if needed and min(needed) > best.improvement + 1e-9:
-        return [f"Warning: full marks need Improvement >= {min(needed):.1%}, but the best found by "
-                f"`manualml solve` is {best.improvement:.1%}"]
+        from workbook.shares import percent
+
+        return [f"Warning: full marks need Improvement >= {min(needed) * 100:g}%, but the best found by "
+                f"`manualml solve` is {percent(best.improvement)}"]
     return []
 
 
@@ -300,12 +302,13 @@ def solve(*, template: str | Path | None = None, starts: int | None = None, step
         best = solve_weights(a, starts=starts, steps=steps, seed=seed, decimals=decimals, progress=advance)
     rounded = "" if decimals is None else f" with every weight rounded to {decimals} decimals"
     from grader.scoring import score
+    from workbook.shares import percent
     from workbook.spec import average_metric
 
     average = average_metric(a.metric, a.data.y)  # the other reference a rubric can be placed against
     lines = [f"{a.title}: best {a.metric_abbr} {best.metric:.6g}{rounded} (baseline {best.baseline:.6g}), "
              f"predicting the average {average:.6g}, "
-             f"improvement {best.improvement:.2%}, {score(a, best.weights).points:g} of "
+             f"improvement {percent(best.improvement)}, {score(a, best.weights).points:g} of "
              f"{a.rubric.max_points:g} points"]
     lines += [f"  {name} = {value:.6g}" if decimals is None else f"  {name} = {value:.{decimals}f}"
               for name, value in best.weights.items()]
@@ -323,6 +326,7 @@ def _solve_lecture(t, output: Path | None) -> Outcome:
     """The graded lecture sheets have exact answers: the normal equation, the perceptron rule."""
     from workbook.lecture.book import build_lecture
     from workbook.lecture.template import SHEETS
+    from workbook.shares import percent
 
     g = t.gradable()
     params = SHEETS[g.kind].solve(g.settings)
@@ -330,7 +334,7 @@ def _solve_lecture(t, output: Path | None) -> Outcome:
     gain = g.improvement(value)
     how = "normal equation" if g.kind == "linear-regression" else "perceptron learning rule"
     lines = [f"{t.title}: best {g.metric_abbr} {value:.6g} by the {how} (baseline {baseline:.6g}), "
-             f"improvement {gain:.2%}, {g.rubric.points(gain, value):g} of {g.rubric.max_points:g} points"]
+             f"improvement {percent(gain)}, {g.rubric.points(gain, value):g} of {g.rubric.max_points:g} points"]
     shown = params if len(params) <= 20 else {k: v for k, v in params.items() if v != 0}
     if len(shown) > 20:
         lines.append(f"  {len(shown)} non-zero values (write them into a workbook with -o)")

@@ -58,8 +58,12 @@ def test_contents(graded):
     assert links[0] == "../fb/s01-ada.md" and len(links) == 13
     assert all((root / "out" / link).resolve().is_file() for link in links)
     # points: ada, dan, hana, ivy, kim and lou have 10; gus (unchanged) 0
-    assert '<td>s07-gus</td><td></td><td>graded</td><td class="num">3,731</td><td class="num">0.0%</td>' \
+    assert '<td>s07-gus</td><td></td><td>graded</td><td class="num">3,731</td><td class="num">0.00%</td>' \
            '<td class="num">0</td>' in page
+    # ben is 98.998 % better: cut like the sheet, 98.99 % beside his 8 points (rounded, "99.0%" read as the
+    # "≥ 99% earns 10" tier he did not reach)
+    assert '<td>s02-ben</td><td></td><td>graded</td><td class="num">37.36</td><td class="num">98.99%</td>' \
+           '<td class="num">8</td>' in page
     assert "<div>full marks<b>6</b></div>" in page
     assert "<tr><td>formula-overwritten</td><td class=\"num\">1</td><td>cell J11 should hold the formula " \
            "=w_h1_out*E11+w_h2_out*G11+b_out but holds 200" in page
@@ -69,9 +73,13 @@ def test_contents(graded):
     assert '<tr><td>the starting weights (baseline)</td><td class="num">3,731</td><td class="num">11 of 12</td>' in page
     assert '<tr><td>predicting the average for every row</td><td class="num">221.7</td>' \
            '<td class="num">10 of 12</td></tr>' in page
+    # solve's exact fit (RMSE 9.3e-13) is "≈ 0" in the table and on the chart, and no number is in e-notation
+    assert '<tr><td>the best solve finds</td><td class="num">≈ 0</td><td class="num">0 of 12</td></tr>' in page
+    assert "solve&#x27;s best ≈ 0</text>" in page
+    assert re.search(r"\de-\d", page) is None
     # hidden houses: lou's exact fit (RMSE 0.0146) is 37.4 on the four new houses, the one overfit
     assert "<b>1</b> of 12 students overfit" in page
-    assert '<td class="num">0.01461</td><td class="num">100.0%</td><td class="num">10</td><td class="num">37.4</td>' \
+    assert '<td class="num">0.01461</td><td class="num">99.99%</td><td class="num">10</td><td class="num">37.4</td>' \
            in page
     assert len(STUDENTS) == 10
 

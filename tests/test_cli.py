@@ -122,7 +122,7 @@ def test_generate_warns_when_full_marks_are_out_of_reach(runner, tmp_path):
     greedy.write_text(text)
     result = runner.invoke(main, ["generate", "-t", str(greedy), "-o", str(tmp_path / "g.xlsx")])
     assert result.exit_code == 0
-    assert ("Warning: full marks need Improvement >= 95.0%, but the best found by `manualml solve` is 90.5%"
+    assert ("Warning: full marks need Improvement >= 95%, but the best found by `manualml solve` is 90.50%"
             in result.output)
     fair = runner.invoke(main, ["generate", "-t", "house-prices-linear", "-o", str(tmp_path / "f.xlsx")])
     assert "Warning" not in fair.output

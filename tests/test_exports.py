@@ -71,14 +71,14 @@ def test_numbers_rounded_codes_counted_no_formulas(tmp_path):
     write_csv(results, tmp_path / "g.csv")
     with (tmp_path / "g.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert (rows[0]["metric"], rows[0]["baseline"], rows[0]["improvement"]) == ("28.0268", "3731.39", "0.9925")
+    assert (rows[0]["metric"], rows[0]["baseline"], rows[0]["improvement"]) == ("28.0268", "3731.39", "0.9924")
     assert rows[0]["findings"] == "formula-overwritten ×12"
     assert (rows[-1]["improvement"], rows[-1]["points"]) == ("-0.0721", "0")
     roster = {r.student_id: {"id": r.student_id, "name": r.student_name} for r in results}
     write_moodle(results, hp, tmp_path / "m.csv", roster=roster)
     with (tmp_path / "m.csv").open(encoding="utf-8") as handle:
         feedback = [r["Feedback"] for r in csv.DictReader(handle)]
-    assert feedback[0] == "RMSE 28.03, improvement 99.2%; findings: formula-overwritten ×12"
+    assert feedback[0] == "RMSE 28.03, improvement 99.24%; findings: formula-overwritten ×12"
     assert not any("=" in f for f in feedback)
 
 

@@ -45,7 +45,7 @@ def test_fresh_workbook_from_its_stamp_alone(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "mine.xlsx: Manual Machine Learning: house prices (house-prices)",
-        "Your RMSE: 28.03 (baseline 3,731, improvement 99.2%)",
+        "Your RMSE: 28.03 (baseline 3,731, improvement 99.24%)",
         "Points: 10 of 10",
         "Full marks: Improvement ≥ 99% earns all 10 points",
         "The grader will notice nothing but your weights.",  # issued with its results cached: nothing to re-save
@@ -65,7 +65,7 @@ def test_saved_by_libreoffice_with_a_typed_over_prediction(runner, tmp_path, uno
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "typed.xlsx: Manual Machine Learning: house prices (house-prices)",
-        "Your RMSE: 28.03 (baseline 3,731, improvement 99.2%)",
+        "Your RMSE: 28.03 (baseline 3,731, improvement 99.24%)",
         "Points: 10 of 10",
         "Full marks: Improvement ≥ 99% earns all 10 points",
         "What the grader will notice:",
@@ -79,7 +79,7 @@ def test_saved_by_libreoffice_with_a_typed_over_prediction(runner, tmp_path, uno
     ]
     lines = runner.invoke(main, ["check", str(clean)]).output.splitlines()
     assert lines[:5] == ["clean.ods: Manual Machine Learning: house prices (house-prices)",
-                         "Your RMSE: 28.03 (baseline 3,731, improvement 99.2%)", "Points: 10 of 10",
+                         "Your RMSE: 28.03 (baseline 3,731, improvement 99.24%)", "Points: 10 of 10",
                          "Full marks: Improvement ≥ 99% earns all 10 points",
                          "The grader will notice nothing but your weights."]
 
@@ -140,7 +140,7 @@ def test_a_students_own_variant_is_rebuilt_without_the_secret(runner, tmp_path, 
     graded = grade_file(path, own)
     assert result.output.splitlines()[:3] == [
         "s002.xlsx: Manual Machine Learning: house prices (house-prices)", "Issued to: s002",
-        f"Your RMSE: {graded.metric:,.4g} (baseline {graded.baseline:,.4g}, improvement 0.0%)"]
+        f"Your RMSE: {graded.metric:,.4g} (baseline {graded.baseline:,.4g}, improvement 0.00%)"]
     assert graded.baseline != grade_file(path, load(course)).baseline  # the student's own targets, not the base's
     # the built-in house-prices has no noise: its variant is not this workbook's, and check says so
     result = runner.invoke(main, ["check", str(path)])
@@ -159,7 +159,7 @@ def test_a_graded_lecture_sheet_and_the_whole_lecture(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "pc.xlsx: The perceptron: circles and rectangles (lecture-perceptron)",
-        "Your accuracy: 0.5 (baseline 0.5, improvement 0.0%)",
+        "Your accuracy: 0.5 (baseline 0.5, improvement 0.00%)",
         "Points: 0 of 10",
         "Full marks: accuracy ≥ 1 earns all 10 points",
         "The grader will notice nothing but your weights.",  # the lecture book is written with its results (42bbd4e)
