@@ -514,6 +514,6 @@ def check(*, workbook_file: Path, template: str | Path | None = None) -> Outcome
 
 def templates() -> Outcome:
     """The built-in assignment templates, one line each."""
-    from workbook.catalog import builtin_templates
+    from workbook.template_files import builtin_templates
 
     return Outcome(lines=tuple(f"{t.name:<26} {t.description}" for t in builtin_templates()))

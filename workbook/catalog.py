@@ -7,9 +7,8 @@ A facade over `workbook.template_files` (files and manual-ML templates) and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workbook.lecture.template import LectureTemplate, load_lecture
-from workbook.spec import Assignment
 from workbook.template_files import (
     DEFAULT_TEMPLATE,
     BuiltinTemplate,
@@ -20,11 +19,21 @@ from workbook.template_files import (
     templates_dir,
 )
 
+if TYPE_CHECKING:
+    from workbook.lecture.template import LectureTemplate
+    from workbook.spec import Assignment
+
 __all__ = ["DEFAULT_TEMPLATE", "BuiltinTemplate", "builtin_templates", "is_lecture", "load", "load_any",
            "resolve_template", "templates_dir"]
 
 
 def load_any(name_or_path: str | Path | None) -> Assignment | LectureTemplate:
-    """A manual-ML `Assignment` or, for a file with a [lecture] table, a `LectureTemplate`."""
+    """A manual-ML `Assignment` or, for a file with a [lecture] table, a `LectureTemplate`.
+
+    The lecture package (and with it numpy and openpyxl) is imported only here, so listing or
+    resolving templates (`manualml templates`) starts as fast as Python itself.
+    """
+    from workbook.lecture.template import load_lecture
+
     path = resolve_template(name_or_path)
     return load_lecture(path) if is_lecture(path) else load(path)
