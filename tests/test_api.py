@@ -91,7 +91,8 @@ def test_listing_templates_imports_no_heavy_library():
     import sys
 
     probe = ("import sys\nfrom manualml.cli import main\nsys.argv = ['manualml', 'templates']\ntry:\n    main()\n"
-             "except SystemExit:\n    pass\nprint(sorted(m for m in ('numpy', 'pandas', 'openpyxl') if m in sys.modules))")
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('numpy', 'pandas', 'openpyxl') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     lines = done.stdout.splitlines()
     assert lines[0].startswith("house-prices ") and lines[-1] == "[]"
