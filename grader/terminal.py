@@ -57,7 +57,8 @@ def table(results: Sequence[GradeResult]) -> str:
     for i, row in enumerate(rows):
         lines.append(fmt(row).rstrip())
         if reasons.get(i):
-            lines += textwrap.wrap(reasons[i], WIDTH, initial_indent="    ", subsequent_indent="    ")
+            lines += textwrap.wrap(reasons[i], WIDTH, initial_indent="    ", subsequent_indent="    ",
+                                   break_on_hyphens=False)
     return "\n".join(lines)
 
 
@@ -77,7 +78,8 @@ def summary(results: Sequence[GradeResult]) -> str:
     findings = [f.code for r in graded for f in r.findings]
     lines = [line + "."]
     if findings:
-        lines += textwrap.wrap(f"Findings: {counted(findings)}", WIDTH, subsequent_indent="  ")
+        lines += textwrap.wrap(f"Findings: {counted(findings)}", WIDTH, subsequent_indent="  ",
+                               break_on_hyphens=False)  # a code is one word: "baseline-edited", never "baseline-"
     return "\n".join(lines)
 
 

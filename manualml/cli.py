@@ -54,7 +54,10 @@ class _UsageProblem(click.ClickException):
 
 
 def _bar(label: str):
-    """A progress bar on stderr, for `api` functions that take a `progress_factory`."""
+    """A progress bar on stderr, for `api` functions that take a `progress_factory`; None when stderr is not a
+    terminal (a log, Gradescope's output, a pipe), where click would print the bare label "Grading" alone."""
+    if not sys.stderr.isatty():
+        return None
     return lambda n: click.progressbar(length=n, label=label, file=sys.stderr)
 
 
@@ -121,7 +124,7 @@ def solve_cmd(template, starts, steps, seed, decimals, output) -> None:
     """Find the best loss the network can reach on the template's data (reference solution)."""
     from manualml import api
 
-    bar = _bar("Solving") if sys.stderr.isatty() else None  # a bar only where someone watches it
+    bar = _bar("Solving")  # a bar only where someone watches it
     _show(api.solve(template=template, starts=starts, steps=steps, seed=seed, decimals=decimals, output=output,
                     progress_factory=bar))
 

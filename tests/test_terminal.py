@@ -1,0 +1,33 @@
+"""The instructor's terminal: what the run prints, as a new user reads it."""
+
+from __future__ import annotations
+
+from grader import terminal
+from grader.results import TAMPER, Finding, GradeResult
+
+
+def test_a_finding_code_is_never_cut_at_its_hyphen():
+    # the LibreOffice-edited file with a row deleted: six kinds of finding, a summary longer than one line
+    codes = ["formula-overwritten"] * 8 + ["data-edited"] * 6 + ["cache-mismatch"] * 2 + [
+        "formula-edited", "baseline-edited", "layout-extended", "not-recalculated"]
+    r = GradeResult(file="a.xlsx", status="graded", metric=28.0, baseline=3731.39, improvement=0.99, points=10,
+                    max_points=10, findings=tuple(Finding(c, TAMPER, "m") for c in codes))
+    assert terminal.summary([r]).splitlines()[1:] == [
+        "Findings: formula-overwritten ×8, data-edited ×6, cache-mismatch ×2, formula-edited,",
+        "  baseline-edited, layout-extended, not-recalculated"]
+
+
+def test_no_bare_progress_label_where_nobody_watches(tmp_path):
+    # stderr to a file or a pipe (a log, Gradescope): click's bar would print just "Grading" there
+    import subprocess
+    import sys
+
+    from tests.submissions import GOOD
+    from workbook.builder import build_workbook
+    from workbook.catalog import load
+
+    path = build_workbook(load("house-prices"), tmp_path / "ada.xlsx", weights=GOOD)
+    done = subprocess.run([sys.executable, "-m", "manualml", "grade", str(path), "-t", "house-prices"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.splitlines()[2].split()[:5] == ["ada.xlsx", "28.0268", "3,731.39", "99.24%", "10/10"]
