@@ -120,6 +120,9 @@ def plan_grading(submissions: list[Path], *, template=None, manifest: Path | Non
                  secret: bytes | None = None, options: dict | None = None, gradescope: bool = False) -> GradingPlan:
     """Decide what to grade. Raises PlanError for a run that cannot be right (nothing to grade, a wrong key)."""
     options = dict(options or {})
+    if manifest and gradescope:  # results.json holds one student's result: a class run would write the first row's
+        raise PlanError("--gradescope grades one student's upload and cannot be combined with --manifest "
+                        "(a whole class): run it per upload with -t TEMPLATE, or drop --gradescope")
     found = walk(submissions)
     paths = found.files
     roots = [Path(s) for s in submissions if Path(s).is_dir()]

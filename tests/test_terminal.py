@@ -31,3 +31,23 @@ def test_no_bare_progress_label_where_nobody_watches(tmp_path):
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.splitlines()[2].split()[:5] == ["ada.xlsx", "28.0268", "3,731.39", "99.24%", "10/10"]
+
+
+def test_gradescope_with_a_manifest_is_a_usage_error(tmp_path, monkeypatch):
+    # it used to write the class's first row into results.json, whichever student's it was
+    from click.testing import CliRunner
+
+    from manualml.cli import main
+
+    monkeypatch.setenv("MANUALML_SECRET", "k")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\ns1,Ann\ns2,Bo\n", encoding="utf-8")
+    made = CliRunner().invoke(main, ["generate", "-t", "house-prices-sigmoid", "--roster", str(roster),
+                                     "--out-dir", str(tmp_path / "class")], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    done = CliRunner().invoke(main, ["grade", str(tmp_path / "class"), "--manifest",
+                                     str(tmp_path / "class" / "manifest.json"), "--gradescope",
+                                     str(tmp_path / "results.json")], catch_exceptions=False)
+    assert done.exit_code == 2 and not (tmp_path / "results.json").exists()
+    assert done.output == ("Error: --gradescope grades one student's upload and cannot be combined with --manifest "
+                           "(a whole class): run it per upload with -t TEMPLATE, or drop --gradescope\n")
