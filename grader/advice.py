@@ -50,7 +50,10 @@ class References:
 
 
 def fmt(value: float) -> str:
-    """Four significant digits with thousands separators: 3,731 / 170.3 / 0.0001234."""
+    """Four significant digits with thousands separators: 3,731 / 170.3 / 0.0001234; from 10,000 on, whole
+    numbers (a price-sized RMSE is 67,669, not the 6.767e+04 that 4 significant digits would print)."""
+    if math.isfinite(value) and abs(value) >= 9999.5:  # what .4g would print as 1e+04 and up
+        return f"{value:,.0f}"
     return f"{value:,.4g}"
 
 

@@ -99,7 +99,10 @@ def _load(path: str | Path, template: str | Path | None, stamp: dict[str, str]):
 
     if isinstance(loaded, LectureTemplate):
         if len(loaded.graded_kinds) != 1:
-            raise CheckError(f"{path}: the lecture workbook '{loaded.id}' has no single graded sheet to check")
+            kinds = loaded.graded_kinds
+            which = (f"{len(kinds)} graded sheets: check one with " + " or ".join(f"-t lecture-{k}" for k in kinds)
+                     if kinds else "no graded sheet (only Linear Regression and Perceptron are graded)")
+            raise CheckError(f"{path}: the lecture workbook '{loaded.id}' has {which}")
         return loaded.gradable()
     return loaded
 

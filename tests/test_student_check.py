@@ -169,4 +169,12 @@ def test_a_graded_lecture_sheet_and_the_whole_lecture(runner, tmp_path):
     whole = build_lecture(load_any("lecture"), tmp_path / "lecture.xlsx")
     result = runner.invoke(main, ["check", str(whole)])
     assert result.exit_code == 1
-    assert result.output == f"Error: {whole}: the lecture workbook 'lecture' has no single graded sheet to check\n"
+    # it says which -t to give (it said only "has no single graded sheet to check")
+    assert result.output == (f"Error: {whole}: the lecture workbook 'lecture' has 2 graded sheets: check one with "
+                             "-t lecture-perceptron or -t lecture-linear-regression\n")
+    result = runner.invoke(main, ["check", str(whole), "-t", "lecture-linear-regression"])
+    assert result.exit_code == 0, result.output
+    # the lecture's prices: RMSE 67,669 in whole numbers, not the 6.767e+04 four significant digits print
+    assert result.output.splitlines()[:3] == [
+        "lecture.xlsx: Linear regression and the normal equation (lecture-linear-regression)",
+        "Your RMSE: 67,669 (baseline 67,669, improvement 0.00%)", "Points: 0 of 10"]
