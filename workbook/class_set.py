@@ -152,11 +152,11 @@ def _build_chunk(tasks) -> int:
     from workbook.builder import AssignmentBook
 
     books: dict = {}
-    for v, path, s, props, password, _baseline in tasks:
+    for v, path, s, props, password, baseline in tasks:
         book = books.get(password)
         if book is None:
             book = books[password] = AssignmentBook(v, password=password)
-        book.write(path, v, student_id=s.id, student_name=s.name, properties=props)  # the builder's own baseline
+        book.write(path, v, student_id=s.id, student_name=s.name, properties=props, baseline=baseline)
     return len(tasks)
 
 
