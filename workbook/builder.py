@@ -377,6 +377,7 @@ def _chart(ws, a: Assignment, layout: Layout) -> None:
     chart.title = f"{a.data.target.label} vs {a.label('prediction')}"
     chart.y_axis.title = a.display.scale or a.data.target.label
     chart.x_axis.title = "Data row"
+    chart.x_axis.tickLblPos = "low"  # row numbers under the plot, not on the zero line inside negative bars
     for col in (layout.target_col, layout.pred_col):
         ref = Reference(ws, min_col=col_index(col), min_row=layout.header_row, max_row=last)
         chart.add_data(ref, titles_from_data=True)

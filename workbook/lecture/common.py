@@ -127,6 +127,8 @@ def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple
         chart.series.append(line)
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    # the numbers beside the plot's edges: where the axes cross at 0 they were drawn over the curves
+    chart.x_axis.tickLblPos = chart.y_axis.tickLblPos = "low"
     if len(series) == 1:
         chart.legend = None
     chart.height, chart.width = 8, width
