@@ -19,12 +19,12 @@ import pytest
 from grader.grade import grade_file
 from tests.submissions import openpyxl_tamper, rewrite_member, sheet_member
 from workbook import libreoffice
-from workbook.builder import build_workbook, truncated
+from workbook.builder import build_workbook
 from workbook.catalog import builtin_templates, load, load_any
 from workbook.layout import layout_for
 from workbook.lecture.book import build_lecture
 from workbook.lecture.template import LectureTemplate
-from workbook.model import forward, loss
+from workbook.model import forward, loss, truncate
 
 REL = 1e-12
 NAMES = [t.name for t in builtin_templates()]
@@ -128,14 +128,14 @@ def test_a_solution_workbook_caches_the_solution(tmp_path):
     assert ws[lay.baseline_cell].value == loss(a)
     assert ws[lay.metric_cell].value == loss(a, better)
     gain = (loss(a) - loss(a, better)) / loss(a)
-    assert ws[lay.improvement_cell].value == truncated(gain, 4)  # TRUNC(gain, 4) of the 0.00% format
+    assert ws[lay.improvement_cell].value == truncate(gain, 4)  # TRUNC(gain, 4) of the 0.00% format
     assert ws[lay.improvement_cell].value == pytest.approx(gain, abs=1e-4) and 0 < gain < 1
     assert ws[lay.points_cell].value == a.rubric.points(gain, loss(a, better))
 
 
 def test_truncated_is_libreoffices_trunc():
-    assert truncated(0.29, 2) == 0.29  # 0.29 * 100 = 28.999999999999996, which LibreOffice reads as 29
-    assert (truncated(0.98996, 4), truncated(-0.98996, 4), truncated(0.0, 4)) == (0.9899, -0.9899, 0.0)
+    assert truncate(0.29, 2) == 0.29  # 0.29 * 100 = 28.999999999999996, which LibreOffice reads as 29
+    assert (truncate(0.98996, 4), truncate(-0.98996, 4), truncate(0.0, 4)) == (0.9899, -0.9899, 0.0)
 
 
 def default_open(path, out_dir):

@@ -37,7 +37,7 @@ from workbook.layout import (
     activation_heading,
     layout_for,
 )
-from workbook.model import forward, loss, metric_value, row_errors
+from workbook.model import forward, loss, metric_value, row_errors, truncate
 from workbook.network import ACTIVATION_TITLES
 from workbook.spec import Assignment, average_metric
 
@@ -287,20 +287,10 @@ def main_sheet_values(a: Assignment, layout: Layout, baseline: float) -> dict:
         gain = math.nan
     else:
         gain = (baseline - current) / baseline
-        out[layout.improvement_cell] = truncated(gain, improvement_digits(a.display.improvement_format))
+        out[layout.improvement_cell] = truncate(gain, improvement_digits(a.display.improvement_format))
     if layout.points_cell:  # =IFERROR(rubric..., 0): the grader's rule on the exact gain
         out[layout.points_cell] = a.rubric.points(gain, current if isinstance(current, float) else math.nan)
     return out
-
-
-def truncated(value: float, digits: int) -> float:
-    """What the spreadsheet's TRUNC(value, digits) gives: LibreOffice scales, rounds the product to 15
-    significant digits (so 0.29 * 100 = 28.999999999999996 truncates to 29, not 28) and floors it."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    factor = 10.0 ** digits
-    scaled = float(f"{abs(value) * factor:.15g}")
-    return math.copysign(math.floor(scaled) / factor, value)
 
 
 def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
