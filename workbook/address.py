@@ -97,6 +97,7 @@ def span(first: str, last: str) -> str:
     return f"{first}:{last}"
 
 
+@lru_cache(maxsize=4096)  # the same few areas are asked about for every file graded
 def box(area: str) -> tuple[int, int, int, int]:
     """'K8:L10' (or one cell, '$ allowed') -> (first row, first column, last row, last column), normalised."""
     first, _, last = area.strip().partition(":")
