@@ -11,41 +11,34 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from grader import identity, integrity, refusal
-from grader.lecture import grade_lecture_file
 from grader.reader import read_submission
 from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.safety import Limits
 from grader.scoring import score
-from workbook.layout import layout_for
-from workbook.lecture.gradable import Gradable
-from workbook.spec import Assignment
 
 
-def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_finding: str | None = None,
+def grade_file(path: str | Path, assignment, *, on_finding: str | None = None,
                limits: Limits | None = None, student_id: str = "", student_name: str = "",
                expected: identity.Expected | None = None) -> GradeResult:
-    """Grade one submission against `assignment` (its data, starting weights and rubric).
+    """Grade one submission against `assignment`: anything with a `graded_sheet()` (a manual-ML
+    Assignment, a lecture template's GradedSheet), whose data, starting parameters and rubric are used.
 
     `expected` (from a class manifest) turns on the per-student stamp and signature checks.
-    A `Gradable` (a lecture template's graded sheet) is graded by `grader.lecture`.
     """
-    if isinstance(assignment, Gradable):  # a graded lecture sheet (linear regression, perceptron)
-        return grade_lecture_file(path, assignment, on_finding=on_finding, limits=limits, student_id=student_id,
-                                  student_name=student_name)
     start = time.perf_counter()
-    base = {"file": str(path), "assignment": assignment.id, "metric_name": assignment.metric,
-            "max_points": assignment.rubric.max_points, "student_id": student_id, "student_name": student_name}
-    layout = layout_for(assignment)
+    sheet = assignment.graded_sheet()
+    base = {"file": str(path), "assignment": sheet.id, "metric_name": sheet.metric_name,
+            "max_points": sheet.rubric.max_points, "student_id": student_id, "student_name": student_name}
     try:
-        sub = read_submission(str(path), layout, limits=limits)
+        sub = read_submission(str(path), sheet, limits=limits)
         laid_out = refusal.as_laid_out(sub.properties, assignment)
         if laid_out is not assignment:  # a lecture workbook's manual-ML sheet: read it as the lecture lays it out
-            assignment, layout = laid_out, layout_for(laid_out)
-            sub = read_submission(str(path), layout, limits=limits)
-        refusal.check(str(path), sub.properties, sub.book.sheet_names, sub.book.defined_names, assignment,
-                      sheet=layout.sheet, names=layout.param_cells)
-        findings = [*sub.findings, *integrity.check(sub, assignment, layout)]
-        if refusal.stamped_assignment(sub.properties, assignment) != assignment.id:  # a lecture's manual-ML sheet
+            sheet = laid_out.graded_sheet()
+            sub = read_submission(str(path), sheet, limits=limits)
+        refusal.check(str(path), sub.properties, sub.book.sheet_names, sub.book.defined_names, sheet,
+                      sheet=sheet.sheet, names=sheet.names)
+        findings = [*sub.findings, *integrity.check(sub, sheet)]
+        if refusal.stamped_assignment(sub.properties, sheet) != sheet.id:  # a sheet of a lecture workbook
             findings = [f for f in findings if f.code not in ("wrong-assignment", "layout-version")]
         if expected is not None:
             whose = identity.check(sub.properties, expected)
@@ -62,10 +55,9 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
     unusable = [f for f in findings if f.kind == WEIGHT]
     if unusable:
         return GradeResult(status="graded", weights=sub.weights, findings=tuple(findings), points=0.0,
-                           baseline=score(assignment, assignment.weights).baseline,
-                           seconds=time.perf_counter() - start, **base)
-    outcome = score(assignment, sub.weights)
-    policy = on_finding or assignment.integrity
+                           baseline=sheet.baseline, seconds=time.perf_counter() - start, **base)
+    outcome = score(sheet, sub.weights)
+    policy = on_finding or sheet.integrity
     penalised = policy == "zero" and any(f.kind == TAMPER for f in findings)
     hidden = outcome.hidden
     return GradeResult(status="graded", metric=outcome.metric, baseline=outcome.baseline,
@@ -77,6 +69,6 @@ def grade_file(path: str | Path, assignment: Assignment | Gradable, *, on_findin
                        seconds=time.perf_counter() - start, **base)
 
 
-def grade_files(paths: Iterable[str | Path], assignment: Assignment, **options) -> list[GradeResult]:
+def grade_files(paths: Iterable[str | Path], assignment, **options) -> list[GradeResult]:
     """Grade several files in this process, in order (see `grader.batch` for parallel runs)."""
     return [grade_file(p, assignment, **options) for p in paths]

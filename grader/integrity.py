@@ -1,9 +1,11 @@
-"""What changed in a submission besides the weights (nbgrader's locked-cell checksums, for sheets).
+"""What changed in a submission besides the parameters (nbgrader's locked-cell checksums, for sheets).
 
-Every cell the student was not meant to edit is compared with what was issued: the
-assignment's data, the baseline constant, and the formula the layout puts there. Findings
-name the cell and what was expected. None of them can raise a score (grading recomputes
-from the assignment's own data); the template decides whether they cost points.
+One module for every graded sheet: it walks the sheet's `GradedSheet` description and compares
+each region with what was issued: given data and constants with their issued numbers, computed
+cells with their formula, defined names with their issued cells, and the saved results with
+what NumPy computes from the student's parameters. Findings name the cell and what was
+expected, in the same codes and words on every sheet. None of them can raise a score (grading
+recomputes from the assignment's own data); the template decides whether they cost points.
 """
 
 from __future__ import annotations
@@ -14,19 +16,14 @@ import re
 import numpy as np
 
 from grader.cell import Cell
-from grader.reader import Submission
+from grader.reader import MAX_LISTED, Submission
 from grader.results import INFO, TAMPER, Finding
 from grader.sheet_cells import SheetCells
-from workbook import LAYOUT_VERSION, model
-from workbook.address import a1, cells_of, col_index, col_letter, quote_sheet
-from workbook.formulas import row_templates, summary_formulas
-from workbook.layout import Layout
-from workbook.spec import Assignment, average_metric
+from workbook.address import a1, box, cells_of, col_letter, corners, parse_reference, qualified, undollar
+from workbook.graded import GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9  # relative: issued data and baseline are written exactly
 CACHE_TOLERANCE = 1e-6  # relative: a spreadsheet's cached results vs NumPy
-MAX_LISTED = 5  # findings of one kind listed one by one; the rest summarised
-
 
 _PREFIXES = re.compile(r"_xlfn\.|_xlws\.")
 
@@ -38,22 +35,21 @@ def normalise_formula(text: str) -> str:
     return "=" + text.lstrip("=").replace("$", "").replace(" ", "").upper()
 
 
-def check(sub: Submission, assignment: Assignment, layout: Layout) -> list[Finding]:
+def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
     """Every integrity finding for one submission."""
     findings: list[Finding] = []
-    stamp(sub.properties, assignment.id, findings)
+    stamp(sub.properties, sheet.id, findings, layout_version=sheet.version)
     if not sub.sheet:
         return findings
-    where = quote_sheet(sub.sheet)
-    _formulas(sub, layout, assignment, where, findings)
-    _given(sub, assignment, layout, where, findings)
-    _extent(sub, layout, findings)
-    _caches(sub, assignment, layout, where, findings)
+    _names(sub, sheet, findings)
+    _formulas(sub, sheet, findings)
+    _given(sub, sheet, findings)
+    _extent(sub, sheet, findings)
+    _caches(sub, sheet, findings)
     return findings
 
 
-def stamp(props: dict[str, str], assignment_id: str, findings: list[Finding], *,
-          layout_version: str = LAYOUT_VERSION) -> None:
+def stamp(props: dict[str, str], assignment_id: str, findings: list[Finding], *, layout_version: str) -> None:
     """The layout version and assignment id stamped into the document properties at generation."""
     version = props.get("layout")
     if version is None:
@@ -84,34 +80,57 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
         findings.append(Finding(code, TAMPER, f"... and {len(batch) - MAX_LISTED} more cells: {summary}"))
 
 
-def _formulas(sub: Submission, layout: Layout, a: Assignment, where: str, findings: list[Finding]) -> None:
-    """Every issued formula, checked a run of uniform rows at a time; suspect cells one by one, in sheet order.
+def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+    """Formulas use the defined names: one removed or moved breaks the sheet the student sees. (A weight's
+    own name is the reader's: it says where the weight was read from.)"""
+    followed = {r.name for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1}
+    defined = sub.book.defined_names
+    for name, issued in sheet.names.items():
+        if name in followed:
+            continue
+        if name not in defined:
+            findings.append(Finding("name-removed", TAMPER, f"the defined name {name} was deleted; formulas that "
+                                    f"use it break, and the grader read its issued cells {issued}", cell=name,
+                                    expected=issued))
+            continue
+        target_sheet, ref = parse_reference(defined[name])
+        if (target_sheet, undollar(ref)) != (sub.sheet, issued):
+            findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {defined[name]} instead of "
+                                    f"{issued}; the grader read the issued cells", cell=name, expected=issued,
+                                    found=defined[name]))
 
-    A run's rows all hold one formula pattern with their own row number, so the pattern is checked
-    at the run's first and last rows (a reference that does not follow the row shows up at one of
-    them); rows outside runs, and every row of a run that fails, are checked cell by cell.
-    """
+
+def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+    """Every issued formula. A per-row column is checked a run of uniform rows at a time (all its rows hold
+    one pattern with their own row number, so checking the run's first and last rows catches a reference
+    that does not follow the row); rows outside runs, every row of a run that fails, and every other
+    computed cell are checked one by one, in sheet order."""
     cells = sub.cells
-    first, last = layout.first_row, layout.last_row
-    metric = a.metric
-    templates = row_templates(layout, metric)
-    loose = cells.loose_rows(first, last)
-    suspects: set[tuple[int, int]] = set()  # (row, index of the column in `templates`)
-    for k, (col, template) in enumerate(templates):
-        for rows, formula_at in cells.formula_runs(col, first, last):
-            ends = {int(rows[0]), int(rows[-1])}
-            if not all(_same_formula(formula_at(r), template.format(r=r)) for r in ends):
-                suspects.update((int(r), k) for r in rows)
-        suspects.update((r, k) for r in loose)
+    suspects: set[tuple[int, int, int]] = set()  # (row, column, index of the region)
+    singles: list[tuple[str, str]] = []
+    computed = [r for r in sheet.of(Role.COMPUTED)]
+    for k, region in enumerate(computed):
+        r1, c1, r2, _ = box(region.area)
+        if region.array:
+            singles.append((region.first, region.formula_at(region.first)))
+        elif region.rows and region.formula is not None:
+            col = col_letter(c1)
+            for rows, formula_at in cells.formula_runs(col, r1, r2):
+                ends = {int(rows[0]), int(rows[-1])}
+                if not all(_same_formula(formula_at(r), region.formula.format(r=r)) for r in ends):
+                    suspects.update((int(r), c1, k) for r in rows)
+            suspects.update((r, c1, k) for r in cells.loose_rows(r1, r2))
+        else:
+            singles += [(ref, region.formula_at(ref, i)) for i, ref in enumerate(region.refs)]
+    checks = [(a1(r, c), computed[k].formula.format(r=r)) for r, c, k in sorted(suspects)]
     overwritten, edited = [], []
     array_cells = array_members(cells)
-    checks = [(a1(r, templates[k][0]), templates[k][1].format(r=r)) for r, k in sorted(suspects)]
-    for ref, formula in [*checks, *summary_formulas(layout, metric, a.rubric, a.display.improvement_format,
-                                                         average=average_metric(metric, a.data.y)).items()]:
+    where = sub.sheet
+    for ref, formula in [*checks, *singles]:
         cell = cells.get(ref)
         if (cell is None or cell.formula is None) and ref in array_cells:
             edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "
-                                  f"student entered; it should hold {formula}", cell=f"{where}!{ref}",
+                                  f"student entered; it should hold {formula}", cell=qualified(where, ref),
                                   expected=formula, found="array formula"))
             continue
         compare_formula(ref, formula, cell, where, overwritten, edited)
@@ -123,17 +142,17 @@ def _same_formula(text: str | None, formula: str) -> bool:
     return text is not None and normalise_formula(text) == normalise_formula(formula)
 
 
-def compare_formula(ref: str, formula: str, cell: Cell | None, where: str, overwritten: list[Finding],
+def compare_formula(ref: str, formula: str, cell: Cell | None, sheet: str, overwritten: list[Finding],
                     edited: list[Finding]) -> None:
     """One issued formula cell against the submission: replaced by a value, changed, or as issued."""
     if cell is None or cell.formula is None:
         overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
                                    f"but holds {describe(cell)}: typed values are ignored, the grader "
-                                   "recomputes everything from the original data", cell=f"{where}!{ref}",
+                                   "recomputes everything from the original data", cell=qualified(sheet, ref),
                                    expected=formula, found=describe(cell)))
     elif not _same_formula(cell.formula, formula):
         edited.append(Finding("formula-edited", TAMPER, f"cell {ref} should hold {formula} but holds "
-                              f"{cell.formula}", cell=f"{where}!{ref}", expected=formula, found=cell.formula))
+                              f"{cell.formula}", cell=qualified(sheet, ref), expected=formula, found=cell.formula))
 
 
 def array_members(cells: SheetCells) -> set[str]:
@@ -146,33 +165,36 @@ def array_members(cells: SheetCells) -> set[str]:
     return members
 
 
-def _given(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:
-    """The issued data, compared a whole column at a time; only differing cells are described."""
+def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+    """The issued data, compared a whole column at a time; only differing cells are described. Constants
+    (the baseline) are compared too: the issued value is what grading uses."""
     cells = sub.cells
-    first, last = layout.first_row, layout.first_row + len(a.data.rows) - 1
-    given = layout.given_columns()
-    suspects: list[tuple[int, int]] = []  # (row, index of the column in `given`)
-    for k, col in enumerate(given):
-        column = cells.column(col, first, last)
-        expected = a.data.y if col == layout.target_col else a.data.X[:, k]
-        ok = column.is_number & ~column.has_formula & close(column.number, expected, VALUE_TOLERANCE, 1e-12)
-        suspects += [(first + int(i), k) for i in np.flatnonzero(~ok)]
+    where = sub.sheet
+    suspects: list[tuple[int, int, float, Region]] = []  # (row, column, issued value, region)
+    for region in sheet.of(Role.GIVEN):
+        r1, c1, r2, c2 = box(region.area)
+        issued = np.asarray(region.values, dtype=float).reshape(r2 - r1 + 1, c2 - c1 + 1)
+        for j in range(c2 - c1 + 1):
+            column = cells.column(col_letter(c1 + j), r1, r2)
+            expected = issued[:, j]
+            ok = column.is_number & ~column.has_formula & close(column.number, expected, VALUE_TOLERANCE, 1e-12)
+            suspects += [(r1 + int(i), c1 + j, float(expected[i]), region) for i in np.flatnonzero(~ok)]
     edited = []
-    for r, k in sorted(suspects):
-        col, expected = given[k], a.data.rows[r - first][k]
-        cell = cells.get(a1(r, col))
-        what = "target" if col == layout.target_col else "input"
-        edited.append(Finding("data-edited", TAMPER, f"cell {col}{r} ({what} data) should be {expected:g} "
+    for r, c, expected, region in sorted(suspects, key=lambda s: s[:2]):
+        ref = a1(r, c)
+        cell = cells.get(ref)
+        edited.append(Finding("data-edited", TAMPER, f"cell {ref} ({region.caption}) should be {expected:g} "
                               f"but is {describe(cell)}; the original data is used for grading",
-                              cell=f"{where}!{col}{r}", expected=f"{expected:g}", found=describe(cell)))
+                              cell=qualified(where, ref), expected=f"{expected:g}", found=describe(cell)))
     report_batch(findings, edited, "data-edited", "data changed")
-    baseline = model.loss(a)
-    cell = cells.get(layout.baseline_cell)
-    if not same_number(cell, baseline):
-        findings.append(Finding("baseline-edited", TAMPER, f"the baseline cell {layout.baseline_cell} should be "
-                                f"{baseline:.6g} but is {describe(cell)}; the issued baseline is used",
-                                cell=f"{where}!{layout.baseline_cell}", expected=f"{baseline:.17g}",
-                                found=describe(cell)))
+    for region in sheet.of(Role.CONSTANT):
+        for ref, expected in zip(region.refs, np.asarray(region.values, dtype=float).ravel(), strict=True):
+            cell = cells.get(ref)
+            if not same_number(cell, float(expected)):
+                findings.append(Finding(f"{region.key}-edited", TAMPER, f"the {region.caption} cell {ref} should be "
+                                        f"{expected:.6g} but is {describe(cell)}; the issued {region.caption} is used",
+                                        cell=qualified(where, ref), expected=f"{expected:.17g}",
+                                        found=describe(cell)))
 
 
 def close(values: np.ndarray, expected: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
@@ -191,43 +213,64 @@ def same_number(cell: Cell | None, expected: float) -> bool:
     return math.isclose(float(cell.value), expected, rel_tol=VALUE_TOLERANCE, abs_tol=1e-12)
 
 
-def _extent(sub: Submission, layout: Layout, findings: list[Finding]) -> None:
-    """Rows or columns inserted push content beyond where the layout ends."""
+def _extent(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+    """Rows or columns inserted push content beyond where the issued sheet ends."""
     max_row = sub.book.max_row.get(sub.sheet, 0)
     max_col = sub.book.max_col.get(sub.sheet, 0)
-    last_row = layout.bottom_row
-    if max_row > last_row or max_col > col_index(layout.last_col):
+    _, _, last_row, last_col = box(sheet.extent)
+    end = corners(sheet.extent)[1]
+    if max_row > last_row or max_col > last_col:
         where = f"row {max_row}" if max_row > last_row else f"column {col_letter(max_col)}"
         findings.append(Finding("layout-extended", TAMPER, f"the sheet has content at {where}, beyond the issued "
-                                f"layout (which ends at {layout.last_col}{last_row}): were rows or columns inserted or "
-                                "cells added?", expected=f"{layout.last_col}{last_row}", found=where))
+                                f"layout (which ends at {end}): were rows or columns inserted or cells added?",
+                                expected=end, found=where))
 
 
-def _caches(sub: Submission, a: Assignment, layout: Layout, where: str, findings: list[Finding]) -> None:
-    """Cached results must exist (the file was recalculated) and agree with NumPy on the student's weights."""
-    cells = sub.cells
-    first = layout.first_row
-    pred = cells.column(layout.pred_col, first, first + layout.n_rows - 1)
-    metric = cells.get(layout.metric_cell)
-    metric_value = metric.value if metric is not None and metric.formula is not None else None
-    if (not (pred.has_formula & pred.has_value).any() and metric_value is None
-            and (pred.has_formula.any() or (metric is not None and metric.formula is not None))):
+def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+    """Cached results must exist (the file was recalculated) and agree with NumPy on the student's weights;
+    the first cell that disagrees is reported."""
+    saved = [(check, _Saved(sub.cells, check.area)) for check in sheet.caches]
+    has_formula = any(s.formula.any() for _, s in saved)
+    if has_formula and not any((s.formula & s.has_value).any() for _, s in saved):
         findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
                                 "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
         return
-    if len(sub.weights) != len(layout.param_cells):
+    if len(sub.weights) != len(sheet.param_cells):
         return
-    fwd = model.forward(a.network, sub.weights, a.data.X)
-    with np.errstate(invalid="ignore"):
-        usable = pred.has_formula & pred.is_number & np.isfinite(fwd.prediction)
-        wrong = np.flatnonzero(usable & ~close(pred.number, fwd.prediction, CACHE_TOLERANCE, 1e-9))
-    shown: list[tuple[str, float, float]] = [(f"{layout.pred_col}{first + int(i)}", float(pred.number[i]),
-                                              float(fwd.prediction[i])) for i in wrong[:1]]
-    if not shown and isinstance(metric_value, int | float) and not isinstance(metric_value, bool):
-        exp = model.metric_value(a.metric, a.data.y, fwd.prediction)
-        if math.isfinite(exp) and not math.isclose(float(metric_value), exp, rel_tol=CACHE_TOLERANCE, abs_tol=1e-9):
-            shown.append((layout.metric_cell, float(metric_value), exp))
-    for ref, value, exp in shown:
-        findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {value:.6g} but these weights "
-                                f"give {exp:.6g}: the saved results do not belong to the saved weights",
-                                cell=f"{where}!{ref}", expected=f"{exp:.17g}", found=f"{value:.17g}"))
+    for check, s in saved:
+        expected = np.asarray(check.expect(sub.weights), dtype=float)
+        with np.errstate(invalid="ignore"):
+            usable = s.formula & s.is_number & np.isfinite(expected)
+            wrong = np.flatnonzero(usable & ~close(s.number, expected, CACHE_TOLERANCE, 1e-9))
+        if wrong.size:
+            i = int(wrong[0])
+            ref = s.ref(i)
+            findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {s.number[i]:.6g} but these "
+                                    f"weights give {expected[i]:.6g}: the saved results do not belong to the saved "
+                                    "weights", cell=qualified(sub.sheet, ref), expected=f"{expected[i]:.17g}",
+                                    found=f"{s.number[i]:.17g}"))
+            return
+
+
+class _Saved:
+    """The saved results of a column (read in bulk) or a block of cells, as arrays, row by row."""
+
+    def __init__(self, cells: SheetCells, area: str) -> None:
+        r1, c1, r2, c2 = box(area)
+        if c1 == c2:
+            column = cells.column(col_letter(c1), r1, r2)
+            self.number, self.formula = column.number, column.has_formula
+            self.has_value, self.is_number = column.has_value, column.is_number
+            self.ref = lambda i: a1(r1 + i, c1)
+            return
+        refs = cells_of(area)
+        found = [cells.get(ref) for ref in refs]
+        self.is_number = np.array([_numeric(c) for c in found], dtype=bool)
+        self.number = np.array([float(c.value) if _numeric(c) else np.nan for c in found])
+        self.formula = np.array([c is not None and c.formula is not None for c in found], dtype=bool)
+        self.has_value = np.array([c is not None and c.value is not None for c in found], dtype=bool)
+        self.ref = refs.__getitem__
+
+
+def _numeric(cell: Cell | None) -> bool:
+    return cell is not None and isinstance(cell.value, int | float) and not isinstance(cell.value, bool)

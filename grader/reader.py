@@ -1,8 +1,10 @@
-"""Submission file -> what the grader needs: weights, formulas, cached values, names, stamps.
+"""Submission file -> what the grader needs: parameters, formulas, cached values, names, stamps.
 
 The file is opened through `grader.safety` (bounded, never modified) and parsed by the
-streaming reader in `grader.cells`, asking only for the layout's region of the main sheet.
-Weights are read by defined name, falling back to the layout's cell when a name is gone.
+streaming reader in `grader.cells`, asking only for the graded sheet's extent. Works for any
+`GradedSheet`: a one-cell editable region with a defined name (a weight) is read where its
+name points, falling back to its issued cell when the name is gone; the cells of a bigger
+editable region (the perceptron's 400 weights) are read where they were issued.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
 from workbook import PROPERTY_PREFIX
 from workbook.address import parse_reference, qualified, undollar, within
-from workbook.layout import INSTRUCTIONS_SHEET, Layout
+from workbook.graded import GradedSheet, Region, Role
+
+MAX_LISTED = 5  # findings of one kind listed one by one; the rest summarised
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,10 @@ class Submission:
 
     path: str
     kind: str  # "xlsx", "xlsm", "ods"
-    sheet: str  # the sheet actually read (the layout's, or where the weight names point)
+    sheet: str  # the sheet actually read (the issued one, or where the parameters' names point)
     book: WorkbookCells
-    weights: dict[str, float]  # usable weights only
-    findings: list[Finding] = field(default_factory=list)  # how weights were read, sheet/name problems
+    weights: dict[str, float]  # usable parameters only
+    findings: list[Finding] = field(default_factory=list)  # how parameters were read, sheet/name problems
 
     @property
     def cells(self) -> SheetCells:
@@ -37,34 +41,41 @@ class Submission:
 
     @property
     def properties(self) -> dict[str, str]:
-        return {k.removeprefix(PROPERTY_PREFIX): v for k, v in self.book.custom_properties.items()
-                if k.startswith(PROPERTY_PREFIX)}
+        return properties(self.book)
 
 
-def region(layout: Layout) -> str:
-    """Everything the grader reads on the main sheet, as one range."""
-    return layout.region
+def properties(book: WorkbookCells) -> dict[str, str]:
+    """The manualml stamp's document properties, without their prefix."""
+    return {k.removeprefix(PROPERTY_PREFIX): v for k, v in book.custom_properties.items()
+            if k.startswith(PROPERTY_PREFIX)}
 
 
-def read_submission(path: str, layout: Layout, *, limits: Limits | None = None) -> Submission:
-    """Open, parse and pull the weights out of one submission (raises SubmissionError if unreadable)."""
+def _followed(sheet: GradedSheet) -> list[Region]:
+    """Editable one-cell regions read where their defined name points (a weight and its name)."""
+    return [r for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1]
+
+
+def read_submission(path: str, sheet: GradedSheet, *, limits: Limits | None = None) -> Submission:
+    """Open, parse and pull the parameters out of one submission (raises SubmissionError if unreadable)."""
     with open_submission(path, limits=limits or Limits()) as archive:
-        # Read the issued sheet's region straight away: sheet names and defined names come with it (an
+        # Read the issued sheet's extent straight away: sheet names and defined names come with it (an
         # .ods keeps them in the same big part as the cells, so a separate first look would cost a full pass)
-        issued = {layout.sheet: [region(layout)]}
+        issued = {sheet.sheet: [sheet.extent]}
         book = read_cells(archive, issued)
         findings: list[Finding] = []
-        sheet = choose_sheet(book, layout.sheet, layout.param_cells, findings, other_than=INSTRUCTIONS_SHEET)
-        wanted: dict[str, list[str]] = {sheet: [region(layout)]} if sheet else {}
-        for name in layout.param_cells:  # names pointing outside the region (moved) are read too
-            if name in book.defined_names:
-                target_sheet, ref = parse_reference(book.defined_names[name])
-                if target_sheet in book.sheet_names and not (target_sheet == sheet and within(ref, region(layout))):
+        names = [r.name for r in sheet.of(Role.EDITABLE) if r.name]
+        chosen = choose_sheet(book, sheet.sheet, names, findings, other_than=sheet.other_sheet,
+                              guess=properties(book).get("assignment") in (None, sheet.id))
+        wanted: dict[str, list[str]] = {chosen: [sheet.extent]} if chosen else {}
+        for region in _followed(sheet):  # names pointing outside the extent (moved) are read too
+            if region.name in book.defined_names:
+                target_sheet, ref = parse_reference(book.defined_names[region.name])
+                if target_sheet in book.sheet_names and not (target_sheet == chosen and within(ref, sheet.extent)):
                     wanted.setdefault(target_sheet, []).append(ref)
-        if wanted != issued:  # the sheet was renamed, or a name points outside the region: read what they need
+        if wanted != issued:  # the sheet was renamed, or a name points outside the extent: read what they need
             book = read_cells(archive, wanted)
-        weights = _read_weights(book, sheet, layout, findings)
-        return Submission(path=str(path), kind=archive.kind, sheet=sheet or "", book=book, weights=weights,
+        weights = _read_params(book, chosen, sheet, findings)
+        return Submission(path=str(path), kind=archive.kind, sheet=chosen or "", book=book, weights=weights,
                           findings=findings)
 
 
@@ -91,40 +102,64 @@ def choose_sheet(book: WorkbookCells, issued: str, names: Iterable[str], finding
     return None
 
 
-def _read_weights(book: WorkbookCells, sheet: str | None, layout: Layout,
-                  findings: list[Finding]) -> dict[str, float]:
-    weights = {}
-    for name, home in layout.param_cells.items():
-        expected = qualified(layout.sheet, home)
-        target_sheet, ref = sheet, home
-        pointed_sheet = parse_reference(book.defined_names[name])[0] if name in book.defined_names else None
-        if pointed_sheet is not None and pointed_sheet not in book.sheet_names:
-            findings.append(Finding("name-broken", TAMPER, f"the name {name} points at a sheet that no longer exists "
-                                    f"({book.defined_names[name]}); the weight was read from its cell {home}",
-                                    cell=name, expected=expected, found=book.defined_names[name]))
-        elif name in book.defined_names:
-            target_sheet, ref = parse_reference(book.defined_names[name])
-            ref = undollar(ref)
-            if (target_sheet, ref) != (sheet, home) and target_sheet == sheet:
-                findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {ref} instead of "
-                                        f"{home}; the weight was read from {ref}", cell=f"{name}",
-                                        expected=home, found=ref))
-            elif target_sheet != sheet:
-                findings.append(Finding("name-moved", TAMPER, f"the name {name} points at "
-                                        f"{book.defined_names[name]}, outside the sheet; it was read from there",
-                                        cell=name, expected=expected, found=book.defined_names[name]))
-        else:
-            findings.append(Finding("name-removed", TAMPER, f"the defined name {name} was deleted; the weight was "
-                                    f"read from its cell {home} instead", cell=name, expected=expected))
-        if target_sheet is None:
-            findings.append(Finding("weight-missing", WEIGHT, f"{name} cannot be found (its sheet is missing)",
-                                    cell=name))
+def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,
+                 findings: list[Finding]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    problems: list[Finding] = []
+    followed = {r.key for r in _followed(graded)}
+    for region in graded.of(Role.EDITABLE):
+        if region.key in followed:
+            _read_named(book, sheet, graded, region, weights, findings)
             continue
-        cell = book.sheet(target_sheet).get(ref)
-        value = weight_value(name, qualified(target_sheet, ref), ref, cell, findings)
-        if value is not None:
-            weights[name] = value
+        if sheet is None:
+            findings.append(Finding("weight-missing", WEIGHT, f"{region.key} cannot be found (its sheet is missing)",
+                                    cell=region.name or region.key))
+            continue
+        cells = book.sheet(sheet)
+        for key, ref in zip(region.params, region.refs, strict=True):
+            value = weight_value(key, qualified(sheet, ref), ref, cells.get(ref), problems)
+            if value is not None:
+                weights[key] = value
+    findings += problems[:MAX_LISTED]
+    if len(problems) > MAX_LISTED:
+        findings.append(Finding(problems[0].code, WEIGHT, f"... and {len(problems) - MAX_LISTED} more editable "
+                                "cells are not plain numbers: type a number into every yellow cell"))
     return weights
+
+
+def _read_named(book: WorkbookCells, sheet: str | None, graded: GradedSheet, region: Region,
+                weights: dict[str, float], findings: list[Finding]) -> None:
+    """One weight, read where its defined name points (a moved or broken name is a finding)."""
+    name, home = region.name, region.area
+    expected = qualified(graded.sheet, home)
+    target_sheet, ref = sheet, home
+    pointed_sheet = parse_reference(book.defined_names[name])[0] if name in book.defined_names else None
+    if pointed_sheet is not None and pointed_sheet not in book.sheet_names:
+        findings.append(Finding("name-broken", TAMPER, f"the name {name} points at a sheet that no longer exists "
+                                f"({book.defined_names[name]}); the weight was read from its cell {home}",
+                                cell=name, expected=expected, found=book.defined_names[name]))
+    elif name in book.defined_names:
+        target_sheet, ref = parse_reference(book.defined_names[name])
+        ref = undollar(ref)
+        if (target_sheet, ref) != (sheet, home) and target_sheet == sheet:
+            findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {ref} instead of "
+                                    f"{home}; the weight was read from {ref}", cell=f"{name}",
+                                    expected=home, found=ref))
+        elif target_sheet != sheet:
+            findings.append(Finding("name-moved", TAMPER, f"the name {name} points at "
+                                    f"{book.defined_names[name]}, outside the sheet; it was read from there",
+                                    cell=name, expected=expected, found=book.defined_names[name]))
+    else:
+        findings.append(Finding("name-removed", TAMPER, f"the defined name {name} was deleted; the weight was "
+                                f"read from its cell {home} instead", cell=name, expected=expected))
+    if target_sheet is None:
+        findings.append(Finding("weight-missing", WEIGHT, f"{name} cannot be found (its sheet is missing)",
+                                cell=name))
+        return
+    cell = book.sheet(target_sheet).get(ref)
+    value = weight_value(name, qualified(target_sheet, ref), ref, cell, findings)
+    if value is not None:
+        weights[region.params[0]] = value
 
 
 def weight_value(name: str, where: str, ref: str, cell: Cell | None, findings: list[Finding]) -> float | None:

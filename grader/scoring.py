@@ -10,10 +10,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workbook import model
-from workbook.lecture.gradable import Gradable
-from workbook.spec import Assignment, average_metric
-
 
 @dataclass(frozen=True)
 class Score:
@@ -40,25 +36,28 @@ class HiddenScore:
         return self.metric - sheet_metric
 
 
-def _on(rubric, data, network, metric: str, weights, start) -> tuple[float, float, float, float]:
-    current = model.metric_value(metric, data.y, model.forward(network, weights, data.X).prediction)
-    baseline = model.metric_value(metric, data.y, model.forward(network, start, data.X).prediction)
+def _rate(sheet, current: float, baseline: float, average: float | None) -> tuple[float, float, float, float]:
+    """(metric, baseline, improvement, points) by the sheet's own improvement rule and rubric."""
     if not math.isfinite(current):
         return current, baseline, float("-inf"), 0.0
-    gain = model.improvement(baseline, current)
+    gain = sheet.improvement(current, baseline)
+    rubric = sheet.rubric
     # the rubric's measure: the improvement itself, or the way from predicting the average to the best reachable
-    progress = gain if rubric.measure == "start" else rubric.progress(current, baseline,
-                                                                     average_metric(metric, data.y))
+    progress = gain if rubric.measure == "start" or average is None else rubric.progress(current, baseline, average)
     return current, baseline, gain, rubric.points(progress, current)
 
 
-def score(assignment: Assignment, weights: Mapping[str, float]) -> Score:
-    """Recompute the metric for `weights` on the assignment's data (and hidden rows) and apply the rubric."""
-    a, rubric = assignment, assignment.rubric
-    current, baseline, gain, points = _on(rubric, a.data, a.network, a.metric, weights, a.weights)
-    if a.test is None:
+def score(assignment, weights: Mapping[str, float]) -> Score:
+    """Recompute the metric for `weights` on the assignment's data (and hidden rows) and apply the rubric.
+
+    `assignment` is anything with a `graded_sheet()`: the metric is that description's NumPy function."""
+    sheet = assignment.graded_sheet()
+    rubric = sheet.rubric
+    current, baseline, gain, points = _rate(sheet, sheet.metric(weights), sheet.baseline, sheet.average)
+    if sheet.hidden is None:
         return Score(current, baseline, gain, points)
-    hidden = HiddenScore(*_on(rubric, a.test.data, a.network, a.metric, weights, a.weights))
+    hidden = HiddenScore(*_rate(sheet, float(sheet.hidden(weights)), float(sheet.hidden(sheet.start)),
+                                sheet.hidden_average))
     if rubric.score_on == "hidden":
         points = hidden.points
     elif rubric.score_on == "mix":
@@ -66,19 +65,20 @@ def score(assignment: Assignment, weights: Mapping[str, float]) -> Score:
     return Score(current, baseline, gain, points, hidden)
 
 
-def hint(assignment: Assignment, result_improvement: float | None) -> str:
-    """A next step for the student's feedback, from where they stand."""
+def hint(assignment, result_improvement: float | None) -> str:
+    """A next step for the student's feedback, from where they stand (or the sheet's own hint)."""
     if result_improvement is None:
         return "Fix the problems listed above, save, and hand the file in again."
-    if isinstance(assignment, Gradable):
-        return assignment.hint
+    sheet = assignment.graded_sheet()
+    if sheet.hint:
+        return sheet.hint
     if result_improvement < 0:
         return ("Your weights are worse than the starting ones. Change one weight at a time by a small amount and "
                 "keep the change only if the error goes down.")
     if result_improvement < 0.5:
         return ("Look at the Predicted column: if every prediction is far too low or too high, the output bias "
                 "(b_out) and the output weights move them all at once. Then tune the hidden neurons.")
-    if result_improvement < assignment.rubric.full_improvement:
+    if result_improvement < sheet.rubric.full_improvement:
         return ("Good progress. Compare each predicted value with the true one: the rows with the largest error "
                 "tell you which weight to adjust next. Smaller steps help near the end.")
     return "Excellent: you are at or near the best this network can do on this data."

@@ -103,7 +103,7 @@ def _load(path: str | Path, template: str | Path | None, stamp: dict[str, str]):
             which = (f"{len(kinds)} graded sheets: check one with " + " or ".join(f"-t lecture-{k}" for k in kinds)
                      if kinds else "no graded sheet (only Linear Regression and Perceptron are graded)")
             raise CheckError(f"{path}: the lecture workbook '{loaded.id}' has {which}")
-        return loaded.gradable()
+        return loaded.graded_sheet()
     return loaded
 
 

@@ -73,7 +73,7 @@ def saved(mid, uno_python, tmp_path_factory):
 
 def _read(monkeypatch, path, a, *, bulk: bool):
     monkeypatch.setattr(cells_module, "BULK_MIN_BYTES", 0 if bulk else 1 << 62)
-    return read_submission(str(path), layout_for(a))
+    return read_submission(str(path), a.graded_sheet())
 
 
 def _grade(monkeypatch, path, a, *, bulk: bool):

@@ -20,7 +20,6 @@ from grader.grade import grade_file
 from grader.reader import read_submission
 from tests.submissions import issued, rewrite_member, sheet_member
 from workbook.catalog import load
-from workbook.layout import layout_for
 
 
 def _read(monkeypatch, path, a, *, whole: bool):
@@ -35,7 +34,7 @@ def _read(monkeypatch, path, a, *, whole: bool):
     monkeypatch.setattr(cells_module, "_walk_sheet", spy)
     r = grade_file(path, a)
     try:
-        sub = read_submission(str(path), layout_for(a))
+        sub = read_submission(str(path), a.graded_sheet())
     except SubmissionError as exc:  # the message names the part and the position: both ways must agree on it
         return (str(exc), None, None, r.status, r.findings, r.metric, r.points, r.error), bool(walked)
     return (dict(sub.cells.items()), sub.book.max_row, sub.book.max_col, r.status, r.findings, r.metric, r.points,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from workbook.layout import Layout
-from workbook.spec import Rubric
 
 DEFAULT_IMPROVEMENT_FORMAT = "0.00%"
 
@@ -68,10 +67,11 @@ def row_formulas(layout: Layout, row: int, metric: str) -> Iterator[tuple[str, s
         yield col, template.format(r=row)
 
 
-def summary_formulas(layout: Layout, metric: str, rubric: Rubric | None = None,
+def summary_formulas(layout: Layout, metric: str, rubric=None,
                      improvement_format: str = DEFAULT_IMPROVEMENT_FORMAT, *,
                      average: float | None = None) -> dict[str, str]:
-    """The metric, Improvement and (with a rubric) Points cells.
+    """The metric, Improvement and (with a workbook.spec.Rubric, not imported: spec asks
+    workbook.manual_sheet, which uses this module, for descriptions) Points cells.
 
     A rubric with measure = "references" scores the share of the way from `average` (the metric of
     predicting the mean target) to its best_metric, so the Points cell does too.
@@ -110,7 +110,7 @@ def _number(x: float) -> str:
     return repr(float(x)).upper().removesuffix(".0")
 
 
-def points_formula(rubric: Rubric, gain: str, metric: str) -> str:
+def points_formula(rubric, gain: str, metric: str) -> str:
     """The rubric as a live formula over the exact improvement `gain` (a quotient such as '(b-c)/b') and the
     `metric` cell.
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from workbook.address import check_sheet_name
 from workbook.errors import TemplateError
+from workbook.model import average_metric
 from workbook.network import ACTIVATIONS, Network
 
 METRICS = {
@@ -64,21 +65,6 @@ class Dataset:
         y = np.array([r[-1] for r in self.rows], dtype=float)
         y.flags.writeable = False
         return y
-
-
-def average_metric(metric: str, y: np.ndarray) -> float:
-    """The metric of predicting the mean target for every row: the reference a rubric can start from.
-
-    To 15 significant digits, as a spreadsheet keeps a constant: the sheet's Points cell holds this number
-    and the grader scores with the same one.
-    """
-    diff = np.asarray(y, dtype=float) - float(np.mean(y))
-    if metric == "mae":
-        value = float(np.mean(np.abs(diff)))
-    else:
-        mse = float(np.mean(diff ** 2))
-        value = math.sqrt(mse) if metric == "rmse" else mse
-    return float(f"{value:.15g}")
 
 
 @dataclass(frozen=True)
@@ -262,6 +248,12 @@ class Assignment:
             "sheet": "Manual Machine Learning",
         }
         return self.display.labels.get(key, defaults[key])
+
+    def graded_sheet(self):
+        """Its sheet described region by region (workbook.graded.GradedSheet): what building and grading use."""
+        from workbook.manual_sheet import graded_sheet
+
+        return graded_sheet(self)
 
     def with_weights(self, weights: Mapping[str, float]) -> Assignment:
         from dataclasses import replace

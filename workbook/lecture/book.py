@@ -25,7 +25,7 @@ from workbook.lecture import common as c
 from workbook.lecture.template import GRADED, MANUAL, SHEETS, LectureTemplate
 from workbook.model import loss
 
-CONTENTS = "Contents"
+CONTENTS = c.CONTENTS
 LINK_FONT = Font(bold=True, underline="single", color="1F4E78")
 
 
@@ -92,7 +92,7 @@ def _contents(wb, t: LectureTemplate) -> None:
             c.text(ws, f"B{row}", text)
     graded = t.graded_kinds
     if len(graded) == 1:
-        g = t.gradable()
+        g = t.graded_sheet()
         row += 2
         c.label(ws, f"A{row}", "How it is graded")
         abbr = "accuracy" if g.metric_name == "accuracy" else "RMSE"

@@ -4,10 +4,13 @@ Each sheet module owns its cells (a lecture sheet is small and fixed, so its add
 in that module, next to the formulas that use them) and exposes the same four things:
 `Settings` (a frozen dataclass of what a template may change), `build(wb, settings)`,
 `expected(settings)` (every computed cell's value by NumPy, the truth LibreOffice is tested
-against) and, for graded sheets, `gradable(settings, rubric)`.
+against) and, for graded sheets, `regions(settings)` (every graded cell as `workbook.graded`
+regions, written by `write` here) and `graded_sheet(settings, rubric, id, title)`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 
 from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.chart.shapes import GraphicalProperties
@@ -15,11 +18,14 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
 
 from workbook import styles
 from workbook.address import absolute, qualified
+from workbook.graded import Region, Role
 
 POINT_COLOUR = "1F4E78"
+CONTENTS = "Contents"  # the lecture workbook's first sheet: never a graded one
 NOTE_FONT = Font(italic=True, color="595959")
 EXACT = "#,##0.00##"  # what the lecture shows (-0.19, 10), at most 4 decimals: 0.4526 beside 0.00, not 0.4526423819
 
@@ -69,6 +75,37 @@ def editable(ws, ref: str, value, *, name: str | None = None, fmt: str | None = 
 def define(ws, name: str, ref: str) -> None:
     """A workbook-level defined name for a cell or range ('B5' or 'B5:U24') of this sheet."""
     ws.parent.defined_names[name] = DefinedName(name, attr_text=absolute(ws.title, ref))
+
+
+def write(ws, regions: Iterable[Region], params: Mapping[str, float] | None = None) -> None:
+    """Write a graded sheet's regions (see workbook.graded): values, formulas, names, a fill by role.
+
+    `params` replaces the issued value of editable cells (a reference solution)."""
+    params = params or {}
+    for region in regions:
+        if region.array:
+            top = region.first
+            ws[top] = ArrayFormula(region.area, region.formula_at(top))
+            for ref in region.refs:
+                ws[ref].fill = styles.COMPUTED_FILL
+                if region.fmt:
+                    ws[ref].number_format = region.fmt
+        elif region.role == Role.EDITABLE:
+            for (ref, value), key in zip(region.cells(), region.params, strict=True):
+                editable(ws, ref, params.get(key, value), fmt=region.fmt)
+        elif region.role == Role.COMPUTED:
+            for ref, formula in region.cells():
+                computed(ws, ref, formula, region.fmt, result=region.result)
+        elif region.fill:
+            for ref, value in region.cells():
+                given(ws, ref, value, region.fmt)
+        else:
+            for ref, value in region.cells():
+                ws[ref] = value
+                if region.fmt:
+                    ws[ref].number_format = region.fmt
+        if region.name:
+            define(ws, region.name, region.area)
 
 
 def given(ws, ref: str, value, fmt: str | None = None) -> None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
-from openpyxl.worksheet.formula import ArrayFormula
 
-from workbook import styles
+from workbook import LECTURE_LAYOUT_VERSION, styles
 from workbook.address import a1, cells_of, offset, position, row_of
 from workbook.formulas import DEFAULT_IMPROVEMENT_FORMAT, improvement_digits, points_formula, shown_improvement
+from workbook.graded import CacheCheck, GradedSheet, Region, Role
 from workbook.lecture import common as c
-from workbook.lecture.gradable import Gradable
 from workbook.model import truncate
 from workbook.spec import Rubric, Tier
 
@@ -29,8 +29,6 @@ HEAD = 7
 FIRST = HEAD + 1
 MONEY = "#,##0"
 IMPROVEMENT_FORMAT = DEFAULT_IMPROVEMENT_FORMAT
-GAIN = "(H5-G5)/H5"  # (baseline - RMSE) / baseline, exact: the Points cell's input, as the grader's
-IMPROVEMENT = shown_improvement(GAIN, IMPROVEMENT_FORMAT)
 DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_improvement=0.68), Tier(8, min_improvement=0.6),
                                               Tier(5, min_improvement=0.4), Tier(2, min_improvement=0.01)))
 
@@ -85,29 +83,15 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     where = cells(s)
     last = int(where["last"])
     c.label(ws, "A4", "Weight W")
-    params = params or {"lr_w": s.W, "lr_b": s.b}
-    c.editable(ws, where["W"], params["lr_w"], name="lr_w")
     c.label(ws, "A5", "Bias b")
-    c.editable(ws, where["b"], params["lr_b"], name="lr_b")
+    c.write(ws, regions(s, rubric), params)
     for col, text in zip("ABCDE", (f"{s.x_label} (x)", f"{s.y_label} (y)", "Predicted W·x + b",
                                    "Error (predicted − y)", "Squared Error"), strict=True):
         c.heading(ws, f"{col}{HEAD}", text)
-    for i, (x, y) in enumerate(zip(s.x, s.y, strict=True)):
-        r = FIRST + i
-        c.given(ws, f"A{r}", x, MONEY)
-        c.given(ws, f"B{r}", y, MONEY)
-        c.computed(ws, f"C{r}", f"=lr_w*A{r}+lr_b", MONEY)
-        c.computed(ws, f"D{r}", f"=C{r}-B{r}", MONEY)
-        c.computed(ws, f"E{r}", f"=D{r}^2", MONEY)
-    rubric = rubric or DEFAULT_RUBRIC
     for col, text in zip("GHIJ", ("Root Mean Squared Error", "Baseline RMSE", "Improvement",
-                                  f"Points (of {rubric.max_points:g})"), strict=True):
+                                  f"Points (of {(rubric or DEFAULT_RUBRIC).max_points:g})"), strict=True):
         c.heading(ws, f"{col}4", text)
-    c.computed(ws, where["rmse"], f"=SQRT(AVERAGE(E{FIRST}:E{last}))", MONEY, result=True)
-    c.given(ws, where["baseline"], rmse(s, s.W, s.b), MONEY)
-    c.computed(ws, where["improvement"], IMPROVEMENT, IMPROVEMENT_FORMAT, result=True)
-    c.computed(ws, where["points"], points_formula(rubric, GAIN, "G5"), styles.POINTS_FORMAT, result=True)
-    _normal_equation_block(ws, s, where, last)
+    _normal_equation_block(ws, where)
     c.scatter_chart(ws, "Data and the line y = W·x + b", (s.x_label, s.y_label), 1, (FIRST, last),
                     [(2, "data", "points"), (3, "your line", "line")], f"A{last + 3}", width=16)
     c.numbers_only(ws, [where["W"], where["b"]], "Change W or b and watch the RMSE.")
@@ -116,38 +100,61 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     c.protect(ws)
 
 
-def _normal_equation_block(ws, s: Settings, where: dict[str, str], last: int) -> None:
+def _normal_equation_block(ws, where: dict[str, str]) -> None:
     c.heading(ws, "K6", "The normal equation: θ = (XᵀX)⁻¹ · Xᵀ · y", center=False, wrap=False)
     c.heading(ws, f"K{HEAD}", "X: ones (for b)")
     c.heading(ws, f"L{HEAD}", "X: x (for W)")
-    for i in range(len(s.x)):
-        r = FIRST + i
-        c.given(ws, f"K{r}", 1)
-        c.computed(ws, f"L{r}", f"=A{r}", MONEY)
-    design, y = where["design"], f"B{FIRST}:B{last}"
-    blocks = (("xtx", "XᵀX", f"=MMULT(TRANSPOSE({design}),{design})", "#,##0.######"),
-              ("inv", "(XᵀX)⁻¹", f"=MINVERSE({where['xtx']})", "#,##0.0#########"),
-              ("xty", "Xᵀy", f"=MMULT(TRANSPOSE({design}),{y})", "#,##0"),
-              ("theta", "θ = (XᵀX)⁻¹ · Xᵀy: b, then W", f"=MMULT({where['inv']},{where['xty']})", "#,##0.0000"))
-    for key, text, formula, fmt in blocks:
-        area = where[key]
-        top = cells_of(area)[0]
-        c.heading(ws, offset(top, -1), text, center=False)
-        ws[top] = ArrayFormula(area, formula)
-        for ref in cells_of(area):
-            ws[ref].fill = c.styles.COMPUTED_FILL
-            ws[ref].number_format = fmt
+    for key, text in (("xtx", "XᵀX"), ("inv", "(XᵀX)⁻¹"), ("xty", "Xᵀy"), ("theta", "θ = (XᵀX)⁻¹ · Xᵀy: b, then W")):
+        c.heading(ws, offset(cells_of(where[key])[0], -1), text, center=False)
     c.note(ws, offset(where["theta_b"], 0, 1), "← b")
     c.note(ws, offset(where["theta_W"], 0, 1), "← W")
     best = where["best_rmse"]
     c.heading(ws, offset(best, -1), "Best possible RMSE", center=False)
-    c.computed(ws, where["best_rmse"], f"=SQRT(SUMPRODUCT(({where['theta_W']}*A{FIRST}:A{last}+{where['theta_b']}"
-                                       f"-B{FIRST}:B{last})^2)/COUNT(A{FIRST}:A{last}))", "#,##0.00", result=True)
     c.heading(ws, offset(best, 2), "Best possible Improvement", center=False)
-    c.computed(ws, where["best_improvement"], shown_improvement(f"(H5-{where['best_rmse']})/H5", IMPROVEMENT_FORMAT),
-               IMPROVEMENT_FORMAT, result=True)
     c.note(ws, f"M{FIRST}", "Column 'ones' multiplies b, column x multiplies W.")
     c.note(ws, f"M{FIRST + 1}", "Type the θ values into W and b: your RMSE becomes the best one.")
+
+
+def regions(s: Settings, rubric: Rubric | None = None) -> tuple[Region, ...]:
+    """Every graded cell of the sheet: what the builder writes and the grader checks."""
+    where = cells(s)
+    last = int(where["last"])
+    rows = len(s.x)
+
+    def column(col: str) -> str:
+        return f"{col}{FIRST}:{col}{last}"
+
+    design, y, rmse_cell, base = where["design"], column("B"), where["rmse"], where["baseline"]
+    arrays = (("xtx", f"=MMULT(TRANSPOSE({design}),{design})", "#,##0.######"),
+              ("inv", f"=MINVERSE({where['xtx']})", "#,##0.0#########"),
+              ("xty", f"=MMULT(TRANSPOSE({design}),{y})", "#,##0"),
+              ("theta", f"=MMULT({where['inv']},{where['xty']})", "#,##0.0000"))
+    best = (f"=SQRT(SUMPRODUCT(({where['theta_W']}*{column('A')}+{where['theta_b']}-{y})^2)"
+            f"/COUNT({column('A')}))")
+    gain = f"({base}-{rmse_cell})/{base}"  # exact: the Points cell's input, as the grader's
+    return (
+        Region("lr_w", Role.EDITABLE, where["W"], name="lr_w", values=(s.W,), params=("lr_w",)),
+        Region("lr_b", Role.EDITABLE, where["b"], name="lr_b", values=(s.b,), params=("lr_b",)),
+        Region("x", Role.GIVEN, column("A"), caption="data", values=s.x, fmt=MONEY, rows=True),
+        Region("y", Role.GIVEN, y, caption="data", values=s.y, fmt=MONEY, rows=True),
+        Region("prediction", Role.COMPUTED, column("C"), formula="=lr_w*A{r}+lr_b", fmt=MONEY, rows=True),
+        Region("error", Role.COMPUTED, column("D"), formula="=C{r}-B{r}", fmt=MONEY, rows=True),
+        Region("squared error", Role.COMPUTED, column("E"), formula="=D{r}^2", fmt=MONEY, rows=True),
+        Region("rmse", Role.COMPUTED, rmse_cell, formula=f"=SQRT(AVERAGE({column('E')}))", fmt=MONEY, result=True),
+        Region("baseline", Role.CONSTANT, base, caption="baseline", values=(rmse(s, s.W, s.b),), fmt=MONEY),
+        Region("improvement", Role.COMPUTED, where["improvement"], formula=shown_improvement(gain, IMPROVEMENT_FORMAT),
+               fmt=IMPROVEMENT_FORMAT, result=True),
+        Region("points", Role.COMPUTED, where["points"], fmt=styles.POINTS_FORMAT, result=True,
+               formula=points_formula(rubric or DEFAULT_RUBRIC, gain, rmse_cell)),
+        Region("ones", Role.GIVEN, column("K"), caption="data", values=(1.0,) * rows, rows=True),
+        Region("design x", Role.COMPUTED, column("L"), formula="=A{r}", fmt=MONEY, rows=True),
+        *(Region(key, Role.COMPUTED, where[key], formula=formula, fmt=fmt, array=True)
+          for key, formula, fmt in arrays),
+        Region("best rmse", Role.COMPUTED, where["best_rmse"], formula=best, fmt="#,##0.00", result=True),
+        Region("best improvement", Role.COMPUTED, where["best_improvement"],
+               formula=shown_improvement(f"({base}-{where['best_rmse']})/{base}", IMPROVEMENT_FORMAT),
+               fmt=IMPROVEMENT_FORMAT, result=True),
+    )
 
 
 def expected(s: Settings, params: Mapping[str, float] | None = None,
@@ -185,24 +192,18 @@ def metric(s: Settings, params: Mapping[str, float]) -> float:
     return rmse(s, params["lr_w"], params["lr_b"])
 
 
-def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "") -> Gradable:
+def _metric_cell(s: Settings, params: Mapping[str, float]) -> np.ndarray:
+    return np.array([metric(s, params)])
+
+
+def graded_sheet(s: Settings, rubric: Rubric | None, assignment: str, title: str = "") -> GradedSheet:
     where = cells(s)
-    last = int(where["last"])
-    values = {where["baseline"]: rmse(s, s.W, s.b)}
-    rubric = rubric or DEFAULT_RUBRIC
-    formulas = {where["rmse"]: f"=SQRT(AVERAGE(E{FIRST}:E{last}))", where["improvement"]: IMPROVEMENT,
-                where["points"]: points_formula(rubric, GAIN, "G5")}
-    for i, (x, y) in enumerate(zip(s.x, s.y, strict=True)):
-        r = FIRST + i
-        values |= {f"A{r}": x, f"B{r}": y}
-        formulas |= {f"C{r}": f"=lr_w*A{r}+lr_b", f"D{r}": f"=C{r}-B{r}", f"E{r}": f"=D{r}^2"}
-    return Gradable(
-        id=assignment, title=title or SHEET, kind=KIND, settings=s, sheet=SHEET,
-        param_cells={"lr_w": where["W"], "lr_b": where["b"]}, names={"lr_w": where["W"], "lr_b": where["b"]},
-        start={"lr_w": s.W, "lr_b": s.b}, values=values, formulas=formulas,
-        baseline_cell=where["baseline"], metric_cell=where["rmse"],
-        region=f"A1:{a1(row_of(where['best_improvement']), 'M')}", metric_name="rmse", higher_is_better=False,
-        rubric=rubric or DEFAULT_RUBRIC,
+    return GradedSheet(
+        id=assignment, title=title or SHEET, sheet=SHEET, version=LECTURE_LAYOUT_VERSION, regions=regions(s, rubric),
+        start={"lr_w": s.W, "lr_b": s.b}, metric_name="rmse", metric_abbr="RMSE", higher_is_better=False,
+        evaluate=partial(metric, s), caches=(CacheCheck(where["rmse"], partial(_metric_cell, s)),),
+        metric_cell=where["rmse"], baseline_cell=where["baseline"], rubric=rubric or DEFAULT_RUBRIC,
+        extent=f"A1:{a1(row_of(where['best_improvement']), 'M')}", other_sheet=c.CONTENTS, kind=KIND, settings=s,
         hint="The normal equation on the right of the sheet computes the best W and b: compare yours with it.")
 
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
 from openpyxl.styles import Font, PatternFill
 
-from workbook import styles
+from workbook import LECTURE_LAYOUT_VERSION, styles
 from workbook.address import col_letter
 from workbook.formulas import DEFAULT_IMPROVEMENT_FORMAT, improvement_digits, points_formula, shown_improvement
+from workbook.graded import CacheCheck, GradedSheet, Region, Role
 from workbook.lecture import common as c
-from workbook.lecture.gradable import Gradable
 from workbook.model import truncate
 from workbook.spec import Rubric, Tier
 
@@ -153,30 +153,19 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     c.title(ws, "The perceptron (Rosenblatt, 1958)", "400 inputs (a 20×20 pixel image), one layer, output 1 = "
                                                      "circle, 0 = rectangle. Output = step(Σ w·pixel + b).")
     where = cells(s)
-    params = dict(params or start_params(s))
-    pics, labels = draw(s)
+    _, labels = draw(s)
     c.label(ws, "A4", "Bias b")
-    c.editable(ws, where["bias"], params["pc_bias"], name="pc_bias")
+    c.write(ws, regions(s, rubric), params)
+    first = int(where["table_first"])
     c.heading(ws, "Y3", "Accuracy")
-    first, last = int(where["table_first"]), int(where["table_last"])
-    cc = where["correct_col"]
-    c.computed(ws, where["accuracy"], f"=AVERAGE({cc}{first}:{cc}{last})", ACCURACY_FORMAT,
-               result=True)
     c.heading(ws, "Z3", "Baseline accuracy")
-    c.given(ws, where["baseline"], accuracy(s, start_params(s), (pics, labels)), ACCURACY_FORMAT)
     c.heading(ws, "AB3", "Improvement")
-    c.computed(ws, where["improvement"], IMPROVEMENT, IMPROVEMENT_FORMAT, result=True)
-    rubric = rubric or DEFAULT_RUBRIC
-    c.heading(ws, "AC3", f"Points (of {rubric.max_points:g})")
-    c.computed(ws, where["points"], points_formula(rubric, GAIN, "Y4"), styles.POINTS_FORMAT, result=True)
+    c.heading(ws, "AC3", f"Points (of {(rubric or DEFAULT_RUBRIC).max_points:g})")
     c.note(ws, "AD4", "Improvement = share of the starting weights' mistakes you fixed.")
     c.heading(ws, f"B{GRID_TOP - 1}", "Weights: one per pixel (the heat map shows red = votes circle, blue = "
                                       "votes rectangle)", center=False, wrap=False)
     for i in range(1, SIZE + 1):
         c.label(ws, f"A{GRID_TOP + i - 1}", f"row {i}")
-        for j in range(1, SIZE + 1):
-            c.editable(ws, weight_cell(i, j), params[weight_key(i, j)], fmt="General")
-    c.define(ws, "pc_weights", GRID)
     ws.conditional_formatting.add(GRID, ColorScaleRule(start_type="min", start_color="FF5B9BD5", mid_type="num",
                                                        mid_value=0, mid_color="FFFFFFFF", end_type="max",
                                                        end_color="FFF8696B"))
@@ -184,19 +173,10 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     for col, text in zip(t, ("Image", "Label", "Shape", "z = Σ w·pixel + b", "Output", "Correct?"), strict=True):
         c.heading(ws, f"{col}{GRID_TOP - 1}", text)
     for k in range(s.images):
-        r = first + k
-        c.given(ws, f"{t[0]}{r}", k + 1)
-        c.given(ws, f"{t[1]}{r}", int(labels[k]))
-        ws[f"{t[2]}{r}"] = SHAPES[int(labels[k])]
-        c.computed(ws, f"{t[3]}{r}", f"=SUMPRODUCT(pc_weights,{image_range(k)})+pc_bias", "#,##0.##")
-        c.computed(ws, f"{t[4]}{r}", f"=IF({t[3]}{r}>=0,1,0)")
-        c.computed(ws, f"{t[5]}{r}", f"=IF({t[4]}{r}={t[1]}{r},1,0)")
+        ws[f"{t[2]}{first + k}"] = SHAPES[int(labels[k])]
         top, left = image_area(k)
         c.label(ws, f"{col_letter(left)}{top - 1}", f"Image {k + 1}: {SHAPES[int(labels[k])]} "
                                                     f"(label {int(labels[k])})")
-        for i in range(SIZE):
-            for j in range(SIZE):
-                ws.cell(row=top + i, column=left + j, value=int(pics[k, i, j])).number_format = HIDDEN
     pixels = " ".join(image_range(k) for k in range(s.images))
     ws.conditional_formatting.add(pixels, CellIsRule(operator="equal", formula=["1"], fill=PIXEL_ON,
                                                      font=Font(color="FF000000")))
@@ -240,34 +220,56 @@ def metric(s: Settings, params: Mapping[str, float]) -> float:
     return accuracy(s, params)
 
 
-def gradable(s: Settings, rubric: Rubric | None, assignment: str, title: str = "") -> Gradable:
+def regions(s: Settings, rubric: Rubric | None = None) -> tuple[Region, ...]:
+    """Every graded cell of the sheet: what the builder writes and the grader checks."""
     where = cells(s)
     pics, labels = draw(s)
     first, last = int(where["table_first"]), int(where["table_last"])
-    t = [col_letter(TABLE_COL + i) for i in range(6)]
-    values: dict[str, float] = {where["baseline"]: accuracy(s, start_params(s), (pics, labels))}
-    formulas = {where["accuracy"]: f"=AVERAGE({t[5]}{first}:{t[5]}{last})",
-                where["improvement"]: IMPROVEMENT,
-                where["points"]: points_formula(rubric or DEFAULT_RUBRIC, GAIN, "Y4")}
-    for k in range(s.images):
-        r = first + k
-        values[f"{t[1]}{r}"] = float(labels[k])
-        formulas |= {f"{t[3]}{r}": f"=SUMPRODUCT(pc_weights,{image_range(k)})+pc_bias",
-                     f"{t[4]}{r}": f"=IF({t[3]}{r}>=0,1,0)", f"{t[5]}{r}": f"=IF({t[4]}{r}={t[1]}{r},1,0)"}
-        top, left = image_area(k)
-        for i in range(SIZE):
-            for j in range(SIZE):
-                values[f"{col_letter(left + j)}{top + i}"] = float(pics[k, i, j])
-    param_cells = {weight_key(i, j): weight_cell(i, j) for i in range(1, SIZE + 1) for j in range(1, SIZE + 1)}
-    param_cells["pc_bias"] = where["bias"]
+    t = [col_letter(TABLE_COL + i) for i in range(6)]  # image, label, shape, z, output, correct
+
+    def column(col: str) -> str:
+        return f"{col}{first}:{col}{last}"
+
+    keys = tuple(weight_key(i, j) for i in range(1, SIZE + 1) for j in range(1, SIZE + 1))
+    return (
+        Region("pc_bias", Role.EDITABLE, where["bias"], name="pc_bias", values=(s.bias,), params=("pc_bias",)),
+        Region("weights", Role.EDITABLE, GRID, name="pc_weights", values=(0.0,) * len(keys), params=keys,
+               fmt="General"),
+        Region("accuracy", Role.COMPUTED, where["accuracy"], formula=f"=AVERAGE({column(t[5])})",
+               fmt=ACCURACY_FORMAT, result=True),
+        Region("baseline", Role.CONSTANT, where["baseline"], caption="baseline",
+               values=(accuracy(s, start_params(s), (pics, labels)),), fmt=ACCURACY_FORMAT),
+        Region("improvement", Role.COMPUTED, where["improvement"], formula=IMPROVEMENT, fmt=IMPROVEMENT_FORMAT,
+               result=True),
+        Region("points", Role.COMPUTED, where["points"], formula=points_formula(rubric or DEFAULT_RUBRIC, GAIN,
+                                                                                where["accuracy"]),
+               fmt=styles.POINTS_FORMAT, result=True),
+        Region("image", Role.GIVEN, column(t[0]), caption="data", values=tuple(range(1, s.images + 1)), rows=True),
+        Region("label", Role.GIVEN, column(t[1]), caption="data", values=tuple(labels.tolist()), rows=True),
+        Region("z", Role.COMPUTED, column(t[3]), fmt="#,##0.##",
+               formulas=tuple(f"=SUMPRODUCT(pc_weights,{image_range(k)})+pc_bias" for k in range(s.images)), rows=True),
+        Region("output", Role.COMPUTED, column(t[4]), formula=f"=IF({t[3]}{{r}}>=0,1,0)", rows=True),
+        Region("correct", Role.COMPUTED, column(t[5]), formula=f"=IF({t[4]}{{r}}={t[1]}{{r}},1,0)", rows=True),
+        *(Region(f"image {k + 1}", Role.GIVEN, image_range(k), caption="data", values=pics[k], fmt=HIDDEN,
+                 fill=False) for k in range(s.images)),
+    )
+
+
+def _metric_cell(s: Settings, params: Mapping[str, float]) -> np.ndarray:
+    return np.array([metric(s, params)])
+
+
+def graded_sheet(s: Settings, rubric: Rubric | None, assignment: str, title: str = "") -> GradedSheet:
+    where = cells(s)
+    last = int(where["table_last"])
     last_top, _ = image_area(s.images - 1)
     right = col_letter(image_area(min(s.images, PER_BAND) - 1)[1] + SIZE - 1)
-    return Gradable(
-        id=assignment, title=title or SHEET, kind=KIND, settings=s, sheet=SHEET, param_cells=param_cells,
-        names={"pc_bias": where["bias"], "pc_weights": GRID}, start=start_params(s), values=values,
-        formulas=formulas, baseline_cell=where["baseline"], metric_cell=where["accuracy"],
-        region=f"A1:{right}{max(last_top + SIZE, last + 3)}",
-        metric_name="accuracy", higher_is_better=True, rubric=rubric or DEFAULT_RUBRIC,
+    return GradedSheet(
+        id=assignment, title=title or SHEET, sheet=SHEET, version=LECTURE_LAYOUT_VERSION, regions=regions(s, rubric),
+        start=start_params(s), metric_name="accuracy", metric_abbr="accuracy", higher_is_better=True,
+        evaluate=partial(metric, s), caches=(CacheCheck(where["accuracy"], partial(_metric_cell, s)),),
+        metric_cell=where["accuracy"], baseline_cell=where["baseline"], rubric=rubric or DEFAULT_RUBRIC,
+        extent=f"A1:{right}{max(last_top + SIZE, last + 3)}", other_sheet=c.CONTENTS, kind=KIND, settings=s,
         hint="Look at an image your perceptron gets wrong: raise the weights under its black pixels if it should "
              "be a circle (1), lower them if it should be a rectangle (0).")
 

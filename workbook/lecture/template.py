@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbook.errors import TemplateError
+from workbook.graded import GradedSheet
 from workbook.lecture import (
     activations,
     gradient_descent,
@@ -26,7 +27,6 @@ from workbook.lecture import (
     perceptron,
     prediction_error,
 )
-from workbook.lecture.gradable import Gradable
 from workbook.spec import Assignment, Hints, Rubric, Table, read_assignment_table, read_paper, read_rubric
 
 SHEETS = {m.KIND: m for m in (neuron, perceptron, linearity, activations, prediction_error, linear_regression,
@@ -58,7 +58,7 @@ class LectureTemplate:
     def settings(self, kind: str):
         return dict(self.sheets)[kind]
 
-    def gradable(self) -> Gradable:
+    def graded_sheet(self) -> GradedSheet:
         """The one graded sheet's description; TemplateError if there is none or more than one."""
         graded = self.graded_kinds
         if len(graded) != 1:
@@ -67,7 +67,9 @@ class LectureTemplate:
                                              f"({' or '.join(GRADED)}); this one has: {found}. Grade with "
                                              "lecture-linear-regression or lecture-perceptron")
         kind = graded[0]
-        return SHEETS[kind].gradable(self.settings(kind), self.rubric, self.id, self.title)
+        return SHEETS[kind].graded_sheet(self.settings(kind), self.rubric, self.id, self.title)
+
+    gradable = graded_sheet  # the name callers used before every sheet had a GradedSheet
 
 
 def load_lecture(path: str | Path) -> LectureTemplate:

@@ -1,0 +1,76 @@
+"""The manual-ML sheet as a `GradedSheet`: its Layout's positions, its data, formulas and metric.
+
+`Layout` says where things sit; this adds what they hold (the assignment's data, the starting
+weights, the formula of every computed column from `workbook.formulas`, the baseline) and how
+NumPy checks them. The builder writes the data rows from these regions and the grader checks
+any submission against them, so the formulas are spelled once, in `workbook.formulas`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+
+import numpy as np
+
+from workbook import LAYOUT_VERSION, model
+from workbook.formulas import row_templates, summary_formulas
+from workbook.graded import CacheCheck, GradedSheet, Region, Role, column_area
+from workbook.layout import INSTRUCTIONS_SHEET, Layout, layout_for
+from workbook.network import Network
+
+
+def _predictions(network: Network, X: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+    return model.forward(network, params, X).prediction
+
+
+def _metric(network: Network, metric: str, X: np.ndarray, y: np.ndarray, params: Mapping[str, float]) -> float:
+    return model.metric_value(metric, y, _predictions(network, X, params))
+
+
+def _metric_cell(network, metric, X, y, params) -> np.ndarray:
+    return np.array([_metric(network, metric, X, y, params)])
+
+
+def graded_sheet(a, layout: Layout | None = None, *, baseline: float | None = None) -> GradedSheet:
+    """The description of assignment `a`'s sheet (`a` is a workbook.spec.Assignment); `layout` and
+    `baseline` (the starting weights' loss) when the caller has them already."""
+    lay = layout or layout_for(a)
+    first, last = lay.first_row, lay.last_row
+    X, y = a.data.X, a.data.y
+    regions = [Region(f"input {k + 1}", Role.GIVEN, column_area(col, first, last), caption="input data",
+                      values=X[:, k], rows=True) for k, col in enumerate(lay.input_cols)]
+    regions.append(Region("target", Role.GIVEN, column_area(lay.target_col, first, last), caption="target data",
+                          values=y, rows=True))
+    regions += [Region(name, Role.EDITABLE, ref, name=name, values=(a.weights[name],), params=(name,))
+                for name, ref in lay.param_cells.items()]
+    regions += [Region(f"column {col}", Role.COMPUTED, column_area(col, first, last), formula=template, rows=True)
+                for col, template in row_templates(lay, a.metric)]
+    average = model.average_metric(a.metric, y)
+    summary = summary_formulas(lay, a.metric, a.rubric, a.display.improvement_format, average=average)
+    baseline = model.loss(a) if baseline is None else baseline
+    regions += [
+        Region("metric", Role.COMPUTED, lay.metric_cell, name=lay.metric_name,
+               formula=_literal(summary[lay.metric_cell]), result=True),
+        Region("baseline", Role.CONSTANT, lay.baseline_cell, caption="baseline", name=lay.baseline_name,
+               values=(baseline,)),
+        Region("improvement", Role.COMPUTED, lay.improvement_cell, formula=_literal(summary[lay.improvement_cell]),
+               result=True),
+        Region("points", Role.COMPUTED, lay.points_cell, formula=_literal(summary[lay.points_cell]), result=True),
+    ]
+    metric = partial(_metric, a.network, a.metric, X, y)
+    caches = (CacheCheck(column_area(lay.pred_col, first, last), partial(_predictions, a.network, X)),
+              CacheCheck(lay.metric_cell, partial(_metric_cell, a.network, a.metric, X, y)))
+    return GradedSheet(
+        id=a.id, title=a.title, sheet=lay.sheet, version=LAYOUT_VERSION, regions=tuple(regions),
+        start=dict(a.weights), metric_name=a.metric, metric_abbr=a.metric_abbr, higher_is_better=False,
+        evaluate=metric, caches=caches,
+        metric_cell=lay.metric_cell, baseline_cell=lay.baseline_cell, rubric=a.rubric, extent=lay.region,
+        other_sheet=INSTRUCTIONS_SHEET, integrity=a.integrity, kind=f"manual-ml:{a.id}",
+        hidden=partial(_metric, a.network, a.metric, a.test.data.X, a.test.data.y) if a.test is not None else None,
+        average=average, hidden_average=model.average_metric(a.metric, a.test.data.y) if a.test is not None else None)
+
+
+def _literal(formula: str) -> str:
+    """A one-cell formula as a str.format template (regions' formulas are templates with {r})."""
+    return formula.replace("{", "{{").replace("}", "}}")
