@@ -220,20 +220,20 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     teaching.add_to_main_sheet(ws, a, layout, put)
     h = layout.header_row
     for col, column, label in zip(layout.input_cols, a.data.inputs, a.network.input_labels, strict=True):
-        put(a1(h, col), _cell(ws, f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.WRAP))
+        put(a1(h, col), _cell(ws, f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
     for n in layout.neurons.values():
         if n.has_z_column:
             put(a1(h, n.z_col), _cell(ws, n.label, font=styles.HEADING_FONT, align=styles.CENTER))
             if n.label != "out":
                 put(a1(h, n.a_col), _cell(ws, activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
                                       align=styles.CENTER))
-    put(a1(h, layout.target_col), _cell(ws, a.data.target.heading, font=styles.HEADING_FONT, align=styles.WRAP))
-    put(a1(h, layout.pred_col), _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.WRAP))
-    put(a1(h, layout.error_col), _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.WRAP))
+    put(a1(h, layout.target_col), _cell(ws, a.data.target.heading, font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
+    put(a1(h, layout.pred_col), _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
+    put(a1(h, layout.error_col), _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
 
     summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
                                average=average_metric(a.metric, a.data.y))
-    put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.WRAP))
+    put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
     put(layout.metric_cell, _cell(ws, summary[layout.metric_cell], font=styles.RESULT_FONT,
                                   fill=styles.RESULT_FILL, fmt=fmt, formula=True))
     put(layout.baseline_label_cell, _cell(ws, a.label("baseline"), font=styles.HEADING_FONT))

@@ -25,6 +25,9 @@ EDITABLE_FONT = Font(bold=True, color="7F6000")
 RESULT_FONT = Font(bold=True, size=12)
 
 WRAP = Alignment(wrap_text=True, vertical="top")
+# Column headings sit right above their data: all of a heading row aligned at the bottom, so a tall row (a long
+# label wrapped) does not leave short headings floating at the top beside others at the bottom.
+HEADING_WRAP = Alignment(wrap_text=True, vertical="bottom")
 CENTER = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right")
 
