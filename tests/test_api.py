@@ -96,3 +96,13 @@ def test_listing_templates_imports_no_heavy_library():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     lines = done.stdout.splitlines()
     assert lines[0].startswith("house-prices ") and lines[-1] == "[]"
+
+
+def test_big_class_sets_are_checked_on_an_even_sample():
+    from pathlib import Path
+
+    files = [Path(f"s{i:04d}.xlsx") for i in range(1000)]
+    sample = api.check_sample(files)
+    assert len(sample) == len(set(sample)) == api.CHECK_EVERY_FILE_UP_TO == 100
+    assert sample[0] == files[0] and sample[-1] == files[-1] and sample[1] == files[10]
+    assert api.check_sample(files[:100]) == files[:100]
