@@ -139,7 +139,7 @@ DPI_RANGE = (20, 1200)
 
 
 def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 110, name: str | None = None) -> Path:
-    """One printed page as a PNG or JPEG (default: the last page, i.e. the main sheet's).
+    """One printed page as a PNG or JPEG (default: the first page of the last sheet, the main sheet).
 
     The format follows the suffix, and a suffix this cannot write is refused before LibreOffice
     starts, so `-o x.jpg` never leaves PNG bytes in a .jpg or a file under another name.
@@ -163,7 +163,7 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
         if page is not None and page > pages:
             raise LibreOfficeError(f"{name or path}: page {page} of {pages} does not exist; "
                                    f"choose a page from 1 to {pages}")
-        chosen = page or pages
+        chosen = page or _last_sheet_start(path, pdf, pages)
         stem = Path(tmp) / "page"
         done = subprocess.run([tools["pdftoppm"], kind[0], "-singlefile", "-r", str(dpi), "-f", str(chosen),
                                "-l", str(chosen), str(pdf), str(stem)], capture_output=True, text=True, check=False)
@@ -174,6 +174,35 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
         out_image.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(produced, out_image)
     return out_image
+
+
+def _last_sheet_start(workbook: Path, pdf: Path, pages: int) -> int:
+    """The page the last sheet starts on: the last page whose text holds that sheet's title (cell A1).
+
+    The last page alone is wrong once the sheet spills over: the lecture's Gradient Descent sheet (75 steps)
+    printed its rows 69-75 alone on the last page, and that was the picture `render` drew.
+    Anything unexpected (no pdftotext, no title) falls back to the last page.
+    """
+    pdftotext = shutil.which("pdftotext")
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(workbook, read_only=True)
+        try:
+            title = wb.worksheets[-1]["A1"].value
+        finally:
+            wb.close()
+    except Exception:  # noqa: BLE001 - an .ods or an odd file: the old default is still a picture
+        return pages
+    if pdftotext is None or not isinstance(title, str) or not title.split():
+        return pages
+    wanted = " ".join(title.split())
+    for number in range(pages, 0, -1):
+        text = subprocess.run([pdftotext, "-f", str(number), "-l", str(number), str(pdf), "-"], capture_output=True,
+                              text=True, check=False).stdout
+        if wanted in " ".join(text.split()):
+            return number
+    return pages
 
 
 def _page_count(pdfinfo: str, pdf: Path) -> int:

@@ -23,7 +23,8 @@ DESCRIPTION = "Gradient descent step by step: η = 0.1 (slow), η = 2 (diverges)
 DATA_HEAD = 5
 FMT = "0.000000"
 STEP_FMT = "0.000000"  # the slow and the decaying run stay small: six decimals, every row alike
-WILD_FMT = "General"  # the diverging run reaches 1e36: let the spreadsheet pick digits and exponent
+WILD_FMT = "0.000E+00"  # the diverging run reaches 1e36; General filled each cell with up to 11 digits that ran
+# into the next column (b 59049 beside loss 13262172663 read 5904913262172663): one width, the exponent shows growth
 CAP = 1e100
 """w and b are held within ±CAP: a diverging run (η = 2000 after a student's edit) would otherwise pass
 1e308 and turn every later cell into #NUM!. Capped, every cell stays a number (the loss at most ~1e200),

@@ -1,0 +1,44 @@
+"""What `manualml render -o x.png` draws by default, and the diverging gradient-descent run's numbers.
+
+The default page was the PDF's last page: the Gradient Descent sheet (75 steps of η = 0.1) spills over,
+so the picture was its rows 69-75 alone. It is now the page the last sheet starts on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+
+import openpyxl
+from click.testing import CliRunner
+
+from manualml.cli import main
+from workbook import libreoffice
+from workbook.catalog import load_any
+from workbook.lecture.book import build_lecture
+
+
+def test_the_default_picture_is_the_first_page_of_the_last_sheet(soffice, tmp_path):
+    path = build_lecture(load_any("lecture-gradient-descent"), tmp_path / "gd.xlsx")
+    pdf = libreoffice.render_pdf(path, tmp_path / "gd.pdf")
+    assert libreoffice._page_count("pdfinfo", pdf) == 3  # contents, the sheet, its rows 69-75
+    assert libreoffice._last_sheet_start(path, pdf, 3) == 2
+    last = subprocess.run(["pdftotext", "-layout", "-f", "3", "-l", "3", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert last.split()[:2] == ["69", "0.100000"]  # what the default used to draw
+    runner = CliRunner()
+    for args in ([], ["--page", "2"]):
+        out = tmp_path / f"p{len(args)}.png"
+        done = runner.invoke(main, ["render", "-t", "lecture-gradient-descent", "-o", str(out), *args],
+                             catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+    assert (tmp_path / "p0.png").read_bytes() == (tmp_path / "p2.png").read_bytes()
+
+
+def test_the_diverging_run_prints_every_number_in_one_width(tmp_path):
+    # General let 13262172663 fill its cell and run into b's 59049 ("5904913262172663" in LibreOffice)
+    path = build_lecture(load_any("lecture-gradient-descent"), tmp_path / "gd.xlsx")
+    ws = openpyxl.load_workbook(path)["Gradient Descent"]
+    formats = Counter(c.number_format for row in ws.iter_rows() for c in row if c.data_type == "f")
+    # the η = 2 run: 11 steps × (η_t, w, b, loss, dL/dw, dL/db) and its loss, W and b after 10 steps
+    assert formats["0.000E+00"] == 11 * 6 + 3 and formats["General"] == 0
