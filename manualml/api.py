@@ -356,7 +356,8 @@ def _solve_lecture(t, output: Path | None) -> Outcome:
              f"improvement {percent(gain)}, {g.rubric.points(gain, value):g} of {g.rubric.max_points:g} points"]
     shown = params if len(params) <= 20 else {k: v for k, v in params.items() if v != 0}
     if len(shown) > 20:
-        lines.append(f"  {len(shown)} non-zero values (write them into a workbook with -o)")
+        hint = " (write them into a workbook with -o)" if output is None else ""  # not when -o was given
+        lines.append(f"  {len(shown)} non-zero values{hint}")
     else:
         lines += [f"  {name} = {v:.6g}" for name, v in shown.items()]
     paths: tuple[Path, ...] = ()

@@ -51,3 +51,16 @@ def test_gradescope_with_a_manifest_is_a_usage_error(tmp_path, monkeypatch):
     assert done.exit_code == 2 and not (tmp_path / "results.json").exists()
     assert done.output == ("Error: --gradescope grades one student's upload and cannot be combined with --manifest "
                            "(a whole class): run it per upload with -t TEMPLATE, or drop --gradescope\n")
+
+
+def test_solve_with_o_does_not_ask_for_o(tmp_path):
+    from click.testing import CliRunner
+
+    from manualml.cli import main
+
+    runner = CliRunner()
+    alone = runner.invoke(main, ["solve", "-t", "lecture-perceptron"], catch_exceptions=False)
+    assert alone.output.splitlines()[1] == "  142 non-zero values (write them into a workbook with -o)"
+    out = tmp_path / "solved.xlsx"
+    written = runner.invoke(main, ["solve", "-t", "lecture-perceptron", "-o", str(out)], catch_exceptions=False)
+    assert written.output.splitlines()[1:] == ["  142 non-zero values", f"Wrote {out.resolve()} (solution)"]
