@@ -128,6 +128,8 @@ class SheetCells(Mapping[str, Cell]):
 
     def loose_rows(self, first: int, last: int) -> list[int]:
         """Rows first..last that no run covers (read cell by cell, or absent)."""
+        if not self._runs:  # a small sheet, read cell by cell: every row (asked a dozen times per file)
+            return list(range(first, last + 1))
         covered = np.zeros(last - first + 1, dtype=bool)
         for run, lo, hi in self._overlaps(first, last):
             covered[run.rows[lo:hi] - first] = True
