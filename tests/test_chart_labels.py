@@ -30,3 +30,16 @@ def test_lecture_charts_put_both_axes_at_the_edges(tmp_path):
     for name in ("lecture-activations", "lecture-linearity"):
         charts = _tick_positions(build_lecture(load_any(name), tmp_path / f"{name}.xlsx"))
         assert charts and all(positions == ["low", "low"] for positions in charts.values()), (name, charts)
+
+
+def test_the_contents_links_sit_beside_their_own_descriptions(tmp_path):
+    # the link was at the bottom of its (tall, wrapped) row, right above the next sheet's description
+    import openpyxl
+
+    ws = openpyxl.load_workbook(build_lecture(load_any("lecture"), tmp_path / "lecture.xlsx"))["Contents"]
+    rows = [(a, b) for a, b in ws.iter_rows(min_col=1, max_col=2) if a.hyperlink is not None]
+    assert [a.value for a, _ in rows] == ["Neuron", "Perceptron", "Linearity", "Activations", "Prediction Error",
+                                          "Linear Regression", "Manual Machine Learning", "Gradients",
+                                          "Gradient Descent"]
+    assert {(a.alignment.vertical, b.alignment.vertical) for a, b in rows} == {("top", "top")}
+    assert rows[7][1].value.startswith("Backpropagation row by row: how each weight moves the error")

@@ -92,7 +92,7 @@ def test_lecture_order_and_contents(lecture):
     rows = {row[0].value: row[1].value for row in wb["Contents"].iter_rows(max_col=2) if row[0].hyperlink}
     names = list(rows)
     assert names.index("Gradients") == names.index("Manual Machine Learning") + 1
-    assert rows["Gradients"].startswith("backpropagation")
+    assert rows["Gradients"].startswith("Backpropagation")  # a sentence of its own on the contents
 
 
 def test_neuron_lecture_values(lecture):

@@ -98,7 +98,7 @@ def test_cli_lecture_commands(tmp_path):
     solved = runner.invoke(main, ["solve", "-t", "lecture-linear-regression"])
     assert solved.output.splitlines() == [
         "Linear regression and the normal equation: best RMSE 21149.3 by the normal equation (baseline 67668.9), "
-        "improvement 68.75%, 10 of 10 points", "  lr_w = 58.4879", "  lr_b = 247263"]
+        "improvement 68.74%, 10 of 10 points", "  lr_w = 58.4879", "  lr_b = 247263"]
 
 
 def test_render_the_whole_lecture_to_pdf(soffice, tmp_path):

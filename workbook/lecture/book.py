@@ -12,7 +12,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -89,7 +89,7 @@ def _contents(wb, t: LectureTemplate) -> None:
             cell = c.text(ws, f"A{row}", name)  # the link alone: LibreOffice does not wrap a link's text
             cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheet(name)}!A1", display=name)
             cell.font = LINK_FONT
-            c.text(ws, f"B{row}", text)
+            c.text(ws, f"B{row}", text[:1].upper() + text[1:])  # a sentence of its own ("Backpropagation ...")
     graded = t.graded_kinds
     if len(graded) == 1:
         g = t.graded_sheet()
@@ -116,6 +116,8 @@ def _contents(wb, t: LectureTemplate) -> None:
             height = styles.wrapped_height(a.value)
         elif isinstance(b.value, str):
             b.alignment = styles.WRAP
+            # the link at the top of its row too: at the bottom it sat right above the next sheet's description
+            a.alignment = Alignment(vertical="top")
             height = styles.wrapped_height(b.value, widths["B"])
         else:
             continue
