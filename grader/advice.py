@@ -352,7 +352,8 @@ def hidden_tip(assignment: Assignment, weights: Mapping[str, float], current: fl
                                   f"particular {noun} instead of the pattern behind them. Prefer weights that get "
                                   f"every {noun[:-1] if noun.endswith('s') else noun} roughly right over ones that "
                                   f"get these {m} exactly right.")
-    return Tip("hidden", f"{where} ({fmt(current)} on your sheet): your weights carry over to new {noun}.")
+    # not "your weights carry over to new houses": an untouched workbook (RMSE 3,731 on both) read as praised
+    return Tip("hidden", f"{where} ({fmt(current)} on your sheet): no sign of overfitting.")
 
 
 def advise(assignment: Assignment, weights: Mapping[str, float], refs: References | None = None, *,

@@ -168,8 +168,8 @@ def test_lecture_sheet_at_the_start_and_at_good_weights():
                         "25.9."),
         ("standing", "You are 87% of the way from predicting the average for every row (RMSE 221.7) to the best this "
                      "network reaches (RMSE almost 0, found by manualml solve)."),
-        ("hidden", "On the 4 hidden houses (not in your workbook) your RMSE is 38.15 (28.03 on your sheet): your "
-                   "weights carry over to new houses."),
+        ("hidden", "On the 4 hidden houses (not in your workbook) your RMSE is 38.15 (28.03 on your sheet): no "
+                   "sign of overfitting."),
     ]
     assert model.loss(hp, {**GOOD, "w_in1_h1": 1.03}) == pytest.approx(25.87, abs=0.005)
 

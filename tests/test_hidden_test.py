@@ -166,8 +166,8 @@ def test_house_prices_feedback_and_gradebook(tmp_path):
     text = feedback(r, hp)
     assert ("- Your RMSE on 4 hidden houses (not in your workbook): **38.1543**, +10.1275 against your sheet (not "
             "counted in your points)") in text
-    assert ("- On the 4 hidden houses (not in your workbook) your RMSE is 38.15 (28.03 on your sheet): your weights "
-            "carry over to new houses.") in text
+    assert ("- On the 4 hidden houses (not in your workbook) your RMSE is 38.15 (28.03 on your sheet): no sign "
+            "of overfitting.") in text
     book = pd.read_csv(write_csv([r], tmp_path / "g.csv"))
     assert book.hidden_metric[0] == pytest.approx(38.1543, abs=1e-4)
     assert book.hidden_gap[0] == pytest.approx(10.1275, abs=1e-4)
