@@ -300,15 +300,15 @@ def solve(*, template: str | Path | None = None, starts: int | None = None, step
     `decimals` gives weights rounded to that many decimals, refined after rounding, and their own loss:
     what a student would type. None for `starts`/`steps` leaves them to workbook.solve.
     """
-    from workbook.catalog import load_any
-    from workbook.lecture.template import LectureTemplate
+    from workbook.catalog import is_lecture, load, load_any, resolve_template
     from workbook.solve import solve as solve_weights
 
     if output:
         _check_workbook_suffix(output)  # before the solving, not after
-    a = load_any(template)
-    if isinstance(a, LectureTemplate):
-        return _solve_lecture(a, output)
+    path = resolve_template(template)
+    if is_lecture(path):  # only then the lecture package (and openpyxl): a manual-ML solve starts in 0.2 s
+        return _solve_lecture(load_any(path), output)
+    a = load(path)
     with _progress(progress_factory, 100) as update:
         shown = 0
 
