@@ -17,6 +17,7 @@ Per-row cells are described by columns and a row range, never by a per-cell dict
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from workbook import LAYOUT_VERSION
 from workbook.address import a1, absolute, col_letter, row_of
@@ -137,6 +138,7 @@ class Layout:
         return [*self.input_cols, self.target_col]
 
 
+@lru_cache(maxsize=64)  # a frozen Layout, a pure function of these: built once per assignment, not per file graded
 def make_layout(network: Network, n_rows: int, metric: str, sheet: str = "Manual Machine Learning", *,
                 gradient: bool = False) -> Layout:
     """Place every region for a network and a number of data rows.
