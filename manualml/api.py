@@ -76,6 +76,12 @@ def validate(*, template: str | Path) -> Outcome:
             counted = {"sheet": "scored, not counted", "hidden": "the points come from them",
                        "mix": f"{a.rubric.hidden_weight:.0%} of the points come from them"}[a.rubric.score_on]
             lines.append(f"  hidden test: {len(a.test.data.rows)} {a.test.noun}, never in a workbook ({counted})")
+        if a.hints.gradient:
+            lines.append("  live gradients beside every weight, backprop on a 'Gradients' sheet ([hints])")
+        if a.descent is not None:
+            decay = f", decay {a.descent.decay:g}" if a.descent.decay else ""
+            lines.append(f"  a 'Descent' sheet: {a.descent.steps} steps of gradient descent from the student's "
+                         f"weights, eta {a.descent.eta:g}{decay} ([descent])")
     return Outcome(lines=tuple(lines), data=a)
 
 

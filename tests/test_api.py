@@ -106,3 +106,18 @@ def test_big_class_sets_are_checked_on_an_even_sample():
     assert len(sample) == len(set(sample)) == api.CHECK_EVERY_FILE_UP_TO == 100
     assert sample[0] == files[0] and sample[-1] == files[-1] and sample[1] == files[10]
     assert api.check_sample(files[:100]) == files[:100]
+
+
+def test_validate_names_the_teaching_sheets(tmp_path):
+    from workbook.catalog import resolve_template
+
+    text = resolve_template("house-prices").read_text(encoding="utf-8")
+    own = tmp_path / "taught.toml"
+    own.write_text(text + "\n[hints]\ngradient = true\n\n[descent]\nsteps = 20\neta = 0.001\ndecay = 0.1\n",
+                   encoding="utf-8")
+    lines = api.validate(template=own).lines
+    assert lines[0] == f"{own}: OK"
+    assert lines[-2:] == ("  live gradients beside every weight, backprop on a 'Gradients' sheet ([hints])",
+                          "  a 'Descent' sheet: 20 steps of gradient descent from the student's weights, eta 0.001, "
+                          "decay 0.1 ([descent])")
+    assert not any("Gradients" in line for line in api.validate(template="house-prices").lines)
