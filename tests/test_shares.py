@@ -39,3 +39,13 @@ def test_every_reader_sees_98_99_beside_8_points(tmp_path):
     assert exports._summary(r, hp) == "RMSE 37.36, improvement 98.99%"
     checked = CliRunner().invoke(main, ["check", str(path)], catch_exceptions=False)
     assert "Your RMSE: 37.36 (baseline 3,731, improvement 98.99%)\nPoints: 8 of 10\n" in checked.output
+
+
+def test_a_rubric_threshold_is_printed_exactly():
+    # rounded to whole percents, a 99.4 % tier read "≥ 99%": a student at 99.2 % believed it reached
+    from workbook.spec import Rubric, Tier, threshold_percent
+
+    assert [threshold_percent(x) for x in (0.99, 0.975, 0.994, 0.29, 1.0)] == ["99%", "97.5%", "99.4%", "29%", "100%"]
+    rubric = Rubric(max_points=10, tiers=(Tier(points=10, min_improvement=0.994), Tier(points=8, min_improvement=0.9)))
+    assert rubric.full_marks("RMSE") == "Improvement ≥ 99.4% earns all 10 points"
+    assert rubric.points(0.992, 30.0) == 8 and shares.percent(0.992) == "99.20%"

@@ -32,6 +32,12 @@ METRICS = {
 MIN_ROWS = 2
 
 
+def threshold_percent(share: float) -> str:
+    """A rubric threshold as a percentage, exactly: 0.99 is "99%", 0.975 "97.5%". Rounded to whole percents,
+    0.994 read "99%" and a student at 99.2% would believe the tier reached."""
+    return f"{round(share * 100, 6):g}%"
+
+
 @dataclass(frozen=True)
 class Column:
     """One data column: an input feature or the target."""
@@ -85,8 +91,8 @@ class Tier:
 
     def describe(self, metric_abbr: str) -> str:
         parts = []
-        if self.min_improvement is not None:
-            parts.append(f"Improvement ≥ {self.min_improvement:.0%}")
+        if self.min_improvement is not None:  # the threshold exactly: 0.994 is "99.4%", never "99%"
+            parts.append(f"Improvement ≥ {threshold_percent(self.min_improvement)}")
         if self.max_metric is not None:
             parts.append(f"{metric_abbr} ≤ {self.max_metric:,g}")
         if self.min_metric is not None:
@@ -135,7 +141,7 @@ class Rubric:
 
     def _full_marks(self, metric_abbr: str) -> str:
         if self.partial_credit == "linear":
-            return f"Improvement ≥ {self.full_improvement:.0%} earns all {self.max_points:g} points"
+            return f"Improvement ≥ {threshold_percent(self.full_improvement)} earns all {self.max_points:g} points"
         best = [t for t in self.tiers if t.points >= self.max_points]
         if not best:
             return f"up to {self.max_points:g} points"
