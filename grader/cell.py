@@ -98,3 +98,13 @@ def shared_child(master: tuple[str, str], row: int, col: int) -> str:
     anchor, text = master
     anchor_row, anchor_col = position(anchor)
     return shift_formula(text, row - anchor_row, col - anchor_col)
+
+
+_PREFIXES = re.compile(r"_xlfn\.|_xlws\.")
+
+
+def normalise_formula(text: str) -> str:
+    """Compare formulas as a spreadsheet would: no '$', spaces or case, one leading '='."""
+    if "_xl" in text:
+        text = _PREFIXES.sub("", text)
+    return "=" + text.lstrip("=").replace("$", "").replace(" ", "").upper()

@@ -37,7 +37,7 @@ def grade_file(path: str | Path, assignment, *, on_finding: str | None = None,
             sub = read_submission(str(path), sheet, limits=limits)
         refusal.check(str(path), sub.properties, sub.book.sheet_names, sub.book.defined_names, sheet,
                       sheet=sheet.sheet, names=sheet.names)
-        findings = [*sub.findings, *integrity.check(sub, sheet)]
+        findings = integrity.check(sub, sheet)  # the reader's findings first, then what changed
         if refusal.stamped_assignment(sub.properties, sheet) != sheet.id:  # a sheet of a lecture workbook
             findings = [f for f in findings if f.code not in ("wrong-assignment", "layout-version")]
         if expected is not None:

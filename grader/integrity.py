@@ -6,47 +6,70 @@ cells with their formula, defined names with their issued cells, and the saved r
 what NumPy computes from the student's parameters. Findings name the cell and what was
 expected, in the same codes and words on every sheet. None of them can raise a score (grading
 recomputes from the assignment's own data); the template decides whether they cost points.
+
+Root causes first: when the cell-by-cell comparison shows what a moved row or column looks like,
+`grader.structure` looks for the one insertion or deletion that explains it; if there is one, it
+is a single finding (the cells it moved counted, not listed) and every issued cell is checked
+again where the edit put it, so only what the edit does not explain is reported besides. A clean
+file never pays for this: the fast comparison, a run of rows at a time, comes first.
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
-from grader.cell import Cell
+from grader import structure
+from grader.cell import Cell, normalise_formula
 from grader.reader import MAX_LISTED, Submission
 from grader.results import INFO, TAMPER, Finding
 from grader.sheet_cells import SheetCells
-from workbook.address import a1, box, cells_of, col_letter, corners, parse_reference, qualified, undollar
+from grader.structure import Edit
+from workbook.address import (
+    MAX_COL,
+    MAX_ROW,
+    a1,
+    box,
+    cells_of,
+    col_letter,
+    corners,
+    parse_reference,
+    position,
+    qualified,
+    undollar,
+)
 from workbook.graded import GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9  # relative: issued data and baseline are written exactly
 CACHE_TOLERANCE = 1e-6  # relative: a spreadsheet's cached results vs NumPy
-
-_PREFIXES = re.compile(r"_xlfn\.|_xlws\.")
-
-
-def normalise_formula(text: str) -> str:
-    """Compare formulas as a spreadsheet would: no '$', spaces or case, one leading '='."""
-    if "_xl" in text:
-        text = _PREFIXES.sub("", text)
-    return "=" + text.lstrip("=").replace("$", "").replace(" ", "").upper()
-
+SYMPTOMS = {"data-edited", "formula-overwritten", "formula-edited", "layout-extended", "baseline-edited",
+            "name-moved"}  # what a moved row or column looks like cell by cell: then the grader looks for one
 
 def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
-    """Every integrity finding for one submission."""
+    """Every finding for one submission: how the reader found the parameters (`sub.findings`), then what
+    changed. An inserted or deleted row or column is one finding, and the issued cells are then checked
+    where it moved them, so only what it does not explain is reported besides."""
     findings: list[Finding] = []
     stamp(sub.properties, sheet.id, findings, layout_version=sheet.version)
     if not sub.sheet:
-        return findings
-    _names(sub, sheet, findings)
-    _formulas(sub, sheet, findings)
-    _given(sub, sheet, findings)
-    _extent(sub, sheet, findings)
-    _caches(sub, sheet, findings)
-    return findings
+        return [*sub.findings, *findings]
+    plain = list(findings)
+    _names(sub, sheet, plain)
+    _formulas(sub, sheet, plain)
+    _given(sub, sheet, plain)
+    _extent(sub, sheet, plain)
+    _caches(sub, sheet, plain)
+    if not any(f.code in SYMPTOMS for f in [*sub.findings, *plain]):  # nothing moved: the fast path
+        return [*sub.findings, *plain]
+    _, _, last_row, last_col = box(sheet.extent)
+    edit = structure.detect(sub.cells, sheet, (last_row + structure.MAX_SPAN, last_col + structure.MAX_SPAN))
+    if edit is None:
+        return [*sub.findings, *plain]
+    reader = [f for f in sub.findings if not _moved_name(f, edit)]
+    findings.append(_edit_finding(edit, sheet))
+    _check_moved(sub, sheet, edit, findings)
+    return [*reader, *findings]
 
 
 def stamp(props: dict[str, str], assignment_id: str, findings: list[Finding], *, layout_version: str) -> None:
@@ -80,7 +103,7 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
         findings.append(Finding(code, TAMPER, f"... and {len(batch) - MAX_LISTED} more cells: {summary}"))
 
 
-def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edit | None = None) -> None:
     """Formulas use the defined names: one removed or moved breaks the sheet the student sees. (A weight's
     own name is the reader's: it says where the weight was read from.)"""
     followed = {r.name for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1}
@@ -94,6 +117,8 @@ def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None
                                     expected=issued))
             continue
         target_sheet, ref = parse_reference(defined[name])
+        if edit is not None:
+            issued = _moved_area(edit, issued) or issued
         if (target_sheet, undollar(ref)) != (sub.sheet, issued):
             findings.append(Finding("name-moved", TAMPER, f"the name {name} now points at {defined[name]} instead of "
                                     f"{issued}; the grader read the issued cells", cell=name, expected=issued,
@@ -213,12 +238,18 @@ def same_number(cell: Cell | None, expected: float) -> bool:
     return math.isclose(float(cell.value), expected, rel_tol=VALUE_TOLERANCE, abs_tol=1e-12)
 
 
-def _extent(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+def _extent(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edit | None = None) -> None:
     """Rows or columns inserted push content beyond where the issued sheet ends."""
     max_row = sub.book.max_row.get(sub.sheet, 0)
     max_col = sub.book.max_col.get(sub.sheet, 0)
     _, _, last_row, last_col = box(sheet.extent)
-    end = corners(sheet.extent)[1]
+    if edit is not None and edit.count > 0:  # the sheet grew by what was inserted
+        last_row, last_col = (last_row + edit.count, last_col) if edit.axis == "row" else \
+            (last_row, last_col + edit.count)
+    if edit is not None and edit.count < 0:  # a deletion refills the sheet's far edge (LibreOffice: a row there)
+        max_row = 0 if edit.axis == "row" and max_row == MAX_ROW else max_row
+        max_col = 0 if edit.axis == "column" and max_col == MAX_COL else max_col
+    end = a1(last_row, last_col)
     if max_row > last_row or max_col > last_col:
         where = f"row {max_row}" if max_row > last_row else f"column {col_letter(max_col)}"
         findings.append(Finding("layout-extended", TAMPER, f"the sheet has content at {where}, beyond the issued "
@@ -274,3 +305,115 @@ class _Saved:
 
 def _numeric(cell: Cell | None) -> bool:
     return cell is not None and isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+
+
+# ------------------------------------------------------------------ a row or column inserted or deleted
+
+
+def _moved_name(f: Finding, edit: Edit) -> bool:
+    """A weight's name that moved with the edit: the reader followed it, nothing else happened to it."""
+    return f.code == "name-moved" and bool(f.expected) and _moved_area(edit, f.expected) == f.found
+
+
+def _moved_area(edit: Edit, area: str) -> str | None:
+    try:
+        first, last = corners(area)
+    except ValueError:
+        return None
+    a, b = edit.move_ref(first), edit.move_ref(last)
+    if a is None or b is None:
+        return None
+    return a if a == b else f"{a}:{b}"
+
+
+def _edit_finding(edit: Edit, sheet: GradedSheet) -> Finding:
+    moved = lost = 0
+    for region in sheet.regions:
+        m, gone = _counts(edit, region.area)
+        moved, lost = moved + m, lost + gone
+    gone = f", and {lost} issued cells were deleted with it" if lost else ""
+    return Finding(edit.code, TAMPER, f"{edit.describe()}: {moved} issued cells moved{gone}. The grader "
+                   "checked every cell where it went and grades from the issued data; undo it, or start again "
+                   "from the workbook you were given", found=edit.describe(), expected="no rows or columns "
+                   "inserted or deleted")
+
+
+def _counts(edit: Edit, area: str) -> tuple[int, int]:
+    """(cells of `area` the edit moved, cells it deleted)."""
+    r1, c1, r2, c2 = box(area)
+    lo, hi, width = (r1, r2, c2 - c1 + 1) if edit.axis == "row" else (c1, c2, r2 - r1 + 1)
+    if edit.count > 0:
+        return max(0, hi - max(lo, edit.at) + 1) * width, 0
+    end = edit.at - edit.count - 1  # last deleted
+    deleted = max(0, min(hi, end) - max(lo, edit.at) + 1)
+    moved = max(0, hi - max(lo, end + 1) + 1)
+    return moved * width, deleted * width
+
+
+def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list[Finding]) -> None:
+    """Every issued cell where the edit moved it, with its formula rewritten as the spreadsheet does."""
+    cells, where = sub.cells, sub.sheet
+    overwritten, edited, data, constants = [], [], [], []
+    array_cells = array_members(cells)
+    for region in sheet.regions:
+        if region.role == Role.EDITABLE:
+            continue
+        refs = region.refs[:1] if region.array else region.refs
+        values = None if region.role == Role.COMPUTED else np.asarray(region.values, dtype=float).ravel()
+        for i, ref in enumerate(refs):
+            moved = edit.move_ref(ref)
+            if moved is None:
+                continue
+            cell = cells.get(moved)
+            if region.role == Role.COMPUTED:
+                formula = edit.move_formula(region.formula_at(ref, i))
+                if (cell is None or cell.formula is None) and moved in array_cells:
+                    edited.append(Finding("formula-edited", TAMPER, f"cell {moved} is part of an array formula the "
+                                          f"student entered; it should hold {formula}", cell=qualified(where, moved),
+                                          expected=formula, found="array formula"))
+                    continue
+                compare_formula(moved, formula, cell, where, overwritten, edited)
+            elif not same_number(cell, float(values[i])):
+                expected = float(values[i])
+                if region.role == Role.GIVEN:
+                    data.append(Finding("data-edited", TAMPER, f"cell {moved} ({region.caption}) should be "
+                                        f"{expected:g} but is {describe(cell)}; the original data is used for "
+                                        "grading", cell=qualified(where, moved), expected=f"{expected:g}",
+                                        found=describe(cell)))
+                else:
+                    constants.append(Finding(f"{region.key}-edited", TAMPER, f"the {region.caption} cell {moved} "
+                                             f"should be {expected:.6g} but is {describe(cell)}; the issued "
+                                             f"{region.caption} is used", cell=qualified(where, moved),
+                                             expected=f"{expected:.17g}", found=describe(cell)))
+    _names(sub, sheet, findings, edit)
+    report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
+    report_batch(findings, edited, "formula-edited", "formulas changed")
+    report_batch(findings, data, "data-edited", "data changed")
+    findings.extend(constants)
+    _extent(sub, sheet, findings, edit)
+    _moved_caches(sub, sheet, edit, findings, {position(f.cell.rpartition("!")[2])[0] for f in data})
+
+
+def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list[Finding],
+                  edited_rows: set[int]) -> None:
+    """Saved per-row results, where the edit moved them. A one-cell result (the metric) is not compared: the
+    edit changed the range it averages, which the edit's finding already says; nor is a row whose data was
+    reported edited (its saved result follows the edited data)."""
+    if len(sub.weights) != len(sheet.param_cells):
+        return
+    for check in sheet.caches:
+        refs = cells_of(check.area)
+        if len(refs) < 2:
+            continue
+        expected = np.asarray(check.expect(sub.weights), dtype=float)
+        for i, ref in enumerate(refs):
+            moved = edit.move_ref(ref)
+            cell = sub.cells.get(moved) if moved is not None and position(moved)[0] not in edited_rows else None
+            if cell is None or cell.formula is None or not _numeric(cell) or not math.isfinite(expected[i]):
+                continue
+            if not math.isclose(float(cell.value), float(expected[i]), rel_tol=CACHE_TOLERANCE, abs_tol=1e-9):
+                findings.append(Finding("cache-mismatch", TAMPER, f"cell {moved} shows {cell.value:.6g} but these "
+                                        f"weights give {expected[i]:.6g}: the saved results do not belong to the "
+                                        "saved weights", cell=qualified(sub.sheet, moved),
+                                        expected=f"{expected[i]:.17g}", found=f"{cell.value:.17g}"))
+                return

@@ -18,10 +18,11 @@ from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
 from workbook import PROPERTY_PREFIX
-from workbook.address import parse_reference, qualified, undollar, within
+from workbook.address import area_of, box, parse_reference, qualified, undollar, within
 from workbook.graded import GradedSheet, Region, Role
 
 MAX_LISTED = 5  # findings of one kind listed one by one; the rest summarised
+MARGIN = 3  # rows and columns read beyond the issued sheet: what an inserted row or column pushed there is seen
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,13 @@ def read_submission(path: str, sheet: GradedSheet, *, limits: Limits | None = No
     with open_submission(path, limits=limits or Limits()) as archive:
         # Read the issued sheet's extent straight away: sheet names and defined names come with it (an
         # .ods keeps them in the same big part as the cells, so a separate first look would cost a full pass)
-        issued = {sheet.sheet: [sheet.extent]}
+        issued = {sheet.sheet: [_with_margin(sheet.extent)]}
         book = read_cells(archive, issued)
         findings: list[Finding] = []
         names = [r.name for r in sheet.of(Role.EDITABLE) if r.name]
         chosen = choose_sheet(book, sheet.sheet, names, findings, other_than=sheet.other_sheet,
                               guess=properties(book).get("assignment") in (None, sheet.id))
-        wanted: dict[str, list[str]] = {chosen: [sheet.extent]} if chosen else {}
+        wanted: dict[str, list[str]] = {chosen: [_with_margin(sheet.extent)]} if chosen else {}
         for region in _followed(sheet):  # names pointing outside the extent (moved) are read too
             if region.name in book.defined_names:
                 target_sheet, ref = parse_reference(book.defined_names[region.name])
@@ -100,6 +101,11 @@ def choose_sheet(book: WorkbookCells, issued: str, names: Iterable[str], finding
                             f"{', '.join(book.sheet_names) or 'none'}); hand in the workbook you were given",
                             expected=issued, found=", ".join(book.sheet_names)))
     return None
+
+
+def _with_margin(area: str) -> str:
+    r1, c1, r2, c2 = box(area)
+    return area_of(r1, c1, r2 + MARGIN, c2 + MARGIN)
 
 
 def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,

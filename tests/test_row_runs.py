@@ -136,11 +136,9 @@ def test_libreoffice_edits_are_found_in_bulk(monkeypatch, mid, saved, suffix):
     assert _codes(monkeypatch, saved["formula-typed-over"], a) == [
         ("formula-overwritten", f"{SHEET}!{lay.pred_col}{r}"), ("formula-edited", f"{SHEET}!{lay.pred_col}{r + 40}"),
         ("cache-mismatch", f"{SHEET}!{lay.pred_col}{r + 40}")]  # =1+1 shows 2, not this row's prediction
-    inserted = _codes(monkeypatch, saved["row-inserted"], a)
-    # the inserted row is empty, every row below it is one further down, the metric's range grew by one row
-    assert inserted[:5] == [("formula-overwritten", f"{SHEET}!{col}{r}") for col in "EFGHI"]
-    assert ("formula-edited", f"{SHEET}!{lay.metric_cell}") in inserted and ("layout-extended", "") in inserted
-    assert inserted[7:9] == [("data-edited", f"{SHEET}!A{r}"), ("data-edited", f"{SHEET}!B{r}")]
+    # the inserted row is empty, every row below it is one further down, the metric's range grew by one row:
+    # one finding names the insertion (issue 13), the cells it moved are checked where they went
+    assert _codes(monkeypatch, saved["row-inserted"], a) == [("row-inserted", "")]
     monkeypatch.setattr(cells_module, "BULK_MIN_BYTES", 0)
     graded = grade_file(saved["weights"], a)
     assert graded.findings == () and graded.weights["b_out"] == 2.5
@@ -309,8 +307,8 @@ def test_rewritten_ods(monkeypatch, mid, saved, tmp_path, variant):
         assert codes[0] == ("formula-edited", f"{SHEET}!{act}{r}")
     if variant == "whitespace":
         assert codes == []
-    if variant == "rows-repeated":  # row r counts twice: every row below is one further down
-        assert ("layout-extended", "") in codes
+    if variant == "rows-repeated":  # row r counts twice: every row below is one further down, a row inserted
+        assert codes[0] == ("row-inserted", "")  # (issue 13: the cause); its formulas were not rewritten: reported
 
 
 def test_ods_template_translates_formulas_with_the_row_number_in_place():

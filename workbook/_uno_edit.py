@@ -74,15 +74,17 @@ def run(job):
         for sheet in protected:  # a student edits unlocked cells only; tests may also tamper with others
             sheet.unprotect("")
         for key, value in job["edits"].items():
-            if key.startswith(("insert-rows:", "insert-columns:")):  # "insert-rows:Sheet!12": value = how many
-                what, _, where = key.partition(":")
+            if key.startswith(("insert-rows:", "insert-columns:", "delete-rows:", "delete-columns:")):
+                what, _, where = key.partition(":")  # "insert-rows:Sheet!A12": value = how many
                 sheet, ref = where.rsplit("!", 1)
                 address = doc.Sheets.getByName(sheet.strip("'")).getCellRangeByName(ref).getCellAddress()
                 target = doc.Sheets.getByIndex(address.Sheet)
-                if what == "insert-rows":
-                    target.Rows.insertByIndex(address.Row, int(value))
+                lines = target.Rows if what.endswith("rows") else target.Columns
+                at = address.Row if what.endswith("rows") else address.Column
+                if what.startswith("insert"):
+                    lines.insertByIndex(at, int(value))
                 else:
-                    target.Columns.insertByIndex(address.Column, int(value))
+                    lines.removeByIndex(at, int(value))
                 continue
             cell = find_cell(doc, key)
             if isinstance(value, str) and value.startswith("="):

@@ -220,7 +220,8 @@ def edit_and_save(path: Path, edits: Mapping[str, float | str], outputs: Sequenc
     Keys are defined names (``w_in1_h1``) or ``Sheet Name!B5``. A float sets a number, a string
     starting with "=" a formula (given with Excel's ``,`` separators; LibreOffice reads it in
     Excel syntax), any other string text. ``insert-rows:Sheet Name!B12`` (or ``insert-columns:``)
-    inserts that many rows above row 12 (columns left of B), as a student's right-click would.
+    inserts that many rows above row 12 (columns left of B), as a student's right-click would;
+    ``delete-rows:Sheet Name!A14`` (or ``delete-columns:``) deletes that many from row 14 (column A) on.
     Each output's format follows its suffix; `password` saves them encrypted, as "Save with password" does.
     """
     python = uno_python()
