@@ -331,7 +331,9 @@ def solve(*, template: str | Path | None = None, starts: int | None = None, step
     from workbook.spec import average_metric
 
     average = average_metric(a.metric, a.data.y)  # the other reference a rubric can be placed against
-    lines = [f"{a.title}: best {a.metric_abbr} {best.metric:.6g}{rounded} (baseline {best.baseline:.6g}), "
+    # a network that fits every row reaches 1e-13 or so: that is zero to a student, not "9.32807e-13"
+    shown = "≈ 0" if 0 <= best.metric < 1e-9 * max(abs(average), abs(best.baseline), 1e-300) else f"{best.metric:.6g}"
+    lines = [f"{a.title}: best {a.metric_abbr} {shown}{rounded} (baseline {best.baseline:.6g}), "
              f"predicting the average {average:.6g}, "
              f"improvement {percent(best.improvement)}, {score(a, best.weights).points:g} of "
              f"{a.rubric.max_points:g} points"]

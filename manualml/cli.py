@@ -27,6 +27,8 @@ def _friendly(func):
             raise _UsageProblem(str(exc)) from None
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:  # `manualml solve | head`: the reader has gone; click ends quietly (exit 1)
+            raise
         except OSError as exc:  # writing a gradebook into a read-only folder, a full disk...
             raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
 

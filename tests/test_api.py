@@ -121,3 +121,25 @@ def test_validate_names_the_teaching_sheets(tmp_path):
                           "  a 'Descent' sheet: 20 steps of gradient descent from the student's weights, eta 0.001, "
                           "decay 0.1 ([descent])")
     assert not any("Gradients" in line for line in api.validate(template="house-prices").lines)
+
+
+def test_a_network_that_fits_every_row_is_solved_to_about_zero():
+    line = api.solve(template="house-prices").lines[0]
+    assert line.startswith("Manual Machine Learning: house prices: best RMSE ≈ 0 (baseline 3731.39), "
+                           "predicting the average 221.743, improvement 100.00%, 10 of 10 points")
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`manualml solve | head -1`: the reader went away; no 'Error: Broken pipe', no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE (Python ignores SIGPIPE)
+    try:
+        done = subprocess.run([sys.executable, "-m", "manualml", "solve"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, check=False)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
