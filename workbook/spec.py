@@ -257,6 +257,12 @@ class Assignment:
 
     def graded_sheet(self):
         """Its sheet described region by region (workbook.graded.GradedSheet): what building and grading use."""
+        return self._graded_sheet
+
+    @cached_property
+    def _graded_sheet(self):
+        """Built once per assignment: grading a class asks for it for every file (its layout, formulas and
+        baseline loss cost a tenth of grading one small file)."""
         from workbook.manual_sheet import graded_sheet
 
         return graded_sheet(self)
