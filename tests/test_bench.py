@@ -62,3 +62,13 @@ def test_the_real_command_passes_its_check_and_is_timed(bench):
     assert run.command[0] == str(Path(sys.executable).parent / "manualml")
     assert 0 < run.seconds < 30 and run.peak_mb > 5  # a Python process with click loaded: more than 5 MB
     assert "exam-pass" in run.stdout
+
+
+def test_the_solve_rows_check_what_solve_really_prints(bench, tmp_path):
+    """The solve rows run the real command and read its output: a change of wording fails here, not mid-run."""
+    bench.ROWS.clear()
+    bench.bench_solve(tmp_path, 0.1)
+    assert [r[0] for r in bench.ROWS] == ["manualml solve -t house-prices (9 weights)",
+                                          "manualml solve -t exam-pass (35 weights)",
+                                          "manualml solve -t house-prices --round 2 (9 weights)"]
+    assert all(r[1].endswith(" s") for r in bench.ROWS)
