@@ -15,7 +15,7 @@ from pathlib import Path
 from grader import advice
 from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.scoring import hint
-from workbook.shares import percent
+from workbook.shares import metric_text, percent
 from workbook.spec import Assignment
 
 CSV_COLUMNS = ["student_id", "student_name", "file", "status", "metric_name", "metric", "baseline", "improvement",
@@ -149,8 +149,9 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
                   "Fix this and hand the file in again."]
         return "\n".join(lines) + "\n"
     lines += [
-        f"- Your {abbr}: **{_num(result.metric)}** (recomputed from your weights and the original data)",
-        f"- Baseline {abbr} (starting weights): {_num(result.baseline)}",
+        f"- Your {abbr}: **{metric_text(result.metric_name, result.metric, _num)}** (recomputed from your weights "
+        "and the original data)",
+        f"- Baseline {abbr} (starting weights): {metric_text(result.metric_name, result.baseline, _num)}",
         f"- Improvement: **{_pct(result.improvement)}**",
         f"- Points: **{result.points:g} of {result.max_points:g}**"
         + (" (set to 0 because of the integrity findings below)" if result.penalised else ""),

@@ -22,7 +22,7 @@ from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.safety import Limits, open_submission
 from workbook import PROPERTY_PREFIX
 from workbook.errors import WorkbookError
-from workbook.shares import percent
+from workbook.shares import metric_text, percent
 from workbook.spec import Assignment
 
 # A student's words for each finding: the grader's message follows, naming the cell.
@@ -151,7 +151,9 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
     abbr = assignment.metric_abbr
     usable = not any(f.kind == WEIGHT for f in result.findings)
     if usable:
-        lines += [f"Your {abbr}: {advice.fmt(result.metric)} (baseline {advice.fmt(result.baseline)}, improvement "
+        shown = {k: metric_text(result.metric_name, v, advice.fmt) for k, v in
+                 (("metric", result.metric), ("baseline", result.baseline))}
+        lines += [f"Your {abbr}: {shown['metric']} (baseline {shown['baseline']}, improvement "
                   f"{percent(result.improvement)})",
                   f"Points{' on your sheet' if hidden_note and assignment.rubric.score_on != 'sheet' else ''}: "
                   f"{result.points:g} of {result.max_points:g}"

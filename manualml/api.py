@@ -60,6 +60,7 @@ def validate(*, template: str | Path) -> Outcome:
     from workbook.catalog import load_any, resolve_template
     from workbook.lecture.template import LectureTemplate
     from workbook.model import loss
+    from workbook.shares import metric_text
 
     a = load_any(template)
     lines = [f"{resolve_template(template)}: OK"]
@@ -67,7 +68,8 @@ def validate(*, template: str | Path) -> Outcome:
         lines.append(f"  {a.title}: lecture sheets {', '.join(kind for kind, _ in a.sheets)}")
         if len(a.graded_kinds) == 1:
             g = a.gradable()
-            lines.append(f"  graded by {g.metric_abbr}: baseline {g.metric(g.start):,.6g}, "
+            baseline = metric_text(g.metric_name, g.metric(g.start), lambda v: f"{v:,.6g}")
+            lines.append(f"  graded by {g.metric_abbr}: baseline {baseline}, "
                          f"{g.rubric.max_points:g} points")
     else:
         lines.append(f"  {a.title}: network {a.network.shape}, {len(a.data.rows)} rows, metric {a.metric}, "
@@ -353,14 +355,17 @@ def _solve_lecture(t, output: Path | None) -> Outcome:
     """The graded lecture sheets have exact answers: the normal equation, the perceptron rule."""
     from workbook.lecture.book import build_lecture
     from workbook.lecture.template import SHEETS
-    from workbook.shares import percent
+    from workbook.shares import metric_text, percent
 
     g = t.gradable()
     params = SHEETS[g.kind].solve(g.settings)
     value, baseline = g.metric(params), g.metric(g.start)
     gain = g.improvement(value)
     how = "normal equation" if g.kind == "linear-regression" else "perceptron learning rule"
-    lines = [f"{t.title}: best {g.metric_abbr} {value:.6g} by the {how} (baseline {baseline:.6g}), "
+    def shown(v: float) -> str:
+        return metric_text(g.metric_name, v, lambda x: f"{x:.6g}")
+
+    lines = [f"{t.title}: best {g.metric_abbr} {shown(value)} by the {how} (baseline {shown(baseline)}), "
              f"improvement {percent(gain)}, {g.rubric.points(gain, value):g} of {g.rubric.max_points:g} points"]
     shown = params if len(params) <= 20 else {k: v for k, v in params.items() if v != 0}
     if len(shown) > 20:

@@ -123,7 +123,7 @@ def test_perceptron_accuracy_is_numpys(made, pc):
     assert r.metric == g.metric(r.weights) == 0.5  # z = -1 for every image: all called rectangles
     assert r.points == 0
     text = feedback(r, g)
-    assert "Your accuracy: **0.5**" in text and "401 values were read" in text
+    assert "Your accuracy: **50.00%**" in text and "401 values were read" in text
 
 
 def test_batch_survives_a_broken_file_and_gradescope_works(made, pc, tmp_path):

@@ -94,7 +94,7 @@ def test_cli_lecture_commands(tmp_path):
     checked = runner.invoke(main, ["validate-template", "lecture-perceptron"])
     assert checked.exit_code == 0
     assert checked.output.splitlines()[1:] == ["  The perceptron: circles and rectangles: lecture sheets perceptron",
-                                               "  graded by accuracy: baseline 0.5, 10 points"]
+                                               "  graded by accuracy: baseline 50.00%, 10 points"]
     solved = runner.invoke(main, ["solve", "-t", "lecture-linear-regression"])
     assert solved.output.splitlines() == [
         "Linear regression and the normal equation: best RMSE 21149.3 by the normal equation (baseline 67668.9), "

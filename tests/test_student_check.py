@@ -159,9 +159,9 @@ def test_a_graded_lecture_sheet_and_the_whole_lecture(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "pc.xlsx: The perceptron: circles and rectangles (lecture-perceptron)",
-        "Your accuracy: 0.5 (baseline 0.5, improvement 0.00%)",
+        "Your accuracy: 50.00% (baseline 50.00%, improvement 0.00%)",
         "Points: 0 of 10",
-        "Full marks: accuracy ≥ 1 earns all 10 points",
+        "Full marks: accuracy ≥ 100% earns all 10 points",
         "The grader will notice nothing but your weights.",  # the lecture book is written with its results (42bbd4e)
         "Next: Look at an image your perceptron gets wrong: raise the weights under its black pixels if it should be a "
         "circle (1), lower them if it should be a rectangle (0).",

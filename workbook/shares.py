@@ -23,6 +23,13 @@ def percent(share: float | None, decimals: int = DECIMALS) -> str:
     return f"{truncate(share, decimals + 2):.{decimals}%}"
 
 
+def metric_text(metric_name: str, value: float | None, plain) -> str:
+    """A metric as people read it: accuracy as the sheet shows it (0.5 -> '50.00%', cut), others by `plain`."""
+    if metric_name == "accuracy":
+        return percent(value)
+    return plain(value)
+
+
 def fraction(share: float, decimals: int = DECIMALS + 2) -> float:
     """The share cut to `decimals` decimals (0.98996 -> 0.9899), for a file a spreadsheet reads."""
     return truncate(share, decimals)

@@ -96,7 +96,8 @@ class Tier:
         if self.max_metric is not None:
             parts.append(f"{metric_abbr} ≤ {self.max_metric:,g}")
         if self.min_metric is not None:
-            parts.append(f"{metric_abbr} ≥ {self.min_metric:,g}")
+            shown = threshold_percent(self.min_metric) if metric_abbr == "accuracy" else f"{self.min_metric:,g}"
+            parts.append(f"{metric_abbr} ≥ {shown}")
         return " and ".join(parts)
 
 
