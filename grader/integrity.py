@@ -391,7 +391,7 @@ def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list
     report_batch(findings, data, "data-edited", "data changed")
     findings.extend(constants)
     _extent(sub, sheet, findings, edit)
-    _moved_caches(sub, sheet, edit, findings, {position(f.cell.rpartition("!")[2])[0] for f in data})
+    _moved_caches(sub, sheet, edit, findings, {position(parse_reference(f.cell)[1])[0] for f in data})
 
 
 def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list[Finding],
