@@ -152,13 +152,7 @@ def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> N
     array_cells = array_members(cells)
     where = sub.sheet
     for ref, formula in [*checks, *singles]:
-        cell = cells.get(ref)
-        if (cell is None or cell.formula is None) and ref in array_cells:
-            edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the "
-                                  f"student entered; it should hold {formula}", cell=qualified(where, ref),
-                                  expected=formula, found="array formula"))
-            continue
-        compare_formula(ref, formula, cell, where, overwritten, edited)
+        compare_formula(ref, formula, cells.get(ref), where, overwritten, edited, array_cells=array_cells)
     report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
     report_batch(findings, edited, "formula-edited", "formulas changed")
 
@@ -168,9 +162,16 @@ def _same_formula(text: str | None, formula: str) -> bool:
 
 
 def compare_formula(ref: str, formula: str, cell: Cell | None, sheet: str, overwritten: list[Finding],
-                    edited: list[Finding]) -> None:
-    """One issued formula cell against the submission: replaced by a value, changed, or as issued."""
-    if cell is None or cell.formula is None:
+                    edited: list[Finding], *, array_cells: set[str] | frozenset[str] = frozenset()) -> None:
+    """One issued formula cell against the submission: replaced by a value, changed, or as issued.
+
+    A cell inside an array formula the student entered (`array_cells`, from `array_members`) carries only a
+    value in the file; it is an edited formula, not one typed over."""
+    if (cell is None or cell.formula is None) and ref in array_cells:
+        edited.append(Finding("formula-edited", TAMPER, f"cell {ref} is part of an array formula the student "
+                              f"entered; it should hold {formula}", cell=qualified(sheet, ref), expected=formula,
+                              found="array formula"))
+    elif cell is None or cell.formula is None:
         overwritten.append(Finding("formula-overwritten", TAMPER, f"cell {ref} should hold the formula {formula} "
                                    f"but holds {describe(cell)}: typed values are ignored, the grader "
                                    "recomputes everything from the original data", cell=qualified(sheet, ref),
@@ -367,12 +368,7 @@ def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list
             cell = cells.get(moved)
             if region.role == Role.COMPUTED:
                 formula = edit.move_formula(region.formula_at(ref, i))
-                if (cell is None or cell.formula is None) and moved in array_cells:
-                    edited.append(Finding("formula-edited", TAMPER, f"cell {moved} is part of an array formula the "
-                                          f"student entered; it should hold {formula}", cell=qualified(where, moved),
-                                          expected=formula, found="array formula"))
-                    continue
-                compare_formula(moved, formula, cell, where, overwritten, edited)
+                compare_formula(moved, formula, cell, where, overwritten, edited, array_cells=array_cells)
             elif not same_number(cell, float(values[i])):
                 expected = float(values[i])
                 if region.role == Role.GIVEN:
