@@ -29,16 +29,23 @@ def builtin_path(template_id: str):
 
 
 @lru_cache(maxsize=64)
-def _lecture_sheets(template_id: str) -> frozenset[str]:
-    """The sheet kinds of a built-in lecture template, by its id (empty if it is none)."""
+def _builtin_lecture(template_id: str):
+    """The built-in lecture template whose id is `template_id`, or None (loaded once per process)."""
     from workbook.catalog import is_lecture
     from workbook.lecture.template import load_lecture
 
     path = builtin_path(template_id)
     if path is None or not is_lecture(path):
-        return frozenset()
+        return None
     lecture = load_lecture(path)
-    if lecture.id != template_id:
+    return lecture if lecture.id == template_id else None
+
+
+@lru_cache(maxsize=64)
+def _lecture_sheets(template_id: str) -> frozenset[str]:
+    """The sheet kinds of a built-in lecture template, by its id (empty if it is none)."""
+    lecture = _builtin_lecture(template_id)
+    if lecture is None:
         return frozenset()
     kinds = {kind for kind, _ in lecture.sheets}
     if lecture.manual is not None:  # its manual-ML sheet is that template's workbook sheet
@@ -56,26 +63,14 @@ def stamped_assignment(props: Mapping[str, str], assignment) -> str:
     return assignment.id
 
 
-@lru_cache(maxsize=64)
-def _lecture_manual_hints(template_id: str):
-    """The hints a built-in lecture template turns on for its manual-ML sheet (None if it has none)."""
-    from workbook.catalog import is_lecture
-    from workbook.lecture.template import load_lecture
-
-    path = builtin_path(template_id)
-    if path is None or not is_lecture(path):
-        return None
-    lecture = load_lecture(path)
-    return lecture.manual.hints if lecture.id == template_id and lecture.manual is not None else None
-
-
 def as_laid_out(props: Mapping[str, str], assignment):
     """`assignment` as the workbook lays it out: a lecture workbook's manual-ML sheet shows the lecture's hints
     (live gradients beside the weights), so it is read with them; any other workbook as `assignment` says."""
     stamped = props.get("assignment", "")
     if not stamped or getattr(assignment, "kind", None) or stamped_assignment(props, assignment) == assignment.id:
         return assignment
-    hints = _lecture_manual_hints(stamped)
+    lecture = _builtin_lecture(stamped)
+    hints = lecture.manual.hints if lecture is not None and lecture.manual is not None else None
     if hints is None or hints == assignment.hints:
         return assignment
     from dataclasses import replace
