@@ -60,6 +60,7 @@ def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
     _given(sub, sheet, plain)
     _extent(sub, sheet, plain)
     _caches(sub, sheet, plain)
+    _stray(sub, sheet, plain)
     if not any(f.code in SYMPTOMS for f in [*sub.findings, *plain]):  # nothing moved: the fast path
         return [*sub.findings, *plain]
     _, _, last_row, last_col = box(sheet.extent)
@@ -284,6 +285,59 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> Non
             return
 
 
+def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edit | None = None) -> None:
+    """Numbers and formulas typed inside the layout where nothing is graded (a spacer cell, a label): a note
+    that costs nothing, so a student's scratch work is not punished, yet a weight typed beside its yellow cell
+    or a layout typed over is visible. Text is left alone: a note or a retitled label changes nothing.
+    With an `edit`, every region is where the edit moved it (rows inserted inside a region belong to it)."""
+    r1, c1, r2, c2 = _box_after(edit, sheet.extent)
+    spans: dict[int, list[tuple[int, int]]] = {}  # column -> the row spans of what the builder wrote there
+    for area in [*(region.area for region in sheet.regions), *sheet.decorations]:
+        q1, d1, q2, d2 = _box_after(edit, area)
+        for col in range(d1, d2 + 1):
+            spans.setdefault(col, []).append((q1, q2))
+
+    def issued(row: int, col: int) -> bool:
+        return any(lo <= row <= hi for lo, hi in spans.get(col, ()))
+
+    cells = sub.cells
+    refs = {cell.ref for cell in cells.loose_cells()}
+    for run in cells.runs:  # a column of uniform rows is decoded only where no region covers it
+        rows = run.rows[(run.rows >= r1) & (run.rows <= r2)]
+        for tc in run.template.cells if rows.size else ():
+            if tc.has_children and c1 <= tc.col <= c2 and \
+                    not any(lo <= int(rows[0]) and int(rows[-1]) <= hi for lo, hi in spans.get(tc.col, ())):
+                refs.update(a1(int(row), tc.col) for row in rows)
+    stray = []
+    for ref in refs:
+        row, col = position(ref)
+        cell = cells.get(ref)
+        if r1 <= row <= r2 and c1 <= col <= c2 and not issued(row, col) and cell is not None and \
+                (cell.formula is not None or isinstance(cell.value, int | float)):
+            stray.append((row, col, cell))
+    stray.sort(key=lambda s: s[:2])
+    for _, _, cell in stray[:MAX_LISTED]:
+        findings.append(Finding("content-added", INFO, f"cell {cell.ref} holds {describe(cell)} where the issued "
+                                "sheet has nothing to grade: the grader ignores it and reads only the yellow cells "
+                                "(a weight belongs in its yellow cell)", cell=qualified(sub.sheet, cell.ref),
+                                expected="nothing", found=describe(cell)))
+    if len(stray) > MAX_LISTED:
+        findings.append(Finding("content-added", INFO, f"... and {len(stray) - MAX_LISTED} more cells hold numbers "
+                                "or formulas where the issued sheet has nothing to grade: the grader ignores them"))
+
+
+def _box_after(edit: Edit | None, area: str) -> tuple[int, int, int, int]:
+    """The box of `area` where `edit` moved it (as issued without one)."""
+    r1, c1, r2, c2 = box(area)
+    if edit is None:
+        return r1, c1, r2, c2
+    if edit.axis == "row":
+        r1, r2 = edit.span(r1, r2)
+    else:
+        c1, c2 = edit.span(c1, c2)
+    return r1, c1, r2, c2
+
+
 class _Saved:
     """The saved results of a column (read in bulk) or a block of cells, as arrays, row by row."""
 
@@ -388,6 +442,7 @@ def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list
     findings.extend(constants)
     _extent(sub, sheet, findings, edit)
     _moved_caches(sub, sheet, edit, findings, {position(parse_reference(f.cell)[1])[0] for f in data})
+    _stray(sub, sheet, findings, edit)
 
 
 def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list[Finding],

@@ -90,6 +90,10 @@ class SheetCells(Mapping[str, Cell]):
     def __bool__(self) -> bool:
         return bool(self._loose or self._runs)
 
+    def loose_cells(self) -> Iterator[Cell]:
+        """The cells parsed one by one (not part of a run of uniform rows)."""
+        return iter(self._loose.values())
+
     def arrays(self) -> list[Cell]:
         """Cells holding an array formula (never part of a run: a run's template has none)."""
         return [c for c in self._loose.values() if c.array_ref]

@@ -56,6 +56,12 @@ class Edit:
         moved = self._index(col)
         return None if moved is None else (row, moved)
 
+    def span(self, lo: int, hi: int) -> tuple[int, int]:
+        """Where the issued rows (or columns) lo..hi are now, as one span: rows inserted inside it widen it,
+        rows deleted from it narrow it (lo > hi when all of it was deleted)."""
+        first, last = self._index(lo), self._index(hi)
+        return (self.at if first is None else first), (self.at - 1 if last is None else last)
+
     def move_ref(self, ref: str) -> str | None:
         found = self.move(*position(ref))
         return None if found is None else a1(*found)

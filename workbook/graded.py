@@ -129,6 +129,8 @@ class GradedSheet:
     hidden_average: float | None = None  # the same on the hidden test rows
     settings: Any = None  # the lecture sheet's Settings (None for the manual-ML sheet)
     extra_names: Mapping[str, str] = field(default_factory=dict)  # other defined names -> issued area
+    decorations: tuple[str, ...] = ()  # cells the builder writes inside the extent besides the regions (the
+    #                                    [hints] gradient cells): not graded, and not content a student added
 
     def graded_sheet(self) -> GradedSheet:
         """Itself: anything gradable (an Assignment, a lecture template) answers with its GradedSheet."""

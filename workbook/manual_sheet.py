@@ -78,7 +78,8 @@ def graded_sheet(a, layout: Layout | None = None, *, baseline: float | None = No
         metric_cell=lay.metric_cell, baseline_cell=lay.baseline_cell, rubric=a.rubric, extent=lay.region,
         other_sheet=INSTRUCTIONS_SHEET, integrity=a.integrity, kind=f"manual-ml:{a.id}",
         hidden=partial(_metric, a.network, a.metric, a.test.data.X, a.test.data.y) if a.test is not None else None,
-        average=average, hidden_average=model.average_metric(a.metric, a.test.data.y) if a.test is not None else None)
+        average=average, hidden_average=model.average_metric(a.metric, a.test.data.y) if a.test is not None else None,
+        decorations=(*lay.grad_cells.values(), *lay.cue_cells.values()))
 
 
 def _literal(formula: str) -> str:
