@@ -395,6 +395,7 @@ def render(*, output: Path, workbook_file: Path | None = None, template: str | P
     from workbook import libreoffice
     from workbook.builder import build_workbook
     from workbook.catalog import load_any
+    from workbook.errors import PageError
     from workbook.lecture.book import build_lecture
     from workbook.lecture.template import LectureTemplate
 
@@ -414,7 +415,10 @@ def render(*, output: Path, workbook_file: Path | None = None, template: str | P
         if pdf:
             libreoffice.render_pdf(workbook_file, output)
         else:
-            libreoffice.render(workbook_file, output, page=page, dpi=dpi or 110, name=name)
+            try:
+                libreoffice.render(workbook_file, output, page=page, dpi=dpi or 110, name=name)
+            except PageError as exc:  # a page the workbook does not have: a usage error (exit 2), like --page 0
+                raise UsageError(str(exc)) from None
     return Outcome(lines=(f"Wrote {output.resolve()}",), paths=(output,))
 
 

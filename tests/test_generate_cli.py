@@ -106,9 +106,10 @@ def test_render_formats_pages_and_dpi(runner, soffice, tmp_path):
     assert runner.invoke(main, ["render", str(book), "-o", str(png), "--dpi", "80"]).exit_code == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = runner.invoke(main, ["render", str(book), "-o", str(tmp_path / "p.png"), "--page", "5"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, like --page 0 (click's own): it was 1, as if rendering failed
     assert result.stderr == f"Error: {book}: page 5 of 2 does not exist; choose a page from 1 to 2\n"
     result = runner.invoke(main, ["render", "-t", "house-prices", "-o", str(tmp_path / "p.png"), "--page", "3"])
+    assert result.exit_code == 2
     assert result.stderr == "Error: template house-prices: page 3 of 2 does not exist; choose a page from 1 to 2\n"
     assert not (tmp_path / "p.png").exists()
 

@@ -1,9 +1,11 @@
 """What a new user sees: every built-in workbook (and a user's template with long labels) printed by LibreOffice.
 
 Each workbook is rendered to PDF through LibreOffice and read back with `pdftotext`. The test fails on
-an error or overflow marker in the text (`###`, `Err:`, `#VALUE`, `#NAME`, `#NUM`, ...), on any label the
-builder wrote that the PDF does not contain whole (cut at a column edge, clipped at the page edge, or
-hidden under a row too short for its lines), and on pages of more than one paper size.
+an error or overflow marker in the text (`###`, `Err:`, `#VALUE`, `#NAME`, `#NUM`, ...), on a number with
+more than six decimals (a General cell filling its column: -260.033725, 0.10751138432) or in scientific
+notation where the builder did not ask for it (1.298533E+01), on any label the builder wrote that the PDF
+does not contain whole (cut at a column edge, clipped at the page edge, or hidden under a row too short for
+its lines), and on pages of more than one paper size. A whole-number column (a 0/1 target) shows no decimals.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from workbook.errors import TemplateError
 from workbook.lecture.book import build_lecture
 from workbook.spec import Assignment, parse_template
 
+LONG_DECIMALS = re.compile(r"-?[\d,]*\d\.\d{7,}")
+SCIENTIFIC = re.compile(r"-?\d+(?:\.\d+)?E[+-]\d+")
 MARKERS = ("###", "Err:", "#VALUE", "#NAME", "#NUM", "#DIV/0", "#REF", "#N/A")
 A4 = (595, 842)
 LETTER = (612, 792)
@@ -122,6 +126,73 @@ def test_pdf_has_no_error_or_overflow_marker(rendered, name):
     assert text.strip(), f"{name}: the PDF has no text"
     found = [m for m in MARKERS if m in text]
     assert not found, f"{name}: the printed workbook shows {found}"
+
+
+def scientific_values(path: Path) -> list[tuple[float, int]]:
+    """(cached result, decimals shown) of every cell the builder formats in scientific notation on purpose."""
+    shown = openpyxl.load_workbook(path, data_only=True)
+    out = []
+    for ws in openpyxl.load_workbook(path):
+        for row in ws.iter_rows():
+            for c in row:
+                fmt, value = c.number_format.upper(), shown[ws.title][c.coordinate].value
+                if "E+" in fmt and isinstance(value, int | float):
+                    mantissa = fmt.split("E")[0]
+                    out.append((float(value), len(mantissa.split(".")[1]) if "." in mantissa else 0))
+    return out
+
+
+def decimals(token: str) -> int:
+    mantissa = token.upper().split("E")[0]
+    return len(mantissa.split(".")[1]) if "." in mantissa else 0
+
+
+def shows(token: str, value: float) -> bool:
+    """Whether `token` ("-2.60E+02") is `value` in scientific notation, to the digits it shows."""
+    return abs(float(token) - value) <= 0.51 * 10.0 ** -decimals(token) * abs(value) or float(token) == value == 0
+
+
+def intended(token: str, cells: list[tuple[float, int]]) -> bool:
+    """A cell's value as its format shows it, or a chart's tick in that format between the values it charts
+    (a chart's axis takes its numbers' format from its data)."""
+    if any(shows(token, value) for value, _ in cells):
+        return True
+    same = [value for value, digits in cells if digits == decimals(token)]
+    return bool(same) and min(0.0, *same) <= float(token) <= 2 * max(0.0, *same)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_long_floats_or_stray_scientific_notation(rendered, name):
+    path, pdf = rendered[name]
+    text = pdf_text(pdf)
+    assert not LONG_DECIMALS.findall(text), f"{name}: numbers printed with more than six decimals: " \
+                                            f"{sorted(set(LONG_DECIMALS.findall(text)))[:8]}"
+    cells = scientific_values(path)
+    stray = [t for t in SCIENTIFIC.findall(text) if not intended(t, cells)]
+    assert not stray, f"{name}: scientific notation no cell asked for: {sorted(set(stray))[:8]}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_whole_numbers_show_no_decimals(rendered, name):
+    """A given cell holding a whole number (a 0/1 target, a count) is not printed as 1.000."""
+    wb = openpyxl.load_workbook(rendered[name][0])
+    forced = [f"{ws.title}!{c.coordinate}: {c.value} as {c.number_format}" for ws in wb for row in ws.iter_rows()
+              for c in row if c.data_type == "n" and isinstance(c.value, int | float) and c.protection.locked
+              and float(c.value).is_integer() and re.search(r"\.0", c.number_format)]
+    assert not forced, f"{name}: {len(forced)} whole numbers shown with decimals: {forced[:4]}"
+
+
+def test_the_checks_catch_what_they_are_for():
+    """The patterns find what the sheets used to print, and leave alone what they print now."""
+    assert LONG_DECIMALS.findall("W -260.033725 x 0.10751138432 y 12,985.3305516") == ["0.10751138432",
+                                                                                     "12,985.3305516"]
+    assert LONG_DECIMALS.findall("0.545209 1,745,833,333 58.4879") == []
+    assert SCIENTIFIC.findall("1.298533E+01 and -2.60E-06, not E+ alone") == ["1.298533E+01", "-2.60E-06"]
+    assert shows("-2.60E+02", -260.033725) and shows("0.00E+00", 0.0) and shows("1.326E+10", 13262172663)
+    assert not shows("1.298533E+01", 1.2986) and not shows("-2.60E+02", 260.03)
+    cells = [(13262172663.0, 3), (-260.03, 2)]
+    assert intended("1.200E+10", cells) and intended("-2.60E+02", cells)  # a tick, a cell
+    assert not intended("1.298533E+01", cells) and not intended("5.000E+11", cells)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -298,11 +298,13 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     values: this is what runs for every row of a 100,000-row sheet, so nothing is built per cell."""
     fmt = a.display.number_format
     known = ws.__dict__.setdefault("_manualml_row_templates", {})  # one per sheet: a class set reuses it
-    key = (a.metric, fmt)
+    y = a.data.y
+    target_fmt = styles.whole_number_format(fmt) if bool(np.all(y == np.round(y))) else fmt
+    key = (a.metric, fmt, target_fmt)
     if key not in known:
         formats = _column_formats(layout, fmt)
         given = _cell(ws, None, fill=styles.GIVEN_FILL).style_id
-        target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=fmt).style_id
+        target = _cell(ws, None, fill=styles.GIVEN_FILL, fmt=target_fmt).style_id
         slots = [(c, given, None, ("X", i)) for i, c in enumerate(layout.input_cols)]
         slots.append((layout.target_col, target, None, ("y", 0)))
         for col, tpl in row_templates(layout, a.metric):
@@ -312,7 +314,7 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
         known[key] = (sheet_xml.RowTemplate([(col, style, tpl) for col, style, tpl, _ in slots]),
                       [source for *_, source in slots])
     template, sources = known[key]
-    X, y = a.data.X, a.data.y
+    X = a.data.X
     pick = {"X": lambda i: X[:, i], "y": lambda _: y, "results": lambda col: results[col]}
     return template, [pick[kind](arg) for kind, arg in sources]
 

@@ -24,3 +24,7 @@ class TemplateError(WorkbookError):
 
 class LibreOfficeError(WorkbookError):
     """LibreOffice is missing, failed to start, or failed to load/save a file."""
+
+
+class PageError(LibreOfficeError):
+    """A page was asked for that the printed workbook does not have (a usage error, not a failure)."""

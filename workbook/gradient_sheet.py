@@ -30,7 +30,11 @@ from workbook.sheet_grid import Grid
 SHEET = "Gradients"
 DESCRIPTION = "backpropagation row by row: how each weight moves the error (the gradients beside the weights)"
 NOTE_ROW = 4  # the main sheet's empty row between the goal and the layer titles
-GRADIENT_FORMAT = "General"  # gradients span 1e-6 to 1e4: the spreadsheet rounds to the column's width
+GRADIENT_FORMAT = "0.00E+00"
+"""Three significant digits and a power of ten: a gradient's sign and size are what a student reads, and they
+span 1e-6 to 1e4 (and beyond once weights are large). General filled the column with up to 11 digits
+(-260.033725 ran into the cue beside it), and any fixed number of decimals shows a small but nonzero
+gradient as 0.000 beside a cue saying "↓ decrease". This one is always 9 characters wide."""
 CUE_FONT = Font(italic=True, color="595959")
 DECREASE, INCREASE, NO_EFFECT = "↓ decrease", "↑ increase", "no effect"
 
@@ -142,8 +146,9 @@ def add_to_main_sheet(ws, layout: Layout, metric: str, put: Callable[[str, Write
 
 
 def hint_widths(layout: Layout) -> dict[str, float]:
-    """Column widths of the gradient and cue columns on the main sheet."""
-    return {col: (11 if i % 2 == 0 else 12) for i, col in enumerate(layout.hint_cols)}
+    """Column widths of the gradient and cue columns on the main sheet: a gradient ("-2.60E+02") with room
+    to spare, and the cue column as wide as its heading ("to lower RMSE")."""
+    return {col: (11 if i % 2 == 0 else 14) for i, col in enumerate(layout.hint_cols)}
 
 
 def write_sheet(wb, layout: Layout, metric: str) -> None:

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from workbook.errors import LibreOfficeError
+from workbook.errors import LibreOfficeError, PageError
 
 RECALC_ALWAYS_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
@@ -153,7 +153,7 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
     if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
         raise LibreOfficeError(f"{dpi} dpi is out of range: choose {DPI_RANGE[0]} to {DPI_RANGE[1]}")
     if page is not None and page < 1:
-        raise LibreOfficeError(f"page {page} does not exist: pages are numbered from 1")
+        raise PageError(f"page {page} does not exist: pages are numbered from 1")
     tools = {name: shutil.which(name) for name in ("pdftoppm", "pdfinfo")}
     if None in tools.values():
         raise LibreOfficeError("pdftoppm and pdfinfo are not installed (apt-get install poppler-utils)")
@@ -161,7 +161,7 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
         pdf = render_pdf(path, Path(tmp) / "sheet.pdf")
         pages = _page_count(tools["pdfinfo"], pdf)
         if page is not None and page > pages:
-            raise LibreOfficeError(f"{name or path}: page {page} of {pages} does not exist; "
+            raise PageError(f"{name or path}: page {page} of {pages} does not exist; "
                                    f"choose a page from 1 to {pages}")
         chosen = page or _last_sheet_start(path, pdf, pages)
         stem = Path(tmp) / "page"

@@ -6,6 +6,8 @@ pale blue = the assignment's given data; grey = computed by formulas; bold = hea
 
 from __future__ import annotations
 
+import re
+
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
 EDITABLE_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -35,6 +37,12 @@ BOUNDED_FORMATS = {"sigmoid": "0.000", "tanh": "0.000", "step": "0"}  # activati
 
 WIDTHS = {"input": 20, "label": 17, "value": 12, "target": 17, "prediction": 22, "error": 15,
           "summary": 25, "spacer": 2}
+
+def whole_number_format(fmt: str) -> str:
+    """`fmt` without its decimals ("0.000" -> "0", "#,##0.00" -> "#,##0"): for a column of whole numbers, such as
+    a 0/1 target, which "0.000" showed as 0.000 and 1.000 beside inputs shown as 2 and 6."""
+    return re.sub(r"\.[0#?]+", "", fmt)
+
 
 POINTS_FORMAT = "General"  # whole points as "8", linear credit as "7.25": never a stray "8.00" or "8."
 

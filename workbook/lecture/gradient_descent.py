@@ -23,8 +23,10 @@ DESCRIPTION = "Gradient descent step by step: η = 0.1 (slow), η = 2 (diverges)
 DATA_HEAD = 5
 FMT = "0.000000"
 STEP_FMT = "0.000000"  # the slow and the decaying run stay small: six decimals, every row alike
-WILD_FMT = "0.000E+00"  # the diverging run reaches 1e36; General filled each cell with up to 11 digits that ran
-# into the next column (b 59049 beside loss 13262172663 read 5904913262172663): one width, the exponent shows growth
+WILD_FMT = "0.000E+00"
+"""The diverging run's w, b, loss and gradients reach 1e36 (its η_t stays 2): General filled each cell with up to
+11 digits that ran into the next column (b 59049 beside loss 13262172663 read 5904913262172663). One width;
+the exponent shows the growth."""
 CAP = 1e100
 """w and b are held within ±CAP: a diverging run (η = 2000 after a student's edit) would otherwise pass
 1e308 and turn every later cell into #NUM!. Capped, every cell stays a number (the loss at most ~1e200),
@@ -157,7 +159,7 @@ def build(wb, s: Settings) -> None:
         for step in range(case.steps + 1):
             r = first + step
             c.given(ws, f"{t}{r}", step)
-            c.computed(ws, f"{eta}{r}", f"={where[f'eta{k}']}/(1+{where[f'k{k}']}*{t}{r})", fmt)
+            c.computed(ws, f"{eta}{r}", f"={where[f'eta{k}']}/(1+{where[f'k{k}']}*{t}{r})", STEP_FMT)
             if step == 0:
                 c.computed(ws, f"{w}{r}", "=gd_w0", fmt)
                 c.computed(ws, f"{b}{r}", "=gd_b0", fmt)

@@ -28,6 +28,8 @@ DESCRIPTION = "Fit y = Wx + b by hand to the lecture's house data; the normal eq
 HEAD = 7
 FIRST = HEAD + 1
 MONEY = "#,##0"
+INVERSE_FORMAT = "0.000E+00"  # (XᵀX)⁻¹ spans 13 to 0.000003 on the lecture's data: four significant digits each,
+# where "#,##0.0#########" printed 12.9853305516 beside 0.0000030561
 IMPROVEMENT_FORMAT = DEFAULT_IMPROVEMENT_FORMAT
 DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_improvement=0.68), Tier(8, min_improvement=0.6),
                                               Tier(5, min_improvement=0.4), Tier(2, min_improvement=0.01)))
@@ -126,7 +128,7 @@ def regions(s: Settings, rubric: Rubric | None = None) -> tuple[Region, ...]:
 
     design, y, rmse_cell, base = where["design"], column("B"), where["rmse"], where["baseline"]
     arrays = (("xtx", f"=MMULT(TRANSPOSE({design}),{design})", "#,##0.######"),
-              ("inv", f"=MINVERSE({where['xtx']})", "#,##0.0#########"),
+              ("inv", f"=MINVERSE({where['xtx']})", INVERSE_FORMAT),
               ("xty", f"=MMULT(TRANSPOSE({design}),{y})", "#,##0"),
               ("theta", f"=MMULT({where['inv']},{where['xty']})", "#,##0.0000"))
     best = (f"=SQRT(SUMPRODUCT(({where['theta_W']}*{column('A')}+{where['theta_b']}-{y})^2)"
