@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from copy import copy
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.packaging.custom import StringProperty
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -42,6 +45,8 @@ from workbook.network import ACTIVATION_TITLES
 from workbook.spec import Assignment, average_metric
 
 CHART_ROWS = 200  # a chart of more bars than this helps nobody
+_position = lru_cache(maxsize=4096)(position)  # the same cells for every student of a class
+_wrapped_height = lru_cache(maxsize=4096)(styles.wrapped_height)  # and the same paragraphs
 
 
 def build_workbook(assignment: Assignment, path: str | Path, *, student_id: str = "", student_name: str = "",
@@ -134,24 +139,77 @@ class AssignmentBook:
 save = package.save  # the lecture book saves through the same path
 
 
+class _Made:
+    """A cell of a look `_cell` has made before: value, type and style without openpyxl's cell object.
+
+    A class set makes the same looks for every student; building a WriteOnlyCell (value binding,
+    style copying and hashing) per cell was most of a student's file. This keeps what the sheets read
+    of a cell (value, data_type, _style, style_id, has_style), with openpyxl's own typing rules for the
+    plain values it is made for (text, numbers, booleans, None)."""
+
+    __slots__ = ("_ids", "_style", "_wb", "data_type", "value")
+
+    def __init__(self, value, data_type: str, style, wb):
+        self.value, self.data_type, self._style, self._wb = value, data_type, style, wb
+        self._ids = wb.__dict__.setdefault("_manualml_style_ids", {})  # style -> its index in cellXfs
+
+    @property
+    def has_style(self) -> bool:
+        return self._style is not None and any(self._style)
+
+    @property
+    def style_id(self) -> int:
+        """As openpyxl's: asking registers the style (an unasked one never reaches styles.xml)."""
+        if self._style is None:
+            self._style = StyleArray()
+        key = tuple(self._style)
+        known = self._ids.get(key)
+        if known is None:
+            known = self._ids[key] = self._wb._cell_styles.add(self._style)
+        return known
+
+
+def _plain_type(value, formula: bool) -> tuple[object, str] | None:
+    """(value, data_type) as WriteOnlyCell binds them and `_cell` then types them; None: not a plain value."""
+    kind = type(value)
+    if kind is str:
+        value = value[:32767]
+        if next(ILLEGAL_CHARACTERS_RE.finditer(value), None):
+            return None  # openpyxl raises its own error: let it
+        if formula and len(value) > 1 and value.startswith("="):
+            return value, "f"
+        if formula and value in ERROR_CODES:
+            return value, "e"
+        return value, "s"
+    if kind is bool:
+        return value, "b"
+    if kind is int or kind is float or value is None:
+        return value, "n"
+    return None
+
+
 def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None, protection=None,
           formula: bool = False):
     """A styled cell. A string is text whatever its first character (openpyxl would take '= Price model'
     for a formula and the sheet would show #NAME?) unless `formula` says it is one.
 
     Each combination of style objects is resolved by openpyxl once per workbook and then copied: hashing
-    its style objects was most of the cost of a class set's per-student cells."""
+    its style objects was most of the cost of a class set's per-student cells. A plain value of a look
+    seen before is a `_Made` cell, not an openpyxl one."""
+    look = (font, fill, fmt, align, border, protection)
+    plain = look == (None,) * 6
+    cache = ws.parent.__dict__.setdefault("_manualml_looks", {})
+    key = () if plain else tuple(map(id, look))
+    known = cache.get(key)
+    if known is not None:
+        typed = _plain_type(value, formula)
+        if typed is not None:
+            return _Made(typed[0], typed[1], copy(known[1]) if known[1] is not None else None, ws.parent)
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and not formula:
         cell.data_type = "s"
-    look = (font, fill, fmt, align, border, protection)
-    if look == (None,) * 6:
-        return cell
-    cache = ws.parent.__dict__.setdefault("_manualml_looks", {})
-    key = tuple(map(id, look))
-    known = cache.get(key)
-    if known is not None:
-        cell._style = copy(known[1])
+    if plain:
+        cache.setdefault(key, (look, None))
         return cell
     if font is not None:
         cell.font = font
@@ -165,7 +223,8 @@ def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None,
         cell.border = border
     if protection is not None:
         cell.protection = protection
-    cache[key] = (look, copy(cell._style))  # the objects are kept, so their ids cannot be reused
+    # the objects are kept, so their ids cannot be reused
+    cache[key] = (look, copy(cell._style))
     return cell
 
 
@@ -184,7 +243,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
 
     def put(ref: str, cell: WriteOnlyCell) -> None:
         """`cell` (from `_cell`) as SpreadsheetML text, a formula with its computed result."""
-        row, col = position(ref)
+        row, col = _position(ref)
         style = cell.style_id if cell.has_style else 0
         if row == layout.header_row and isinstance(cell.value, str) and cell.data_type != "f":
             headings[col] = cell.value
@@ -193,63 +252,94 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
         else:
             grid.setdefault(row, {})[col] = sheet_xml.cell(ref, cell.value, style)
 
-    put(a1(TITLE_ROW, "A"), _cell(ws, a.title, font=styles.TITLE_FONT))
+    known = ws.__dict__.setdefault("_manualml_cells", {})  # (cell, value, look) -> what put made of it
+
+    def add(ref: str, value, **look) -> None:
+        """put(ref, _cell(ws, value, **look)), remembered for the sheet: a class set writes the same labels
+        and formulas for every student, so only a student's own values (and each formula's result) are
+        made again. A float is never remembered (0.0 and -0.0 are equal keys but not the same text)."""
+        key = (ref, type(value), value, *look, *map(id, look.values()))  # _cell keeps the looks alive
+        if type(value) is float:
+            key = (ref, float, *key[3:])
+            made = known.get(key)
+            if made is None:
+                cell = _cell(ws, value, **look)
+                made = known[key] = (*_position(ref), cell.style_id if cell.has_style else 0)
+            grid.setdefault(made[0], {})[made[1]] = sheet_xml.number(ref, value, made[2])
+            return
+        made = known.get(key)
+        if made is None:
+            cell = _cell(ws, value, **look)
+            row, col = _position(ref)
+            style = cell.style_id if cell.has_style else 0
+            heading = row == layout.header_row and isinstance(cell.value, str) and cell.data_type != "f"
+            text = None if cell.data_type == "f" else sheet_xml.cell(ref, cell.value, style)
+            made = known[key] = (row, col, style, cell.value, text, heading)
+        row, col, style, value, text, heading = made
+        if heading:
+            headings[col] = value
+        grid.setdefault(row, {})[col] = sheet_xml.formula(ref, value, results[ref], style) if text is None else text
+
+    add(a1(TITLE_ROW, "A"), a.title, font=styles.TITLE_FONT)
     who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
-    put(a1(INFO_ROW, "A"), _cell(ws, f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT))
+    add(a1(INFO_ROW, "A"), f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT)
     goal = (f"Edit only the yellow cells (weights and biases) to make the {a.label('metric')} as small as "
             f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
     if a.display.scale:  # the template's own words: its target label and prediction label, its unit
         goal += f" {a.data.target.label} and {a.label('prediction')} are in {a.display.scale}."
-    put(a1(GOAL_ROW, "A"), _cell(ws, goal, font=styles.HEADING_FONT))
+    add(a1(GOAL_ROW, "A"), goal, font=styles.HEADING_FONT)
 
-    put(a1(LAYER_ROW, layout.input_cols[0]), _cell(ws, "Inputs", font=styles.LAYER_FONT))
+    add(a1(LAYER_ROW, layout.input_cols[0]), "Inputs", font=styles.LAYER_FONT)
     for i, layer in enumerate(a.network.layers[:-1], start=1):
         first = layout.neurons[layer[0].label].z_col
         title = ACTIVATION_TITLES[layer[0].activation]
-        put(a1(LAYER_ROW, first), _cell(ws, f"Hidden layer {i} ({title})", font=styles.LAYER_FONT))
+        add(a1(LAYER_ROW, first), f"Hidden layer {i} ({title})", font=styles.LAYER_FONT)
     out = layout.neurons["out"]
-    put(a1(LAYER_ROW, out.z_col), _cell(ws, f"Output ({ACTIVATION_TITLES[out.activation]})", font=styles.LAYER_FONT))
+    add(a1(LAYER_ROW, out.z_col), f"Output ({ACTIVATION_TITLES[out.activation]})", font=styles.LAYER_FONT)
 
     for n in layout.neurons.values():
         for name, ref in n.params.items():
-            put(n.param_labels[name], _cell(ws, n.param_texts[name], align=styles.RIGHT))
-            put(ref,
-                _cell(ws, a.weights[name], font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
-                      fmt=a.display.weight_format, border=styles.EDITABLE_BORDER, protection=styles.UNLOCKED))
+            add(n.param_labels[name], n.param_texts[name], align=styles.RIGHT)
+            add(ref, a.weights[name], font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
+                      fmt=a.display.weight_format, border=styles.EDITABLE_BORDER, protection=styles.UNLOCKED)
 
     teaching.add_to_main_sheet(ws, a, layout, put)
     h = layout.header_row
     for col, column, label in zip(layout.input_cols, a.data.inputs, a.network.input_labels, strict=True):
-        put(a1(h, col), _cell(ws, f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
+        add(a1(h, col), f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
     for n in layout.neurons.values():
         if n.has_z_column:
-            put(a1(h, n.z_col), _cell(ws, n.label, font=styles.HEADING_FONT, align=styles.CENTER))
+            add(a1(h, n.z_col), n.label, font=styles.HEADING_FONT, align=styles.CENTER)
             if n.label != "out":
-                put(a1(h, n.a_col), _cell(ws, activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
-                                      align=styles.CENTER))
-    put(a1(h, layout.target_col), _cell(ws, a.data.target.heading, font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
-    put(a1(h, layout.pred_col), _cell(ws, a.label("prediction"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
-    put(a1(h, layout.error_col), _cell(ws, a.label("error"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
+                add(a1(h, n.a_col), activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
+                                      align=styles.CENTER)
+    add(a1(h, layout.target_col), a.data.target.heading, font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+    add(a1(h, layout.pred_col), a.label("prediction"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+    add(a1(h, layout.error_col), a.label("error"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
 
     summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
                                average=average_metric(a.metric, a.data.y))
-    put(layout.metric_label_cell, _cell(ws, a.label("metric"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP))
-    put(layout.metric_cell, _cell(ws, summary[layout.metric_cell], font=styles.RESULT_FONT,
-                                  fill=styles.RESULT_FILL, fmt=fmt, formula=True))
-    put(layout.baseline_label_cell, _cell(ws, a.label("baseline"), font=styles.HEADING_FONT))
-    put(layout.baseline_cell, _cell(ws, baseline, fill=styles.GIVEN_FILL, fmt=fmt))
-    put(layout.improvement_label_cell, _cell(ws, a.label("improvement"),
-                                                               font=styles.HEADING_FONT))
-    put(layout.improvement_cell, _cell(ws, summary[layout.improvement_cell],
+    add(layout.metric_label_cell, a.label("metric"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+    add(layout.metric_cell, summary[layout.metric_cell], font=styles.RESULT_FONT,
+                                  fill=styles.RESULT_FILL, fmt=fmt, formula=True)
+    add(layout.baseline_label_cell, a.label("baseline"), font=styles.HEADING_FONT)
+    add(layout.baseline_cell, baseline, fill=styles.GIVEN_FILL, fmt=fmt)
+    add(layout.improvement_label_cell, a.label("improvement"),
+                                                               font=styles.HEADING_FONT)
+    add(layout.improvement_cell, summary[layout.improvement_cell],
                                                          font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-                                                         fmt=a.display.improvement_format, formula=True))
-    put(layout.points_label_cell, _cell(ws, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT))
-    put(layout.points_cell, _cell(ws, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-                                  fmt=styles.POINTS_FORMAT, formula=True))
+                                                         fmt=a.display.improvement_format, formula=True)
+    add(layout.points_label_cell, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT)
+    add(layout.points_cell, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
+                                  fmt=styles.POINTS_FORMAT, formula=True)
     if fresh:
         _column_widths(ws, layout)
         _fit_to_page_width(ws, landscape=True, paper=a.display.paper)
-    heights = {layout.header_row: _header_height(ws, headings)}
+    tall = ws.__dict__.setdefault("_manualml_header_heights", {})
+    key = tuple(headings.items())
+    if key not in tall:
+        tall[key] = _header_height(ws, headings)
+    heights = {layout.header_row: tall[key]}
     template, columns = _data_row_template(ws, a, layout, results)
     first, last = layout.first_row, layout.last_row
     last_col = max([template.width, *(c for cells in grid.values() for c in cells)])
@@ -335,7 +425,7 @@ def _header_height(ws, headings: dict[int, str]) -> float | None:
     for col, words in headings.items():
         letter = col_letter(col)
         width = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 8.43
-        heights.append(styles.wrapped_height(words, max(1.0, width / 1.12 - 1)) or 0.0)  # bold
+        heights.append(_wrapped_height(words, max(1.0, width / 1.12 - 1)) or 0.0)  # bold
     return max(heights, default=0.0) or None
 
 
@@ -403,6 +493,27 @@ def hidden_test_note(a: Assignment) -> str:
             f"{len(a.data.rows)}. {counted}")
 
 
+def _para(value: str, **look) -> tuple:
+    """An instructions row: its text and look (made into a cell only the first time, see `_paragraph`)."""
+    return value, tuple(look), look
+
+
+def _paragraph(ws, r: int, value: str, look: dict, wrapped: dict) -> str:
+    """The instructions sheet's row `r`: the text wrapped in the column (a title stays one line)."""
+    cell = _cell(ws, value, **look)
+    before = tuple(cell._style) if cell._style is not None else ()
+    if before not in wrapped:
+        probe = WriteOnlyCell(ws)  # the cell may be a `_Made` one: an openpyxl cell of its style decides
+        probe._style = copy(cell._style) if cell._style is not None else None
+        if probe.alignment != styles.WRAP and probe.font != styles.TITLE_FONT:
+            probe.alignment = styles.WRAP
+        wrapped[before] = copy(probe._style)
+    cell._style = copy(wrapped[before])
+    height = _wrapped_height(str(cell.value)) if cell.value else None  # rows do not grow by themselves
+    return sheet_xml.row(r, {1: sheet_xml.cell(a1(r, "A"), cell.value, cell.style_id if cell.has_style else 0)},
+                         height)
+
+
 def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, student_name: str, *,
                         ws=None) -> package.SheetBody:
     """The first sheet, one paragraph a row; `ws` given: only its cells again (for another student)."""
@@ -411,49 +522,45 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
         ws.column_dimensions["A"].width = styles.TEXT_WIDTH
         _fit_to_page_width(ws, landscape=False, paper=a.display.paper)
         ws.protection.sheet = True
-    rows = [_cell(ws, a.title, font=styles.TITLE_FONT)]
+    rows = [_para(a.title, font=styles.TITLE_FONT)]
     if student_name or student_id:
-        rows.append(_cell(ws, f"Student: {student_name} {f'({student_id})' if student_id else ''}".strip()))
+        rows.append(_para(f"Student: {student_name} {f'({student_id})' if student_id else ''}".strip()))
     rows.append(None)
     for paragraph in (a.instructions or a.description).strip().split("\n\n"):
-        rows.append(_cell(ws, " ".join(paragraph.split()), align=styles.WRAP))
+        rows.append(_para(" ".join(paragraph.split()), align=styles.WRAP))
     rows += [
         None,
-        _cell(ws, "What to do", font=styles.HEADING_FONT),
-        _cell(ws, f"1. Open the sheet '{a.label('sheet')}'."),
-        _cell(ws, "2. Change the yellow cells: the weights and biases of the network. Every other cell is "
+        _para("What to do", font=styles.HEADING_FONT),
+        _para(f"1. Open the sheet '{a.label('sheet')}'."),
+        _para("2. Change the yellow cells: the weights and biases of the network. Every other cell is "
                   "locked and computed for you."),
-        _cell(ws, f"3. Watch '{a.label('metric')}' go down and 'Improvement' go up."),
-        _cell(ws, "4. Save the file (keep .xlsx, or save as .ods) and hand it in."),
+        _para(f"3. Watch '{a.label('metric')}' go down and 'Improvement' go up."),
+        _para("4. Save the file (keep .xlsx, or save as .ods) and hand it in."),
         None,
-        _cell(ws, "How it is graded", font=styles.HEADING_FONT),
-        _cell(ws, f"Starting {a.metric_abbr} (baseline): {baseline:,.4g}. "
+        _para("How it is graded", font=styles.HEADING_FONT),
+        _para(f"Starting {a.metric_abbr} (baseline): {baseline:,.4g}. "
                   f"Improvement = (baseline − your {a.metric_abbr}) / baseline."),
     ]
     if a.rubric.partial_credit == "linear":
-        rows.append(_cell(ws, f"Points grow in proportion to Improvement; {a.rubric.full_marks(a.metric_abbr)}."))
+        rows.append(_para(f"Points grow in proportion to Improvement; {a.rubric.full_marks(a.metric_abbr)}."))
     else:
         for tier in sorted(a.rubric.tiers, key=lambda t: -t.points):
-            rows.append(_cell(ws, f"• {tier.describe(a.metric_abbr)}: {tier.points:g} of "
+            rows.append(_para(f"• {tier.describe(a.metric_abbr)}: {tier.points:g} of "
                                   f"{a.rubric.max_points:g} points"))
-    rows.append(_cell(ws, "The grader recomputes your network from your weights and the original data: "
+    rows.append(_para("The grader recomputes your network from your weights and the original data: "
                           "editing other cells changes nothing and is reported."))
     if a.test is not None:
-        rows.append(_cell(ws, hidden_test_note(a)))
+        rows.append(_para(hidden_test_note(a)))
     xml = []
     wrapped = ws.__dict__.setdefault("_manualml_wrapped", {})  # style before -> after, decided once per look
-    for r, cell in enumerate(rows, start=1):
-        if cell is None:
+    known = ws.__dict__.setdefault("_manualml_paragraphs", {})  # (row, text, look) -> its <row>
+    for r, para in enumerate(rows, start=1):
+        if para is None:
             continue
-        before = tuple(cell._style) if cell._style is not None else ()
-        if before not in wrapped:
-            if cell.alignment != styles.WRAP and cell.font != styles.TITLE_FONT:
-                cell.alignment = styles.WRAP
-            wrapped[before] = copy(cell._style)
-        cell._style = copy(wrapped[before])
-        ref = a1(r, "A")
-        height = styles.wrapped_height(str(cell.value)) if cell.value else None  # rows do not grow by themselves
-        xml.append(sheet_xml.row(r, {1: sheet_xml.cell(ref, cell.value, cell.style_id if cell.has_style else 0)},
-                                 height))
+        key = (r, *para[:2], *map(id, para[2].values()))  # _cell keeps the looks alive
+        row = known.get(key)
+        if row is None:
+            row = known[key] = _paragraph(ws, r, para[0], para[2], wrapped)
+        xml.append(row)
     text = "".join(xml).encode()
     return package.SheetBody(rows=lambda: iter([text]), dimension=sheet_xml.dimension(len(rows), 1))

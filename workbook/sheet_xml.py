@@ -10,6 +10,7 @@ formula, with its cached value.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -24,6 +25,7 @@ def _style(style: int) -> str:
     return f' s="{style}"' if style else ""
 
 
+@lru_cache(maxsize=8192)  # a class set writes the same labels for every student: made once
 def text(ref: str, value: str, style: int = 0) -> str:
     space = ' xml:space="preserve"' if value != value.strip() else ""
     return f'<c r="{ref}"{_style(style)} t="inlineStr"><is><t{space}>{escape(value)}</t></is></c>'
@@ -36,7 +38,12 @@ def number(ref: str, value: float, style: int = 0) -> str:
 def formula(ref: str, text_: str, value, style: int = 0) -> str:
     """`text_` without or with its leading '='; `value` is its cached result."""
     kind, v = cached(value)
-    return f'<c r="{ref}"{_style(style)}{kind}><f>{escape(text_.removeprefix("="))}</f><v>{v}</v></c>'
+    return f'<c r="{ref}"{_style(style)}{kind}{_formula_text(text_)}{v}</v></c>'
+
+
+@lru_cache(maxsize=8192)  # the same formulas for every student of a class: escaped once
+def _formula_text(text_: str) -> str:
+    return f'><f>{escape(text_.removeprefix("="))}</f><v>'
 
 
 def blank(ref: str, style: int = 0) -> str:
@@ -120,16 +127,18 @@ def data_rows(template: RowTemplate, first_row: int, columns: Sequence[np.ndarra
             raise ValueError("extra cells must lie right of the data row's cells")
     for start in range(0, n, ROWS_PER_CHUNK):
         stop = min(n, start + ROWS_PER_CHUNK)
-        block = [np.asarray(c[start:stop], dtype=float) for c in columns]
-        ok = np.logical_and.reduce([np.isfinite(b) for b in block]) if block else np.ones(0, bool)
-        texts = [[short(t) for t in map(repr, b.tolist())] for b in block]
+        block = np.empty((len(columns), stop - start))
+        for k, c in enumerate(columns):
+            block[k] = c[start:stop]
+        ok = np.isfinite(block).all(axis=0).tolist()
+        values = block.T.tolist()
         chunk = []
         for i in range(stop - start):
             r = first_row + start + i
             if ok[i]:
-                body = template.fill(r, [t[i] for t in texts])
+                body = template.fill(r, [short(repr(v)) for v in values[i]])
             else:
-                body = template.fill_checked(r, [float(b[i]) for b in block])
+                body = template.fill_checked(r, values[i])
             more = extras.get(r)
             tail = "".join(more[c] for c in sorted(more)) if more else ""
             chunk.append(f'<row r="{r}">{body}{tail}</row>')
