@@ -23,9 +23,9 @@ import numpy as np
 from grader import structure
 from grader.cell import Cell, normalise_formula
 from grader.reader import MAX_LISTED, Submission
-from grader.results import INFO, TAMPER, Finding
+from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.sheet_cells import SheetCells
-from grader.structure import Edit
+from grader.structure import Edit, Edits
 from workbook.address import (
     MAX_COL,
     MAX_ROW,
@@ -65,10 +65,11 @@ def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
         return [*sub.findings, *plain]
     _, _, last_row, last_col = box(sheet.extent)
     edit = structure.detect(sub.cells, sheet, (last_row + structure.MAX_SPAN, last_col + structure.MAX_SPAN))
-    if edit is None:
+    if not edit:
         return [*sub.findings, *plain]
     reader = [f for f in sub.findings if not _moved_name(f, edit)]
-    findings.append(_edit_finding(edit, sheet))
+    reader = _deleted_weights(sub, sheet, edit, reader)
+    findings += [_edit_finding(e, sheet) for e in edit.edits]
     _check_moved(sub, sheet, edit, findings)
     return [*reader, *findings]
 
@@ -104,7 +105,7 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
         findings.append(Finding(code, TAMPER, f"... and {len(batch) - MAX_LISTED} more cells: {summary}"))
 
 
-def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edit | None = None) -> None:
+def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
     """Formulas use the defined names: one removed or moved breaks the sheet the student sees. (A weight's
     own name is the reader's: it says where the weight was read from.)"""
     followed = {r.name for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1}
@@ -240,17 +241,16 @@ def same_number(cell: Cell | None, expected: float) -> bool:
     return math.isclose(float(cell.value), expected, rel_tol=VALUE_TOLERANCE, abs_tol=1e-12)
 
 
-def _extent(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edit | None = None) -> None:
+def _extent(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
     """Rows or columns inserted push content beyond where the issued sheet ends."""
     max_row = sub.book.max_row.get(sub.sheet, 0)
     max_col = sub.book.max_col.get(sub.sheet, 0)
-    _, _, last_row, last_col = box(sheet.extent)
-    if edit is not None and edit.count > 0:  # the sheet grew by what was inserted
-        last_row, last_col = (last_row + edit.count, last_col) if edit.axis == "row" else \
-            (last_row, last_col + edit.count)
-    if edit is not None and edit.count < 0:  # a deletion refills the sheet's far edge (LibreOffice: a row there)
-        max_row = 0 if edit.axis == "row" and max_row == MAX_ROW else max_row
-        max_col = 0 if edit.axis == "column" and max_col == MAX_COL else max_col
+    _, _, last_row, last_col = _box_after(edit, sheet.extent)  # the sheet grew by what was inserted
+    if edit is not None:  # a deletion refills the sheet's far edge (LibreOffice: a row there)
+        if any(e.count < 0 for e in edit.along("row")) and max_row == MAX_ROW:
+            max_row = 0
+        if any(e.count < 0 for e in edit.along("column")) and max_col == MAX_COL:
+            max_col = 0
     end = a1(last_row, last_col)
     if max_row > last_row or max_col > last_col:
         where = f"row {max_row}" if max_row > last_row else f"column {col_letter(max_col)}"
@@ -285,7 +285,7 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> Non
             return
 
 
-def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edit | None = None) -> None:
+def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
     """Numbers and formulas typed inside the layout where nothing is graded (a spacer cell, a label): a note
     that costs nothing, so a student's scratch work is not punished, yet a weight typed beside its yellow cell
     or a layout typed over is visible. Text is left alone: a note or a retitled label changes nothing.
@@ -326,15 +326,12 @@ def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
                                 "or formulas where the issued sheet has nothing to grade: the grader ignores them"))
 
 
-def _box_after(edit: Edit | None, area: str) -> tuple[int, int, int, int]:
+def _box_after(edit: Edits | None, area: str) -> tuple[int, int, int, int]:
     """The box of `area` where `edit` moved it (as issued without one)."""
     r1, c1, r2, c2 = box(area)
     if edit is None:
         return r1, c1, r2, c2
-    if edit.axis == "row":
-        r1, r2 = edit.span(r1, r2)
-    else:
-        c1, c2 = edit.span(c1, c2)
+    (r1, r2), (c1, c2) = edit.span("row", r1, r2), edit.span("column", c1, c2)
     return r1, c1, r2, c2
 
 
@@ -365,12 +362,12 @@ def _numeric(cell: Cell | None) -> bool:
 # ------------------------------------------------------------------ a row or column inserted or deleted
 
 
-def _moved_name(f: Finding, edit: Edit) -> bool:
+def _moved_name(f: Finding, edit: Edits) -> bool:
     """A weight's name that moved with the edit: the reader followed it, nothing else happened to it."""
     return f.code == "name-moved" and bool(f.expected) and _moved_area(edit, f.expected) == f.found
 
 
-def _moved_area(edit: Edit, area: str) -> str | None:
+def _moved_area(edit: Edits, area: str) -> str | None:
     try:
         first, last = corners(area)
     except ValueError:
@@ -379,6 +376,24 @@ def _moved_area(edit: Edit, area: str) -> str | None:
     if a is None or b is None:
         return None
     return a if a == b else f"{a}:{b}"
+
+
+def _deleted_weights(sub: Submission, sheet: GradedSheet, edit: Edits, reader: list[Finding]) -> list[Finding]:
+    """A weight whose cell went with a deleted row or column: one finding saying so, instead of the reader's
+    (its name is #REF!, and the cell it was issued in now holds something else)."""
+    out = list(reader)
+    for region in sheet.of(Role.EDITABLE):
+        gone = [(p, ref, e) for p, ref in zip(region.params, region.refs, strict=True) if (e := edit.deleting(ref))]
+        for param, ref, by in gone:
+            what = f"row {by.at}" if by.axis == "row" else f"column {col_letter(by.at)}"
+            what = what if by.count == -1 else by.describe().removesuffix(" were deleted")
+            about = {param, region.name or "", qualified(sub.sheet, ref), qualified(sheet.sheet, ref)} - {""}
+            out = [f for f in out if f.cell not in about]
+            out.append(Finding("weight-deleted", WEIGHT, f"the weight {param} (issued in cell {ref}) was deleted "
+                               f"with {what}, so it cannot be read: undo the deletion, or start again from "
+                               "the workbook you were given", cell=region.name or qualified(sheet.sheet, ref),
+                               expected=ref, found="deleted"))
+    return out
 
 
 def _edit_finding(edit: Edit, sheet: GradedSheet) -> Finding:
@@ -405,7 +420,7 @@ def _counts(edit: Edit, area: str) -> tuple[int, int]:
     return moved * width, deleted * width
 
 
-def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list[Finding]) -> None:
+def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edits, findings: list[Finding]) -> None:
     """Every issued cell where the edit moved it, with its formula rewritten as the spreadsheet does."""
     cells, where = sub.cells, sub.sheet
     overwritten, edited, data, constants = [], [], [], []
@@ -445,7 +460,7 @@ def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list
     _stray(sub, sheet, findings, edit)
 
 
-def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edit, findings: list[Finding],
+def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edits, findings: list[Finding],
                   edited_rows: set[int]) -> None:
     """Saved per-row results, where the edit moved them. A one-cell result (the metric) is not compared: the
     edit changed the range it averages, which the edit's finding already says; nor is a row whose data was

@@ -10,8 +10,10 @@ is seen, it becomes one finding that names it, and every issued cell is then che
 edit moved it, with its formula rewritten the way the spreadsheet rewrites it: only what the
 edit does not explain is reported.
 
-One edit is recognised (the first row or column where the content stops matching); a second one
-is reported cell by cell as before.
+Several edits are recognised one after another, in sheet order (two rows inserted at different
+places, a row inserted and a column deleted): each is one finding, numbered as issued. Up to
+MAX_SPAN rows or columns in all can be inserted or deleted and still be recognised; what no edit
+explains is reported cell by cell.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from workbook.address import a1, box, col_index, col_letter, position
 from workbook.graded import GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9
+MAX_UNEXPLAINED = 8  # data rows no edit explains before the row search gives up (each costs a pass over the rest)
 
 _REF = r"(\$?)([A-Z]{1,3})(\$?)([0-9]+)"
-_TOKEN = re.compile(rf'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$]){_REF}(?::{_REF})?(?![A-Za-z0-9_(!])')
+_TOKEN = re.compile(rf'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$!]){_REF}(?::{_REF})?(?![A-Za-z0-9_(!])')
+#                      (a reference into another sheet, Sheet!A1, does not move with this sheet's rows)
 
 
 @dataclass(frozen=True)
@@ -41,55 +45,13 @@ class Edit:
     at: int  # the first row/column inserted before, or the first one deleted
     count: int  # rows/columns inserted (> 0) or deleted (< 0)
 
-    def _index(self, i: int) -> int | None:
+    def index(self, i: int) -> int | None:
+        """Where issued row (or column) i is now; None if it was deleted."""
         if self.count > 0:
             return i + self.count if i >= self.at else i
         if self.at <= i < self.at - self.count:
             return None
         return i + self.count if i >= self.at else i
-
-    def move(self, row: int, col: int) -> tuple[int, int] | None:
-        """Where the issued cell (row, col) is now; None if it was deleted."""
-        if self.axis == "row":
-            moved = self._index(row)
-            return None if moved is None else (moved, col)
-        moved = self._index(col)
-        return None if moved is None else (row, moved)
-
-    def span(self, lo: int, hi: int) -> tuple[int, int]:
-        """Where the issued rows (or columns) lo..hi are now, as one span: rows inserted inside it widen it,
-        rows deleted from it narrow it (lo > hi when all of it was deleted)."""
-        first, last = self._index(lo), self._index(hi)
-        return (self.at if first is None else first), (self.at - 1 if last is None else last)
-
-    def move_ref(self, ref: str) -> str | None:
-        found = self.move(*position(ref))
-        return None if found is None else a1(*found)
-
-    def move_formula(self, formula: str) -> str:
-        """The formula as the spreadsheet rewrites it: references past the edit move; a range keeps the cells
-        left of a deletion (its end moves back to the last surviving row or column)."""
-        def shift(row: int, col: int, end: bool) -> tuple[int, int]:
-            moved = self.move(row, col)
-            if moved is not None:
-                return moved
-            first = self.at - 1 if end else self.at  # inside a deleted span: clamp to its edge
-            return (first, col) if self.axis == "row" else (row, first)
-
-        def ref(groups, end: bool) -> str:
-            col_abs, col, row_abs, row = groups
-            r, c = shift(int(row), col_index(col), end)
-            return f"{col_abs}{col_letter(c)}{row_abs}{r}"
-
-        def repl(m: re.Match) -> str:
-            if m.group(0).startswith('"'):
-                return m.group(0)
-            first = m.groups()[:4]
-            if m.group(5) is None:
-                return ref(first, False)
-            return f"{ref(first, False)}:{ref(m.groups()[4:], True)}"
-
-        return _TOKEN.sub(repl, formula)
 
     def describe(self) -> str:
         """'row 14 was deleted', 'a column was inserted before E'."""
@@ -108,59 +70,189 @@ class Edit:
         return f"{self.axis}-{'inserted' if self.count > 0 else 'deleted'}"
 
 
-def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int]) -> Edit | None:
-    """The one row or column insertion/deletion that explains where the issued content is, if any.
+@dataclass(frozen=True)
+class Edits:
+    """Every insertion and deletion found, each numbered as issued: where they moved the issued cells.
 
-    `read_until` is the (last row, last column) the reader read: content pushed beyond it is unknown."""
-    return _row_edit(cells, sheet) or _column_edit(cells, sheet, read_until)
+    Numbered as issued, the edits add up: issued row i is now at i plus what each edit before it
+    inserted, minus what each deleted."""
+
+    edits: tuple[Edit, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.edits)
+
+    def along(self, axis: str) -> tuple[Edit, ...]:
+        return tuple(e for e in self.edits if e.axis == axis)
+
+    def then(self, edit: Edit) -> Edits:
+        return Edits((*self.edits, edit))
+
+    def index(self, axis: str, i: int) -> int | None:
+        """Where issued row (or column) i is now; None if it was deleted."""
+        moved = i
+        for e in self.along(axis):
+            at = e.index(i)
+            if at is None:
+                return None
+            moved += at - i
+        return moved
+
+    def move(self, row: int, col: int) -> tuple[int, int] | None:
+        """Where the issued cell (row, col) is now; None if it was deleted."""
+        r, c = self.index("row", row), self.index("column", col)
+        return None if r is None or c is None else (r, c)
+
+    def deleting(self, ref: str) -> Edit | None:
+        """The edit that deleted the issued cell `ref`, if one did."""
+        row, col = position(ref)
+        return next((e for e in self.edits if e.count < 0 and e.index(row if e.axis == "row" else col) is None),
+                    None)
+
+    def move_ref(self, ref: str) -> str | None:
+        found = self.move(*position(ref))
+        return None if found is None else a1(*found)
+
+    def span(self, axis: str, lo: int, hi: int) -> tuple[int, int]:
+        """Where the issued rows (or columns) lo..hi are now, as one span: rows inserted inside it widen it,
+        rows deleted from it narrow it (first > last when all of it was deleted)."""
+        return self._edge(axis, lo, hi, False), self._edge(axis, hi, lo, True)
+
+    def _edge(self, axis: str, i: int, limit: int, end: bool) -> int:
+        """The issued index i where it is now; if i was deleted, the nearest surviving one towards `limit`
+        (a range's end moves back to its last surviving row, its start on to its first)."""
+        step = -1 if end else 1
+        for j in range(i, limit + step, step):
+            moved = self.index(axis, j)
+            if moved is not None:
+                return moved
+        return -1 if not end else -2  # nothing survives: an empty span
+
+    def move_formula(self, formula: str) -> str:
+        """The formula as the spreadsheet rewrites it: references past an edit move; a reference to a deleted
+        cell becomes #REF!; a range keeps what survives of it (#REF! when nothing does)."""
+        def ref(groups) -> tuple[str, str, str, str, int, int]:
+            col_abs, col, row_abs, row = groups
+            return col_abs, col, row_abs, row, int(row), col_index(col)
+
+        def spell(col_abs: str, c: int, row_abs: str, r: int) -> str:
+            return f"{col_abs}{col_letter(c)}{row_abs}{r}"
+
+        def repl(m: re.Match) -> str:
+            if m.group(0).startswith('"'):
+                return m.group(0)
+            ca, _, ra, _, r, c = ref(m.groups()[:4])
+            if m.group(5) is None:
+                moved = self.move(r, c)
+                return "#REF!" if moved is None else spell(ca, moved[1], ra, moved[0])
+            cb, _, rb, _, r2, c2 = ref(m.groups()[4:])
+            (top, bottom), (left, right) = self.span("row", r, r2), self.span("column", c, c2)
+            if top > bottom or left > right:
+                return "#REF!"
+            return f"{spell(ca, left, ra, top)}:{spell(cb, right, rb, bottom)}"
+
+        return _TOKEN.sub(repl, formula)
+
+    def describe(self) -> str:
+        return "; ".join(e.describe() for e in self.edits)
 
 
-def _row_edit(cells: SheetCells, sheet: GradedSheet) -> Edit | None:
-    """Compare the data rows, all given columns at once, with the issued rows shifted up or down."""
-    columns = [(region, j) for region in sheet.of(Role.GIVEN) if region.rows
-               for j in range(box(region.area)[3] - box(region.area)[1] + 1)]
-    if not columns:
-        return None
-    r1, _, r2, _ = box(columns[0][0].area)
+NONE = Edits(())
+
+
+def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int]) -> Edits:
+    """The row and column insertions/deletions that explain where the issued content is (none: NONE).
+
+    `read_until` is the (last row, last column) the reader read: content pushed beyond it is unknown.
+    Rows are told apart by their data and columns by their issued cells, and each search needs the other's
+    answer (a deleted column moves the data a row search reads), so they are asked in turn until neither
+    changes (twice at most, for edits of both kinds)."""
+    found = NONE
+    for _ in range(3):
+        rows = _row_edits(cells, sheet, Edits(found.along("column")))
+        columns = _column_edits(cells, sheet, Edits(rows), read_until)
+        new = Edits((*rows, *columns))
+        if new == found:
+            break
+        found = new
+    return found
+
+
+def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits) -> tuple[Edit, ...]:
+    """Compare the data rows, all given columns at once, with the issued rows shifted up or down, edit after
+    edit from the top. `columns`: column edits already found (the data is read where they moved it)."""
+    given = [(region, j) for region in sheet.of(Role.GIVEN) if region.rows
+             for j in range(box(region.area)[3] - box(region.area)[1] + 1)]
+    if not given:
+        return ()
+    r1, _, r2, _ = box(given[0][0].area)
     n = r2 - r1 + 1
     if n < 2:
-        return None
+        return ()
     seen, issued, present = [], [], []
-    for region, j in columns:
+    for region, j in given:
         q1, c1, q2, c2 = box(region.area)
-        if (q1, q2) != (r1, r2):
+        col = columns.index("column", c1 + j)
+        if (q1, q2) != (r1, r2) or col is None:
             continue
-        col = cells.column(col_letter(c1 + j), r1, r2)
-        seen.append(np.where(col.is_number & ~col.has_formula, col.number, np.nan))
+        column = cells.column(col_letter(col), r1, r2 + MAX_SPAN)
+        seen.append(np.where(column.is_number & ~column.has_formula, column.number, np.nan))
         issued.append(np.asarray(region.values, dtype=float).reshape(q2 - q1 + 1, c2 - c1 + 1)[:, j])
-        present.append(col.has_value | col.has_formula)
+        present.append(column.has_value | column.has_formula)
+    if not seen:
+        return ()
     seen_a, issued_a, present_a = np.array(seen), np.array(issued), np.array(present)
+    total = seen_a.shape[1]
 
-    def rows_equal(a: slice, b: slice) -> np.ndarray:
-        s, v = seen_a[:, a], issued_a[:, b]
-        with np.errstate(invalid="ignore"):
-            return np.all(np.abs(s - v) <= VALUE_TOLERANCE * np.maximum(np.abs(s), np.abs(v)) + 1e-12, axis=0)
+    def equal(first: int, offset: int) -> np.ndarray:
+        """Issued rows first..n-1 against the seen rows `offset` below them (False where there are none)."""
+        out = np.zeros(n - first, dtype=bool)
+        lo, hi = max(first, -offset), min(n, total - offset)
+        if lo < hi:
+            s, v = seen_a[:, lo + offset:hi + offset], issued_a[:, lo:hi]
+            with np.errstate(invalid="ignore"):
+                out[lo - first:hi - first] = np.all(
+                    np.abs(s - v) <= VALUE_TOLERANCE * np.maximum(np.abs(s), np.abs(v)) + 1e-12, axis=0)
+        return out
 
-    def same(a: slice, b: slice) -> bool:
-        """The shifted rows match the issued ones, but for a few edited cells (at least two rows in three)."""
-        matched, as_issued = int(rows_equal(a, b).sum()), int(rows_equal(a, a).sum())
-        return matched >= 1 and 3 * matched >= 2 * (a.stop - a.start) and matched > as_issued
+    def explains(first: int, old: int, new: int) -> bool:
+        """Shifted by `new`, the issued rows from `first` match the seen ones: the next two at least (or all
+        that are left), and more of the rest than unshifted (`old`) do."""
+        shifted = equal(first, new)
+        need = min(2, n - first)
+        return bool(shifted[:need].all()) and int(shifted.sum()) > int(equal(first, old).sum())
 
-    equal = rows_equal(slice(0, n), slice(0, n))
-    if equal.all():
-        return None
-    k = int(np.flatnonzero(~equal)[0])
-    for m in range(1, MAX_SPAN + 1):
-        if k + m > n:
+    def blank(lo: int, hi: int) -> bool:
+        return not present_a[:, max(lo, 0):max(hi, 0)].any()
+
+    edits: list[Edit] = []
+    offset, i, unexplained = 0, 0, 0
+    while i < n:
+        bad = np.flatnonzero(~equal(i, offset))
+        if not bad.size:
             break
-        empty = not present_a[:, k:k + m].any()
-        if empty and k + m < n and same(slice(k + m, n), slice(k, n - m)):
-            return Edit("row", r1 + k, m)
-        if k + m < n and n - m - k >= 1 and same(slice(k, n - m), slice(k + m, n)):
-            return Edit("row", r1 + k, -m)
-        if k + m == n and not present_a[:, k:].any():  # the last rows are gone (or were inserted blank)
-            return Edit("row", r1 + k, -m)
-    return None
+        i += int(bad[0])
+        for m in range(1, MAX_SPAN + 1):
+            if abs(offset + m) <= MAX_SPAN and i + offset + m <= total and blank(i + offset, i + offset + m) \
+                    and explains(i, offset, offset + m):
+                edits.append(Edit("row", r1 + i, m))
+                offset += m
+                break
+            if abs(offset - m) <= MAX_SPAN and i + m < n and explains(i + m, offset, offset - m):
+                edits.append(Edit("row", r1 + i, -m))
+                offset -= m
+                i += m
+                break
+            if i + m == n and blank(i + offset, n + offset):  # the last rows are gone (or were inserted blank)
+                edits.append(Edit("row", r1 + i, -m))
+                i = n
+                break
+        else:
+            i += 1  # no edit explains this row: its data was edited, and is reported as such
+            unexplained += 1
+            if unexplained > MAX_UNEXPLAINED:  # not a moved table (or one read in the wrong columns): stop
+                break
+    return tuple(edits)
 
 
 def _probes(sheet: GradedSheet) -> list[tuple[int, int, Region, int]]:
@@ -175,7 +267,7 @@ def _probes(sheet: GradedSheet) -> list[tuple[int, int, Region, int]]:
     return [found[c] for c in sorted(found)]
 
 
-def matches(cells: SheetCells, region: Region, index: int, at: str, edit: Edit | None) -> bool:
+def matches(cells: SheetCells, region: Region, index: int, at: str, edit: Edits | None) -> bool:
     """Whether cell `at` of the submission holds what cell `index` of `region` was issued with (its formula
     rewritten by `edit`)."""
     cell = cells.get(at)
@@ -199,28 +291,49 @@ def _nth(region: Region, index: int) -> tuple[int, int]:
     return r1 + row, c1 + col
 
 
-def _column_edit(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int]) -> Edit | None:
+def _column_edits(cells: SheetCells, sheet: GradedSheet, rows: Edits,
+                  read_until: tuple[int, int]) -> tuple[Edit, ...]:
+    """Each issued column's top cell, where the row edits moved it, compared column by column from the left;
+    at the first that does not match, the insertion or deletion (of columns since the last one that matched)
+    that makes the next ones match is an edit, and the search goes on from there."""
     probes = _probes(sheet)
-    first_bad = next((p for p in probes if not matches(cells, p[2], p[3], a1(p[0], p[1]), None)), None)
-    if first_bad is None:
-        return None
-    c0 = first_bad[1]
-    for m in range(1, MAX_SPAN + 1):
-        for edit in (Edit("column", c0, m), Edit("column", c0, -m)):
-            verified, ok = 0, True
-            for row, col, region, i in probes:
-                if col < c0:
-                    continue
-                moved = edit.move(row, col)
-                if moved is None:
-                    continue
-                if moved[1] > read_until[1]:
-                    continue  # pushed beyond what was read
-                if matches(cells, region, i, a1(*moved), edit):
-                    verified += 1
-                else:
-                    ok = False
+    found: list[Edit] = []
+
+    def checked(edits: Edits, start: int) -> list[tuple[int, bool]]:
+        """(probe, whether it matches where `edits` put it) from probe `start` on; deleted or unread ones left out."""
+        out = []
+        for j in range(start, len(probes)):
+            row, col, region, i = probes[j]
+            moved = edits.move(row, col)
+            if moved is None or moved[0] > read_until[0] or moved[1] > read_until[1]:
+                continue
+            out.append((j, matches(cells, region, i, a1(*moved), edits)))
+        return out
+
+    k = 0
+    while k < len(probes):
+        current = Edits((*rows.edits, *found))
+        now = checked(current, k)
+        bad = next((j for j, ok in now if not ok), None)
+        if bad is None:
+            break
+        c0, prev = probes[bad][1], (probes[bad - 1][1] if bad else 0)
+        shift = sum(e.count for e in found)
+        before = sum(ok for j, ok in now if j >= bad)
+        edit = None
+        for m in range(1, MAX_SPAN + 1):
+            candidates = ([Edit("column", c0, m)] if abs(shift + m) <= MAX_SPAN else []) + \
+                ([Edit("column", at, -m) for at in range(c0, prev, -1)] if abs(shift - m) <= MAX_SPAN else [])
+            for candidate in candidates:
+                after = [ok for _, ok in checked(current.then(candidate), bad)]
+                if after and all(after[:2]) and sum(after) > before:
+                    edit = candidate
                     break
-            if ok and verified:
-                return edit
-    return None
+            if edit is not None:
+                break
+        if edit is None:
+            k = bad + 1  # no edit explains this column: its cells were edited, and are reported as such
+            continue
+        found.append(edit)
+        k = bad
+    return tuple(found)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from grader.grade import grade_file
-from grader.structure import Edit
+from grader.structure import Edit, Edits
 from workbook.address import position
 from workbook.builder import build_workbook
 from workbook.catalog import load
@@ -108,7 +108,7 @@ def test_what_the_edit_does_not_explain_is_still_reported(edited, hp, suffix):
     (Edit("column", 4, -2), "=F12+B12", "=D12+B12"),
 ])
 def test_formulas_are_rewritten_as_the_spreadsheet_does(edit, formula, exp):
-    assert edit.move_formula(formula) == exp
+    assert Edits((edit,)).move_formula(formula) == exp
 
 
 @pytest.mark.parametrize(("edit", "exp"), [
