@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import statistics
 import subprocess
 import textwrap
 from pathlib import Path
@@ -182,6 +183,27 @@ def test_whole_numbers_show_no_decimals(rendered, name):
     assert not forced, f"{name}: {len(forced)} whole numbers shown with decimals: {forced[:4]}"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_words_keep_clear_of_the_number_on_their_left(rendered, name):
+    """A number is right-aligned, words left-aligned: side by side they printed as one ("01 / (1 + e^(−z)) =" for
+    the sigmoid's z = 0 and its formula, "1circle", "-2.60E+02↑ increase"). Words there start one character in."""
+    wb = openpyxl.load_workbook(rendered[name][0])
+    crowded = []
+    for ws in wb:
+        for row in ws.iter_rows(min_col=2):
+            for c in row:
+                words = c.data_type == "s" or (c.data_type == "f" and str(c.value).startswith("=IF(")
+                                               and '"↓' in str(c.value))  # the cue beside a gradient
+                if not words or not str(c.value).strip() or c.number_format == ";;;":
+                    continue
+                left = ws.cell(row=c.row, column=c.column - 1)
+                number = left.data_type == "f" or isinstance(left.value, int | float)
+                flush = (c.alignment.horizontal or "general") in ("general", "left") and not c.alignment.indent
+                if number and flush and c.coordinate not in ws.merged_cells:
+                    crowded.append(f"{ws.title}!{c.coordinate} {str(c.value)[:30]!r}")
+    assert not crowded, f"{name}: {len(crowded)} words flush against a number: {crowded[:6]}"
+
+
 def test_the_checks_catch_what_they_are_for():
     """The patterns find what the sheets used to print, and leave alone what they print now."""
     assert LONG_DECIMALS.findall("W -260.033725 x 0.10751138432 y 12,985.3305516") == ["0.10751138432",
@@ -205,6 +227,23 @@ def test_every_label_is_printed_whole(rendered, name):
                if not printed_whole(words, wrapped, text, tokens)]
     assert not missing, f"{name}: {len(missing)} of {len(written)} labels are cut or hidden: {missing[:8]}"
     assert len(written) >= 10
+
+
+def word_heights(pdf: Path) -> list[float]:
+    """The median height of the words on each page, in points: 14.3 for 11 pt text printed at 100 %."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = []
+    for page in out.split("<page ")[1:]:
+        boxes = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page)
+        pages.append(statistics.median(float(y2) - float(y1) for y1, y2 in boxes))
+    return pages
+
+
+def test_the_gradient_descent_sheet_prints_at_a_readable_scale(rendered):
+    """Its three runs stood side by side, 24 columns wide: fitted to the page's width they printed at about 32 %
+    (words 4.6 pt tall). One under another, with each chart beside its run, the sheet prints at about 80 %."""
+    contents, *sheet = word_heights(rendered["lecture-gradient-descent"][1])
+    assert len(sheet) == 5 and min(sheet) >= 0.7 * contents, (contents, sheet)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,7 +1,8 @@
 """What `manualml render -o x.png` draws by default, and the diverging gradient-descent run's numbers.
 
 The default page was the PDF's last page: the Gradient Descent sheet (75 steps of η = 0.1) spills over,
-so the picture was its rows 69-75 alone. It is now the page the last sheet starts on.
+so the picture was its rows 69-75 alone. It is now the page the last sheet starts on. (Since the sheet's runs
+stand one under another, each later run on a page of its own, the last page is the decaying run.)
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from workbook.lecture.book import build_lecture
 def test_the_default_picture_is_the_first_page_of_the_last_sheet(soffice, tmp_path):
     path = build_lecture(load_any("lecture-gradient-descent"), tmp_path / "gd.xlsx")
     pdf = libreoffice.render_pdf(path, tmp_path / "gd.pdf")
-    assert libreoffice._page_count("pdfinfo", pdf) == 3  # contents, the sheet, its rows 69-75
-    assert libreoffice._last_sheet_start(path, pdf, 3) == 2
-    last = subprocess.run(["pdftotext", "-layout", "-f", "3", "-l", "3", str(pdf), "-"], capture_output=True,
+    # contents; the problem and η = 0.1's first steps; its steps 12-49 and 50-75; η = 2; the decaying η_t
+    assert libreoffice._page_count("pdfinfo", pdf) == 6
+    assert libreoffice._last_sheet_start(path, pdf, 6) == 2
+    last = subprocess.run(["pdftotext", "-layout", "-f", "6", "-l", "6", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
-    assert last.split()[:2] == ["69", "0.100000"]  # what the default used to draw
+    assert last.split()[:2] == ["variable", "η_t"]  # what a default of the last page would draw
     runner = CliRunner()
     for args in ([], ["--page", "2"]):
         out = tmp_path / f"p{len(args)}.png"

@@ -142,7 +142,8 @@ def add_to_main_sheet(ws, layout: Layout, metric: str, put: Callable[[str, Write
         cell(a1(LAYER_ROW, cue_col), f"to lower {abbr}", font=styles.HEADING_FONT)
         for name, ref in n.grad_cells.items():
             cell(ref, formulas[name], formula=True, fill=styles.COMPUTED_FILL, number_format=GRADIENT_FORMAT)
-            cell(n.cue_cells[name], cue_formula(ref), formula=True, font=CUE_FONT)
+            cell(n.cue_cells[name], cue_formula(ref), formula=True, font=CUE_FONT,
+                 alignment=styles.CLEAR_LEFT)  # "-2.60E+02 ↑ increase", not "-2.60E+02↑ increase"
 
 
 def hint_widths(layout: Layout) -> dict[str, float]:

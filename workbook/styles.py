@@ -32,6 +32,7 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 HEADING_WRAP = Alignment(wrap_text=True, vertical="bottom")
 CENTER = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right")
+CLEAR_LEFT = Alignment(horizontal="left", indent=1)  # words right of a right-aligned number: one character apart
 
 BOUNDED_FORMATS = {"sigmoid": "0.000", "tanh": "0.000", "step": "0"}  # activations with small outputs
 

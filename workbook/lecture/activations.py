@@ -72,9 +72,10 @@ def build(wb, s: Settings) -> None:
         for col, key in zip("BCDE", FUNCTIONS, strict=True):
             c.computed(ws, f"{col}{r}", formulas[key].format(r=r), "0.000")
     last = FIRST + s.points - 1
-    c.scatter_chart(ws, "ReLU", ("z", "f(z)"), 1, (FIRST, last), [(2, "ReLU", "line")], "G4")
+    ticks = {"x_format": "General", "y_format": "General"}  # -4, 0.5: not the table's -4.00 and 0.500
+    c.scatter_chart(ws, "ReLU", ("z", "f(z)"), 1, (FIRST, last), [(2, "ReLU", "line")], "G4", **ticks)
     c.scatter_chart(ws, "sigmoid, tanh and step", ("z", "f(z)"), 1, (FIRST, last),
-                    [(3, "sigmoid", "line"), (4, "tanh", "line"), (5, "step", "line")], "G22")
+                    [(3, "sigmoid", "line"), (4, "tanh", "line"), (5, "step", "line")], "G22", **ticks)
     ws.merge_cells(f"A{last + 2}:E{last + 2}")  # wrapped under the table, clear of the charts
     c.note(ws, f"A{last + 2}", "step(z) is 1 when z ≥ 0, as in the perceptron; its slope is 0 everywhere, so "
                               "gradient descent cannot learn through it.")

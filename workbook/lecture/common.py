@@ -11,8 +11,10 @@ regions, written by `write` here) and `graded_sheet(settings, rubric, id, title)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from copy import copy
 
 from openpyxl.chart import Reference, ScatterChart, Series
+from openpyxl.chart.data_source import NumFmt
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -141,9 +143,12 @@ def numbers_only(ws, refs: list[str], prompt: str) -> None:
 
 
 def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple[int, int],
-                  series: list[tuple[int, str, str]], anchor: str, *, width: float = 14) -> None:
+                  series: list[tuple[int, str, str]], anchor: str, *, width: float = 14,
+                  x_format: str | None = None, y_format: str | None = None) -> None:
     """A chart of columns against column `x_col` over `rows`; each series is (column, name, style) with
-    style "line" (no markers), "points" (markers only) or "both". A legend only when there is a choice."""
+    style "line" (no markers), "points" (markers only) or "both". A legend only when there is a choice.
+    `x_format`, `y_format`: an axis's own number format (default: its data's, so six-decimal cells gave
+    ticks of 0.500000, 1.000000, ...)."""
     chart = ScatterChart(scatterStyle="lineMarker")  # c:scatterStyle is required by the schema
     chart.title = title
     chart.style = 2
@@ -166,6 +171,9 @@ def scatter_chart(ws, title: str, axes: tuple[str, str], x_col: int, rows: tuple
     chart.y_axis.delete = False
     # the numbers beside the plot's edges: where the axes cross at 0 they were drawn over the curves
     chart.x_axis.tickLblPos = chart.y_axis.tickLblPos = "low"
+    for axis, fmt in ((chart.x_axis, x_format), (chart.y_axis, y_format)):
+        if fmt is not None:
+            axis.numFmt = NumFmt(formatCode=fmt, sourceLinked=False)
     if len(series) == 1:
         chart.legend = None
     chart.height, chart.width = 8, width
@@ -209,10 +217,11 @@ def fit_text(ws) -> None:
         for cell in row:
             if cell.data_type != "s" or not isinstance(cell.value, str) or not cell.value.strip():
                 continue
+            _clear_of_number_on_left(ws, cell)
             letter = cell.column_letter
             width = sum(map(width_of, merged.get(cell.coordinate, [letter])))
             bold = 1.12 if cell.font is not None and cell.font.b else 1.0
-            need = len(cell.value) * bold + 1.5
+            need = len(cell.value) * bold + 1.5 + (cell.alignment.indent or 0)
             wrapped = cell.alignment is not None and cell.alignment.wrap_text
             if wrapped and width < need <= WIDEN_UP_TO and cell.coordinate not in merged:  # one line, not three
                 ws.column_dimensions[letter].width = width = need
@@ -224,6 +233,22 @@ def fit_text(ws) -> None:
                 ws.column_dimensions[letter].width = need
     for r, height in heights.items():
         ws.row_dimensions[r].height = max(height, ws.row_dimensions[r].height or 0.0)
+
+
+def _clear_of_number_on_left(ws, cell) -> None:
+    """Left-aligned words right of a number (right-aligned, so flush against them) start one character in:
+    the sigmoid's z = 0 beside "1 / (1 + e^(−z)) =" printed "01 / (1 + e^(−z)) =", a label 1 beside its
+    shape "1circle", θ's b "247,263.2742← b"."""
+    if cell.column == 1 or (cell.alignment.horizontal or "general") not in ("general", "left"):
+        return
+    left = ws._cells.get((cell.row, cell.column - 1))
+    words = left is not None and left.data_type == "s" and isinstance(left.value, str)
+    empty = left is None or (left.value is None and left.number_format == "General")  # an array's cell has a format
+    if words or empty:
+        return
+    align = copy(cell.alignment)
+    align.horizontal, align.indent = "left", max(1, align.indent or 0)
+    cell.alignment = align
 
 
 def widths(ws, **cols: float) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from openpyxl.worksheet.pagebreak import Break
 
-from workbook.address import col_index, col_letter
+from workbook.address import col_index
 from workbook.lecture import common as c
 
 KIND = "gradient-descent"
@@ -80,21 +81,37 @@ class Settings:
                      self.decay_k, self.decay_steps))
 
 
+COLS = ("A", "B", "C", "D", "E", "F", "G")  # t, η_t, w, b, loss, dL/dw, dL/db: every run's table, one under another
+CHART_COL = "I"  # each run's chart beside its table
+VALUE_COL = "C"  # a run's η₀, decay, final loss, W and b; their labels span A:B (A alone stays as narrow as t)
+GAP = 2  # empty rows between one run and the next
+
+
 def _block_cols(k: int) -> list[str]:
-    first = 1 + 8 * k
-    return [col_letter(first + i) for i in range(7)]  # t, η_t, w, b, loss, dL/dw, dL/db
+    """The columns of run k's table: the same for every run, so the runs read down one page width (side by
+    side they were 24 columns wide and printed at 40 %, too small to read)."""
+    return list(COLS)
+
+
+def _block_tops(s: Settings, top: int) -> list[int]:
+    """The heading row of each run: below the previous run's last step."""
+    tops = [top]
+    for case in s.cases[:-1]:
+        tops.append(tops[-1] + 9 + case.steps + 1 + GAP)
+    return tops
 
 
 def cells(s: Settings) -> dict[str, str]:
     n = len(s.x)
     last = DATA_HEAD + n
-    top = last + 5
+    top = last + 7  # under the mean and sd rows, the x̃ note and the note on (1 − 2·η_t)
     out = {"last": str(last), "mean_x": f"A{last + 1}", "mean_y": f"B{last + 1}", "sd_x": f"A{last + 2}",
-           "sd_y": f"B{last + 2}", "best_loss": "H7", "top": str(top)}
-    for k in range(3):
-        _t, eta, *_ = _block_cols(k)
-        out |= {f"eta{k}": f"{eta}{top + 1}", f"k{k}": f"{eta}{top + 2}", f"final{k}": f"{eta}{top + 4}",
-                f"W{k}": f"{eta}{top + 5}", f"b{k}": f"{eta}{top + 6}", f"first{k}": str(top + 9)}
+           "sd_y": f"B{last + 2}", "start_w": "G5", "start_b": "G6", "best_loss": "G7", "top": str(top)}
+    for k, block in enumerate(_block_tops(s, top)):
+        v = VALUE_COL  # each run's settings and results, right of their labels (which span A:B)
+        out |= {f"top{k}": str(block), f"eta{k}": f"{v}{block + 1}", f"k{k}": f"{v}{block + 2}",
+                f"final{k}": f"{v}{block + 4}", f"W{k}": f"{v}{block + 5}", f"b{k}": f"{v}{block + 6}",
+                f"first{k}": str(block + 9)}
     return out
 
 
@@ -105,9 +122,10 @@ def build(wb, s: Settings) -> None:
     where = cells(s)
     n, last = len(s.x), int(where["last"])
     xs, ys = f"$C${DATA_HEAD + 1}:$C${last}", f"$D${DATA_HEAD + 1}:$D${last}"
+    c.note(ws, "A3", "Loss L(w, b) = mean of (w·x̃ + b − ỹ)²; gradient: dL/dw = 2·mean((w·x̃ + b − ỹ)·x̃), "
+                     "dL/db = 2·mean(w·x̃ + b − ỹ).")
     c.heading(ws, "A4", "The problem: the lecture's linear regression, standardised", center=False, wrap=False)
-    for col, text in zip("ABCD", ("Area x (sq ft)", "Price y", "x̃ = (x − mean) / sd", "ỹ = (y − mean) / sd"),
-                         strict=True):
+    for col, text in zip("ABCD", ("x (sq ft)", "y (price)", "x̃", "ỹ"), strict=True):
         c.heading(ws, f"{col}{DATA_HEAD}", text)
     for i, (x, y) in enumerate(zip(s.x, s.y, strict=True)):
         r = DATA_HEAD + 1 + i
@@ -122,36 +140,40 @@ def build(wb, s: Settings) -> None:
                    "#,##0.00")
     c.label(ws, f"C{last + 1}", "← mean")
     c.label(ws, f"C{last + 2}", "← standard deviation")
-    c.note(ws, "F4", "Loss L(w, b) = mean of (w·x̃ + b − ỹ)²; gradient: dL/dw = 2·mean((w·x̃ + b − ỹ)·x̃), "
-                     "dL/db = 2·mean(w·x̃ + b − ỹ).")
-    c.label(ws, "G5", "Start w₀")
-    c.editable(ws, "H5", s.w0, name="gd_w0")
-    c.label(ws, "G6", "Start b₀")
-    c.editable(ws, "H6", s.b0, name="gd_b0")
-    c.label(ws, "G7", "Best possible loss")
+    c.note(ws, f"C{last + 3}", "x̃ = (x − mean) / sd, ỹ = (y − mean) / sd")
+    for row, text in ((5, "Start w₀"), (6, "Start b₀"), (7, "Best possible loss")):
+        ws.merge_cells(f"E{row}:F{row}")  # one label across two of the tables' columns
+        c.label(ws, f"E{row}", text)
+    c.editable(ws, where["start_w"], s.w0, name="gd_w0")
+    c.editable(ws, where["start_b"], s.b0, name="gd_b0")
     c.computed(ws, where["best_loss"], f"=1-(SUMPRODUCT({xs},{ys})/{n})^2", FMT, result=True)
-    c.note(ws, "I7", "= 1 − r², the loss of the normal equation's line")
+    c.note(ws, "H7", "= 1 − r², the loss of the normal equation's line")
     top = int(where["top"])
-    editable_refs = ["H5:H6"]
+    editable_refs = [f"{where['start_w']}:{where['start_b']}"]
     for k, case in enumerate(s.cases):
         cols = _block_cols(k)
         t, eta, w, b, loss, dw, db = cols
-        c.heading(ws, f"{t}{top}", case.title, center=False)
-        c.label(ws, f"{t}{top + 1}", "η₀")
+        block = int(where[f"top{k}"])
+        if k:  # each later run starts a page: its chart, 16 rows tall, is never cut in two
+            ws.row_breaks.append(Break(id=block - 1))
+        c.heading(ws, f"{t}{block}", case.title, center=False, wrap=False)
+        c.label(ws, f"{t}{block + 1}", "η₀")
         c.editable(ws, where[f"eta{k}"], case.eta, name=f"gd_eta_{k + 1}")
-        c.label(ws, f"{t}{top + 2}", "decay k")
+        c.label(ws, f"{t}{block + 2}", "decay k")
         c.editable(ws, where[f"k{k}"], case.decay, name=f"gd_k_{k + 1}")
-        c.note(ws, f"{w}{top + 1}", "η_t = η₀ / (1 + k·t)")
+        c.note(ws, f"{b}{block + 1}", "η_t = η₀ / (1 + k·t)")
+        for row in (1, 2, 4, 5, 6):
+            ws.merge_cells(f"{t}{block + row}:{eta}{block + row}")
         editable_refs += [where[f"eta{k}"], where[f"k{k}"]]
         first = int(where[f"first{k}"])
         end = first + case.steps
-        c.label(ws, f"{t}{top + 4}", f"Loss after {case.steps} steps")
+        c.label(ws, f"{t}{block + 4}", f"Loss after {case.steps} steps")
         fmt = WILD_FMT if k == 1 else STEP_FMT
         c.computed(ws, where[f"final{k}"], f"={loss}{end}", fmt, result=True)
-        c.label(ws, f"{t}{top + 5}", "W (price per sq ft)")
+        c.label(ws, f"{t}{block + 5}", "W (price per sq ft)")
         c.computed(ws, where[f"W{k}"], f"={w}{end}*{where['sd_y']}/{where['sd_x']}",
                    WILD_FMT if k == 1 else "#,##0.0000")
-        c.label(ws, f"{t}{top + 6}", "b (price)")
+        c.label(ws, f"{t}{block + 6}", "b (price)")
         c.computed(ws, where[f"b{k}"], f"={where['mean_y']}+{where['sd_y']}*{b}{end}-{where[f'W{k}']}*"
                                        f"{where['mean_x']}", WILD_FMT if k == 1 else "#,##0.00")
         for col, text in zip(cols, ("step t", "η_t", "w", "b", "loss L", "dL/dw", "dL/db"), strict=True):
@@ -171,25 +193,17 @@ def build(wb, s: Settings) -> None:
             c.computed(ws, f"{dw}{r}", f"=2*SUMPRODUCT({residual}*{xs})/{n}", fmt)
             c.computed(ws, f"{db}{r}", f"=2*SUMPRODUCT({residual})/{n}", fmt)
         c.scatter_chart(ws, case.title, ("step t", "loss"), col_index(t), (first, end),
-                        [(col_index(loss), "loss", "both")], _chart_anchor(s, where, k))
+                        [(col_index(loss), "loss", "both")], f"{CHART_COL}{block}", width=12,
+                        y_format=WILD_FMT if k == 1 else "General")  # ticks 0.5, 1, ...: not 0.500000
+    ws.merge_cells(f"A{top - 2}:G{top - 2}")  # wrapped across the tables' width: run on, it set the page's width
     c.note(ws, f"A{top - 2}", "Each step multiplies the distance to the best line by (1 − 2·η_t): 0.8 for "
                               "η = 0.1, −3 for η = 2 (every step overshoots further). The normal equation's line "
                               "is W ≈ 58.49, b ≈ 247,263 on the lecture's data.")
+    ws[f"A{top - 2}"].alignment = c.styles.WRAP
     c.numbers_only(ws, editable_refs, "Change this number: every step is recomputed.")
-    for k in range(3):  # every run's block: labels, then numbers that fit their format
-        t, *numbers = _block_cols(k)
-        c.widths(ws, **{t: 19}, **{col: 11 for col in numbers})
-    c.widths(ws, C=20, D=20, G=19, H=12)
+    c.widths(ws, A=12, **{col: 11 for col in COLS[1:]}, H=2)
     c.landscape(ws)
     c.protect(ws)
-
-
-def _chart_anchor(s: Settings, where: dict[str, str], k: int) -> str:
-    """Under the two short runs' tables, two to a row, so the sheet prints one readable page wide
-    (charts to the right of all three runs made it too wide to read)."""
-    below = max(int(where[f"first{j}"]) + case.steps for j, case in enumerate(s.cases) if j) + 3
-    slot = ((1, 0), (2, 0), (1, 18))[k]  # (run whose columns it sits under, rows further down)
-    return f"{_block_cols(slot[0])[0]}{below + slot[1]}"
 
 
 def _capped(expr: str) -> str:

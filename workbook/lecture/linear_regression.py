@@ -62,7 +62,8 @@ def cells(s: Settings) -> dict[str, str]:
             "points": "J5",
             "design": f"K{FIRST}:L{last}", "xtx": f"K{xtx}:L{xtx + 1}", "inv": f"K{xtx + 4}:L{xtx + 5}",
             "xty": f"K{xtx + 8}:K{xtx + 9}", "theta": f"K{xtx + 12}:K{xtx + 13}", "theta_b": f"K{xtx + 12}",
-            "theta_W": f"K{xtx + 13}", "best_rmse": f"K{xtx + 16}", "best_improvement": f"K{xtx + 19}"}
+            "theta_W": f"K{xtx + 13}", "best_rmse": f"K{xtx + 16}", "best_improvement": f"K{xtx + 19}",
+            "note": f"K{xtx + 21}"}
 
 
 def rmse(s: Settings, W: float, b: float) -> float:
@@ -97,7 +98,7 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     c.scatter_chart(ws, "Data and the line y = W·x + b", (s.x_label, s.y_label), 1, (FIRST, last),
                     [(2, "data", "points"), (3, "your line", "line")], f"A{last + 3}", width=16)
     c.numbers_only(ws, [where["W"], where["b"]], "Change W or b and watch the RMSE.")
-    c.widths(ws, A=17, B=15, C=18, D=18, E=18, F=3, G=20, H=15, I=13, J=15, K=16, L=16, M=40)
+    c.widths(ws, A=17, B=15, C=18, D=18, E=18, F=3, G=20, H=15, I=13, J=15, K=16, L=16)
     c.landscape(ws)
     c.protect(ws)
 
@@ -113,8 +114,12 @@ def _normal_equation_block(ws, where: dict[str, str]) -> None:
     best = where["best_rmse"]
     c.heading(ws, offset(best, -1), "Best possible RMSE", center=False)
     c.heading(ws, offset(best, 2), "Best possible Improvement", center=False)
-    c.note(ws, f"M{FIRST}", "Column 'ones' multiplies b, column x multiplies W.")
-    c.note(ws, f"M{FIRST + 1}", "Type the θ values into W and b: your RMSE becomes the best one.")
+    below = where["note"]  # under the block, wrapped across its two columns: run on to the
+    # right of the design matrix they made the page a third wider and the printed sheet small
+    ws.merge_cells(f"{below}:{offset(below, 0, 1)}")
+    c.note(ws, below, "Column 'ones' multiplies b, column x multiplies W. Type the θ values into W and b: your "
+                      "RMSE becomes the best one.")
+    ws[below].alignment = styles.WRAP
 
 
 def regions(s: Settings, rubric: Rubric | None = None) -> tuple[Region, ...]:
@@ -205,7 +210,7 @@ def graded_sheet(s: Settings, rubric: Rubric | None, assignment: str, title: str
         start={"lr_w": s.W, "lr_b": s.b}, metric_name="rmse", metric_abbr="RMSE", higher_is_better=False,
         evaluate=partial(metric, s), caches=(CacheCheck(where["rmse"], partial(_metric_cell, s)),),
         metric_cell=where["rmse"], baseline_cell=where["baseline"], rubric=rubric or DEFAULT_RUBRIC,
-        extent=f"A1:{a1(row_of(where['best_improvement']), 'M')}", other_sheet=c.CONTENTS, kind=KIND, settings=s,
+        extent=f"A1:{a1(row_of(where['note']), 'M')}", other_sheet=c.CONTENTS, kind=KIND, settings=s,
         hint="The normal equation on the right of the sheet computes the best W and b: compare yours with it.")
 
 

@@ -161,7 +161,6 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     c.heading(ws, "Z3", "Baseline accuracy")
     c.heading(ws, "AB3", "Improvement")
     c.heading(ws, "AC3", f"Points (of {(rubric or DEFAULT_RUBRIC).max_points:g})")
-    c.note(ws, "AD4", "Improvement = share of the starting weights' mistakes you fixed.")
     c.heading(ws, f"B{GRID_TOP - 1}", "Weights: one per pixel (the heat map shows red = votes circle, blue = "
                                       "votes rectangle)", center=False, wrap=False)
     for i in range(1, SIZE + 1):
@@ -185,6 +184,8 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
                                     "be 0, and move b by ±1.")
     c.note(ws, f"A{NOTES_ROW + 1}", "`manualml solve --template lecture-perceptron -o solved.xlsx` fills in "
                                     "weights learned that way.")
+    c.note(ws, f"A{NOTES_ROW + 2}", "Improvement = share of the starting weights' mistakes you fixed; the Points "
+                                    "follow it and the accuracy.")  # under the grid: beside Points it was crowded
     c.numbers_only(ws, [GRID, where["bias"]], "A weight: positive votes circle, negative votes rectangle.")
     narrow = {col_letter(GRID_LEFT + j): 4.2 for j in range(SIZE)}
     narrow |= {col_letter(IMAGES_LEFT + j): 2.6 for j in range(PER_BAND * (SIZE + 1))}
