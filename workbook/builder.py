@@ -45,6 +45,7 @@ from workbook.network import ACTIVATION_TITLES
 from workbook.spec import Assignment, average_metric
 
 CHART_ROWS = 200  # a chart of more bars than this helps nobody
+SMALL_ROWS = 2000  # a sheet of fewer data rows is made in memory (a class set's); more are streamed to disk
 _position = lru_cache(maxsize=4096)(position)  # the same cells for every student of a class
 _wrapped_height = lru_cache(maxsize=4096)(styles.wrapped_height)  # and the same paragraphs
 
@@ -106,6 +107,7 @@ class AssignmentBook:
                         where[layout.sheet]: (layout.sheet, raw[where[layout.sheet]])}
         shared = package.package(wb, values=values, exclude=[*self._frames, package.CUSTOM], raw=raw)
         self._order = list(raw)
+        self._small = layout.last_row - layout.first_row < SMALL_ROWS  # deflated in memory, written at once
         self._shared = shared
 
     def write(self, path: str | Path, a: Assignment, *, student_id: str = "", student_name: str = "",
@@ -127,7 +129,7 @@ class AssignmentBook:
         for name in self._order:
             if name in self._frames:
                 sheet, frame = self._frames[name]
-                parts.append(package.sheet_part(name, sheet, frame, {}, bodies[sheet]))
+                parts.append(package.sheet_part(name, sheet, frame, {}, bodies[sheet], small=self._small))
             elif name == package.CUSTOM:
                 parts.append(package.Part.of(name, package.custom_properties(
                     {PROPERTY_PREFIX + k: str(v) for k, v in stamp.items()})))

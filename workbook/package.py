@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -178,7 +179,13 @@ def _local_header(name: bytes, crc: int, compressed: int, size: int) -> bytes:
 
 def write_zip(path: Path, parts: Iterable[Part | Stream]) -> None:
     """A plain zip (no zip64: parts stay far below 4 GB) with fixed timestamps. A `Stream` is deflated
-    straight into the file and its header filled in afterwards, so its bytes never sit in memory."""
+    straight into the file and its header filled in afterwards, so its bytes never sit in memory; a zip
+    of `Part`s only (a class set's files) is one write."""
+    parts = list(parts)
+    if not any(isinstance(p, Stream) for p in parts):
+        with open(path, "wb") as f:
+            f.write(zip_bytes(parts))
+        return
     central, offset = [], 0
     with open(path, "wb") as f:
         for p in parts:
@@ -201,6 +208,22 @@ def write_zip(path: Path, parts: Iterable[Part | Stream]) -> None:
         directory = b"".join(central)
         f.write(directory)
         f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0))
+
+
+def zip_bytes(parts: Iterable[Part]) -> bytes:
+    """The bytes `write_zip` writes for these parts (each already deflated)."""
+    out, central, offset = [], [], 0
+    for p in parts:
+        name = p.name.encode()
+        out.append(_local_header(name, p.crc, len(p.raw), p.size))
+        out.append(p.raw)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE, p.crc,
+                                   len(p.raw), p.size, len(name), 0, 0, 0, 0, 0, offset) + name)
+        offset += 30 + len(name) + len(p.raw)
+    directory = b"".join(central)
+    out += [directory, struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory),
+                                   offset, 0)]
+    return b"".join(out)
 
 
 @dataclass(frozen=True)
@@ -307,19 +330,32 @@ def package(wb, *, values: Mapping[str, Mapping[str, object]] | None = None,
 
 
 def sheet_part(name: str, sheet: str, data: bytes, values: Mapping[str, object],
-               body: SheetBody | None) -> Part | Stream:
-    xml = data.decode()
-    if "<f" in xml:
+               body: SheetBody | None, *, small: bool = False) -> Part | Stream:
+    """The sheet's part: openpyxl's `data` with our cached `values`, or with our `body` as its cells
+    (streamed, or deflated in memory when `small`: the same bytes either way)."""
+    xml = data.decode() if body is None or b"<f" in data else None
+    if xml is not None and "<f" in xml:
         xml = put_values(sheet, xml, values)
     if body is None:
         return Part.of(name, xml.encode())
+    head, tail = _frame(sheet, data, body.dimension) if xml is None else _split_frame(sheet, xml, body.dimension)
+    chunks = _chain(head, body.rows(), tail)
+    return Part.of(name, chunks) if small else Stream(name, chunks)
+
+
+@lru_cache(maxsize=64)  # a class set fills the same frame for every student
+def _frame(sheet: str, data: bytes, dimension: str) -> tuple[bytes, bytes]:
+    return _split_frame(sheet, data.decode(), dimension)
+
+
+def _split_frame(sheet: str, xml: str, dimension: str) -> tuple[bytes, bytes]:
+    """What comes before the sheet's cells (with its dimension) and after them."""
     found = _SHEET_DATA.search(xml)
     if found is None:
         raise WorkbookError(f"sheet {sheet!r}: expected an empty sheet to fill, found cells")
     head = _DIMENSION.sub("", xml[:found.start()])
-    head = head.replace("<sheetViews>", f'<dimension ref="{body.dimension}"/><sheetViews>', 1)
-    return Stream(name, _chain(head.encode() + b"<sheetData>", body.rows(),
-                               b"</sheetData>" + xml[found.end():].encode()))
+    head = head.replace("<sheetViews>", f'<dimension ref="{dimension}"/><sheetViews>', 1)
+    return head.encode() + b"<sheetData>", b"</sheetData>" + xml[found.end():].encode()
 
 
 def _chain(first: bytes, middle: Iterator[bytes], last: bytes) -> Iterator[bytes]:
@@ -335,10 +371,13 @@ def save(wb, path: str | Path, *, values: Mapping[str, Mapping[str, object]] | N
 
 
 def write_parts(parts: Iterable[Part | Stream], path: str | Path) -> Path:
-    path = Path(path)
+    path, parts = Path(path), list(parts)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_zip(path, parts)
+        try:
+            write_zip(path, parts)
+        except FileNotFoundError:  # the folder is made only when missing (not once per file of a class set)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_zip(path, parts)
     except OSError as exc:
         raise WorkbookError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
     return path
