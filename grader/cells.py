@@ -4,10 +4,10 @@ openpyxl builds a whole object model (milliseconds per file) and refuses .ods; p
 engine gives values without formulas or names. The grader needs formulas, cached values,
 defined names and document properties from a known region, so it parses the XML itself:
 one pass over the sheet, elements cleared as it goes, stopping after the last wanted row.
-A spreadsheet never needs a DTD, so none is accepted: every part has its prolog checked for a
-DTD by expat and is then parsed by the C-accelerated parser, which rejects any later DOCTYPE or
-undefined entity as malformed (small parts whole, sheets and content.xml as a stream). An
-entity-expansion bomb or an external entity is refused either way.
+A spreadsheet never needs a DTD, so none is accepted (grader.xml_parse): small parts are parsed
+whole by lxml, sheets by the standard library's C parser once expat has checked their prolog
+(small sheets whole, then walked; big sheets and content.xml as a stream). An entity-expansion
+bomb or an external entity is refused either way.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ import gc
 import io
 import re
 from collections.abc import Iterable, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import XML, XMLPullParser
-from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 
@@ -29,6 +28,7 @@ from grader.ods_formula import ods_formula
 from grader.ods_runs import OdsRows
 from grader.row_runs import RowDiverter
 from grader.sheet_cells import SheetCells
+from grader.xml_parse import CHUNK, DoctypeFound, parse_whole, prolog
 from workbook.address import PLAIN_CELL, AddressError, a1, box, col_index, ods_to_excel, position
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -41,7 +41,6 @@ TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 META = "{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}"
 CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 
-CHUNK = 1 << 16  # bytes fed to the parser at a time
 BULK_CHUNK = 1 << 22  # bytes read at a time from a sheet whose uniform rows are taken in bulk
 BULK_MIN_BYTES = 1 << 20  # sheets smaller than this are parsed cell by cell (bulk reading would not pay)
 WHOLE_MAX_BYTES = 1 << 20  # sheets smaller than this are parsed whole, then walked (see _tree_events)
@@ -80,10 +79,14 @@ class _Wanted:
     def __contains__(self, rc: tuple[int, int]) -> bool:
         return self.has(*rc)
 
-    def has(self, r: int, c: int) -> bool:
+    def spans(self, r: int) -> list[tuple[int, int]]:
+        """The wanted (first, last) columns of row `r`."""
         if r != self._row:  # cells are asked about row by row: find the row's spans once
             self._row, self._cols = r, [(c1, c2) for r1, r2, c1, c2 in self.boxes if r1 <= r <= r2]
-        for c1, c2 in self._cols:  # noqa: SIM110 - a loop, not any(): no generator made for every cell
+        return self._cols
+
+    def has(self, r: int, c: int) -> bool:
+        for c1, c2 in self.spans(r):  # noqa: SIM110 - a loop, not any(): no generator made for every cell
             if c1 <= c <= c2:
                 return True
         return False
@@ -93,62 +96,25 @@ def _hostile(archive, exc: Exception) -> SubmissionError:
     return SubmissionError(str(getattr(archive, "path", "<archive>")), HOSTILE, code="hostile-xml")
 
 
-def _parse(archive, name: str):
-    """A whole small part as a tree: its prolog checked for a DTD by expat, then the C-accelerated parser
-    (twice as fast as defusedxml's pure-Python one on the few KB of workbook.xml, rels, properties and
-    shared strings every submission has, with the same guarantee; see _prolog)."""
+def _parse(archive, name: str, *, walked: bool = False):
+    """A whole small part as a tree: workbook.xml, rels, properties and shared strings by lxml; a small
+    sheet, which is `walked` cell by cell, by the standard library's C parser once expat has found no DTD
+    in its prolog (see grader.xml_parse). The standard library's elements are Python objects already, so
+    walking a few hundred cells costs a third of what it costs over lxml's proxies, more than lxml saves
+    in parsing, and the walk reads exactly what streaming the sheet through the same parser reads."""
     try:
         data = archive.read(name, max_bytes=archive.limits.max_whole_part_bytes)
-        _prolog(io.BytesIO(data))
-        return XML(data)
-    except _DoctypeFound as exc:
+        if walked:
+            prolog(io.BytesIO(data))
+            return XML(data)
+        return parse_whole(data)
+    except DoctypeFound as exc:
         raise _hostile(archive, exc) from None
     except SubmissionError:
         raise  # too large, truncated...: already says what is wrong
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged part
         raise SubmissionError(str(getattr(archive, "path", "<archive>")),
                               f"the part {name} is damaged and cannot be read ({exc})", code="damaged") from None
-
-
-class _DoctypeFound(Exception):
-    """A DTD in the prolog: refused like defusedxml's forbid_dtd."""
-
-
-class _RootFound(Exception):
-    """The root element has started: no DTD can follow in a well-formed document."""
-
-
-def _prolog(stream) -> bytes:
-    """Read up to the root element's start tag, refusing a DOCTYPE on the way; return the bytes read.
-
-    Entity expansion and external entities both need a DTD, and a DTD can only stand before the
-    root element. Once the prolog is known to be DTD-free, the rest of the part can go through
-    the C-accelerated parser, about four times faster than defusedxml's pure-Python one, with the
-    same guarantee: a later DOCTYPE or an undefined entity is a well-formedness error there.
-    """
-    probe = expat.ParserCreate()
-
-    def doctype(*_args):
-        raise _DoctypeFound
-
-    def root(*_args):
-        raise _RootFound
-
-    probe.StartDoctypeDeclHandler = doctype
-    probe.EntityDeclHandler = doctype
-    probe.StartElementHandler = root
-    seen = []
-    while True:
-        chunk = stream.read(CHUNK)
-        seen.append(chunk)
-        try:
-            probe.Parse(chunk, not chunk)
-        except _RootFound:
-            return b"".join(seen)
-        except expat.ExpatError:
-            return b"".join(seen)  # damaged: the main parser reports it with the part's name
-        if not chunk:
-            return b"".join(seen)
 
 
 def _events(archive, name: str, events=("start", "end"), divert: RowDiverter | None = None):
@@ -159,7 +125,7 @@ def _events(archive, name: str, events=("start", "end"), divert: RowDiverter | N
     try:
         with archive.open_stream(name) as stream:
             pull = XMLPullParser(events=events)
-            chunk = _prolog(stream)
+            chunk = prolog(stream)
             while chunk:
                 pull.feed(divert.feed(chunk) if divert is not None else chunk)
                 yield from pull.read_events()
@@ -168,7 +134,7 @@ def _events(archive, name: str, events=("start", "end"), divert: RowDiverter | N
                 pull.feed(divert.close())
             pull.close()
             yield from pull.read_events()
-    except (DefusedXmlException, _DoctypeFound) as exc:
+    except (DefusedXmlException, DoctypeFound) as exc:
         raise _hostile(archive, exc) from None
     except SubmissionError:
         raise
@@ -262,8 +228,8 @@ class _LazyStrings:
         if self.items is None:
             self.items = []
             if self.archive.has(self.part):
-                for si in _parse(self.archive, self.part).iter(f"{MAIN}si"):
-                    self.items.append("".join(t.text or "" for t in si.iter(f"{MAIN}t")))
+                self.items = ["".join(si.itertext(_T, with_tail=False))  # the text of every <t> in it, in order
+                              for si in _parse(self.archive, self.part).iter(f"{MAIN}si")]
         return self.items[index] if 0 <= index < len(self.items) else ""
 
 
@@ -273,20 +239,47 @@ _col = col_index  # cached there
 
 
 def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_rows, result) -> None:
+    stop_row = max(want.last_row, max_rows) if want is not None else None
+    last_wanted = want.last_row if want is not None else None
+    size = archive.size(part)
+    divert = RowDiverter(want.last_row) if want is not None and size >= BULK_MIN_BYTES else None
+    tree = _whole_sheet(archive, part) if divert is None and size < WHOLE_MAX_BYTES else None
+    if tree is not None:
+        read = _walk_sheet(*tree, want, strings, stop_row, last_wanted)
+    else:
+        read = _stream_sheet(_events(archive, part, divert=divert), want, strings, stop_row, last_wanted)
+    cells, masters, misplaced, max_row, max_col, dimension = read
+    runs = divert.runs if divert is not None else []
+    max_row, max_col = _extent_with(runs, max_row, max_col)
+    if dimension is not None:
+        max_row, max_col = max(max_row, dimension[0]), max(max_col, dimension[1])
+    found = SheetCells(cells, runs, masters, strings)
+    found.settle(misplaced)
+    result.cells[sheet] = found
+    result.max_row[sheet], result.max_col[sheet] = max_row, max_col
+
+
+def _dimension(el) -> tuple[int, int] | None:
+    """The last row and column a <dimension> names; None when it names none (the cells tell)."""
+    try:
+        _, _, row, col = box(el.get("ref") or "")
+    except AddressError:
+        return None
+    return row, col
+
+
+def _stream_sheet(events, want: _Wanted | None, strings, stop_row, last_wanted):
+    """Read a sheet from its parse events: (cells, shared masters, misplaced cells, max row, max col, dimension).
+
+    See _walk_sheet, which must read exactly the same from a sheet parsed whole."""
     cells: dict[str, Cell] = {}
     masters: dict[str, list[tuple[int, str, str]]] = {}  # shared formula si -> [(row defined in, anchor, text)]
     misplaced: dict[str, int] = {}  # a cell whose reference names another row -> the row it was written in
     max_row = max_col = 0
     row_no = 0
     next_col = 1
-    dimension_row = dimension_col = None
+    dimension = None
     parent = None  # sheetData: rows are removed from it as they end, so memory stays flat
-    stop_row = max(want.last_row, max_rows) if want is not None else None
-    last_wanted = want.last_row if want is not None else None
-    size = archive.size(part)
-    divert = RowDiverter(want.last_row) if want is not None and size >= BULK_MIN_BYTES else None
-    whole = _tree_events(archive, part) if divert is None and size < WHOLE_MAX_BYTES else None
-    events = whole or _events(archive, part, divert=divert)
     for event, el in events:  # the hot loop of grading a big sheet: tags compared with constants
         tag = el.tag
         if event == "start":
@@ -325,31 +318,23 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
             if parent is not None:
                 parent.remove(el)
         elif tag == _DIMENSION:
-            with suppress(AddressError):  # no dimension, or a damaged one: the cells tell
-                _, _, dimension_row, dimension_col = box(el.get("ref") or "")
+            dimension = _dimension(el)
     events.close()  # an early stop must not leave the member stream open
-    runs = divert.runs if divert is not None else []
-    max_row, max_col = _extent_with(runs, max_row, max_col)
-    if dimension_row is not None:
-        max_row, max_col = max(max_row, dimension_row), max(max_col, dimension_col)
-    found = SheetCells(cells, runs, masters, strings)
-    found.settle(misplaced)
-    result.cells[sheet] = found
-    result.max_row[sheet], result.max_col[sheet] = max_row, max_col
+    return cells, masters, misplaced, max_row, max_col, dimension
 
 
-def _tree_events(archive, part: str):
-    """The events _read_xlsx_sheet acts on, from a small sheet parsed whole by the C parser.
+def _whole_sheet(archive, part: str):
+    """A small sheet parsed whole, as (root, sheetData, its rows), when it has the usual shape; else None.
 
     Streaming pays for every element (a start and an end event for each <f>, <v>, <c>...): a small
-    sheet parsed whole and walked row by row skips the half of that the loop ignores. Only the
-    sheet's usual shape is walked (rows in sheetData, cells in rows, the dimension beside them); if
-    any row, cell or dimension stands anywhere else, this returns None and the part is streamed,
-    so the cells read are the same either way. So is a part that is damaged or cut short: streaming
-    stops after the wanted rows and may never meet the damage, or reports it itself.
+    sheet parsed whole and walked row by row skips most of that. Only the sheet's usual shape is
+    walked (rows in sheetData, cells in rows, the dimension beside them); if any row, cell or
+    dimension stands anywhere else, this returns None and the part is streamed, so the cells read
+    are the same either way. So is a part that is damaged or cut short: streaming stops after the
+    wanted rows and may never meet the damage, or reports it itself.
     """
     try:
-        root = _parse(archive, part)
+        root = _parse(archive, part, walked=True)
     except SubmissionError as exc:
         if exc.code == "hostile-xml":
             raise  # a DTD: refused whichever way the part is read
@@ -367,21 +352,76 @@ def _tree_events(archive, part: str):
             or sum(1 for _ in root.iter(_DIMENSION)) != len(dimensions)
             or sum(1 for _ in root.iter(_SHEET_DATA)) > 1):
         return None
-    return _walk_sheet(root, data, rows)
+    return root, data, rows
 
 
-def _walk_sheet(root, data, rows):
-    for el in root:
-        if el.tag == _DIMENSION:
-            yield "end", el
-        elif el is data:
-            yield "start", data
-            for row in rows:
-                yield "start", row
-                for c in row:
-                    if c.tag == _C:
-                        yield "end", c
-                yield "end", row
+def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_wanted):
+    """What _stream_sheet reads, from a sheet parsed whole (see _whole_sheet): the same steps over the
+    elements it would act on, in document order, without an event for each."""
+    cells: dict[str, Cell] = {}
+    masters: dict[str, list[tuple[int, str, str]]] = {}
+    misplaced: dict[str, int] = {}
+    max_row = max_col = 0
+    row_no = 0
+    dimension = None
+    positions = _POSITIONS
+    spans = None  # wanted column spans of the row (None: every column)
+    for top in root:
+        if top.tag == _DIMENSION:
+            dimension = _dimension(top)
+            continue
+        if top is not data:
+            continue
+        for row in rows:
+            row_no = int(row.get("r") or row_no + 1)
+            next_col = 1
+            if stop_row is not None and row_no > stop_row:
+                return cells, masters, misplaced, max_row, max_col, dimension
+            if want is not None:
+                spans = want.spans(row_no)
+            for el in row:
+                if el.tag != _C:
+                    continue
+                ref = el.get("r")
+                if ref:
+                    where = positions.get(ref) or _position(ref)
+                    col = where[1] or next_col
+                else:
+                    where, col, ref = None, next_col, a1(row_no, next_col)
+                next_col = col + 1
+                if len(el):
+                    if row_no > max_row:
+                        max_row = row_no
+                    if col > max_col:
+                        max_col = col
+                    if last_wanted is not None and row_no > last_wanted:
+                        return cells, masters, misplaced, max_row, max_col, dimension
+                elif el.get("t") != "inlineStr":
+                    continue  # no <f>, <v> or <is>: nothing to read (as _xlsx_cell finds)
+                if spans is not None:
+                    for c1, c2 in spans:
+                        if c1 <= col <= c2:
+                            break
+                    else:
+                        continue
+                cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
+                if cell is not None:
+                    cells[ref] = cell
+                    if where is not None and where[0] and where[0] != row_no:
+                        misplaced[ref] = row_no
+    return cells, masters, misplaced, max_row, max_col, dimension
+
+
+_POSITIONS: dict[str, tuple[int, int]] = {}  # a cell's own address -> (row, column); (0, 0) if it is no plain address
+
+
+def _position(ref: str) -> tuple[int, int]:
+    m = _REF.fullmatch(ref)
+    where = (int(m.group(2)), _col(m.group(1))) if m else (0, 0)
+    if len(_POSITIONS) >= 1 << 17:  # the same few thousand addresses come back for every file graded
+        _POSITIONS.clear()
+    _POSITIONS[ref] = where
+    return where
 
 
 def _extent_with(runs, max_row: int, max_col: int) -> tuple[int, int]:

@@ -116,11 +116,11 @@ def office_document_part(rels: bytes | None) -> str | None:
     """The workbook part `_rels/.rels` names (its officeDocument relationship), without a leading slash."""
     if not rels:
         return None
-    from defusedxml.ElementTree import fromstring
+    from grader.xml_parse import parse_whole
 
     try:
-        root = fromstring(rels, forbid_dtd=True)
-    except Exception:  # noqa: BLE001 - a damaged .rels: fall back to the usual place
+        root = parse_whole(rels)
+    except Exception:  # noqa: BLE001 - a damaged .rels, or one with a DTD: fall back to the usual place
         return None
     for rel in root:
         if rel.get("Type", "").endswith("/officeDocument"):

@@ -120,8 +120,14 @@ class SafeArchive:
         if max_bytes is not None and info.file_size > max_bytes:
             raise self._fail(f"the part {name} is {_size(info.file_size)}, more than a spreadsheet needs (at most "
                              f"{_size(max_bytes)}); save the workbook again from Excel or LibreOffice", "too-large")
-        with self.open_stream(name) as stream:
-            return stream.read()
+        try:
+            raw = self.zip.open(info)
+        except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
+            raise self._fail(f"the part {name} cannot be read ({exc}); the file is damaged", "truncated") from None
+        with raw:  # one read, of at most the declared size (zipfile stops there and checks the CRC)
+            data = _Guarded(raw, self, name).read(info.file_size + 1)
+        self._spend(len(data), info, len(data))
+        return data
 
 
 def _size(n: int) -> str:

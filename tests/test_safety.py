@@ -178,3 +178,68 @@ def test_parts_read_whole_are_capped(tmp_path, good):
     assert result.error == (f"the part xl/workbook.xml is {size / 1024:.1f} KB, more than a spreadsheet needs (at most "
                             "1.0 KB); save the workbook again from Excel or LibreOffice")
     assert grade_file(good, load("house-prices")).status == "graded"
+
+
+def _with_member(folder, good, name: str, member: str, edit) -> object:
+    """The issued workbook with one member's text passed through `edit` (text -> text)."""
+    import zipfile
+
+    path = folder / name
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == member:
+                data = edit(data.decode()).encode()
+            zout.writestr(item, data)
+    return path
+
+
+def _after_declaration(dtd: str):
+    """Put `dtd` right after the XML declaration (where a DTD may stand), or first if there is none."""
+    def edit(text: str) -> str:
+        head, sep, rest = text.partition("?>")
+        return head + sep + dtd + rest if sep and head.startswith("<?xml") else dtd + text
+
+    return edit
+
+
+@pytest.mark.parametrize("member", ["docProps/custom.xml", "xl/_rels/workbook.xml.rels"])
+@pytest.mark.parametrize("dtd", [
+    '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',  # an external entity, never referenced
+    '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    "<!DOCTYPE x>",  # no entities at all: still a DTD, which no spreadsheet part has
+], ids=["xxe", "laughs", "bare-doctype"])
+def test_every_part_parsed_whole_refuses_a_dtd(tmp_path, good, member, dtd):
+    """The small parts lxml parses whole are refused as hostile when they declare any DTD, as the sheets are."""
+    path = _with_member(tmp_path, good, "dtd.xlsx", member, _after_declaration(dtd))
+    result = grade_file(path, load("house-prices"))
+    assert (result.status, result.error_code, result.error) == ("error", "hostile-xml", HOSTILE)
+
+
+def test_shared_strings_with_an_entity_bomb_are_refused(tmp_path, soffice):
+    """A LibreOffice-saved file (its labels are shared strings) whose string table expands an entity."""
+    from workbook import libreoffice
+
+    (saved,) = libreoffice.recalculate([build_workbook(load("house-prices"), tmp_path / "s.xlsx")], tmp_path / "lo")
+    dtd = '<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    path = _with_member(tmp_path, saved, "sst.xlsx", "xl/sharedStrings.xml",
+                        lambda x: _after_declaration(dtd)(x).replace("<t>", "<t>&b;", 1))
+    assert grade_file(saved, load("house-prices")).status == "graded"
+    result = grade_file(path, load("house-prices"))
+    assert (result.status, result.error_code, result.error) == ("error", "hostile-xml", HOSTILE)
+
+
+def test_an_external_entity_is_never_read(tmp_path, good):
+    """Parsed whole, a part naming a local file as an entity neither reads it nor shows it anywhere."""
+    from grader.xml_parse import DoctypeFound, parse_whole
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    xml = (f'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "{secret.as_uri()}">]><a>&e;</a>').encode()
+    with pytest.raises(DoctypeFound):
+        parse_whole(xml)
+    path = corpus.with_workbook_xml(tmp_path, good, "xxe-local.xlsx", xml.decode().replace(
+        "<a>&e;</a>", '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets>'
+                      '<sheet name="&e;"/></sheets></workbook>'))
+    result = grade_file(path, load("house-prices"))
+    assert result.error_code == "hostile-xml" and "TOP-SECRET" not in repr(result)
