@@ -22,7 +22,7 @@ import pytest
 
 from workbook import libreoffice
 from workbook.builder import build_workbook
-from workbook.catalog import builtin_templates, load_any
+from workbook.catalog import builtin_templates, load_any, resolve_template
 from workbook.errors import TemplateError
 from workbook.lecture.book import build_lecture
 from workbook.spec import Assignment, parse_template
@@ -69,6 +69,17 @@ ICE_CREAM = textwrap.dedent("""
     """)
 
 
+# house-prices with the gradients beside its weights and a Descent sheet (the README's pictures of both)
+TAUGHT = resolve_template("house-prices").read_text(encoding="utf-8") + textwrap.dedent("""
+    [hints]
+    gradient = true
+    [descent]
+    steps = 20
+    eta = 0.0003
+    decay = 0.3
+    """)
+
+
 def flat(text: str) -> str:
     """Text without whitespace or hyphens: pdftotext breaks lines where the sheet wrapped them, drops a
     hyphen at a line end and the thin spaces around '·'; the words must still all be there, in order."""
@@ -87,11 +98,12 @@ def rendered(soffice, tmp_path_factory):
         books[t.name] = (build_workbook if isinstance(template, Assignment) else build_lecture)(
             template, src / f"{t.name}.xlsx")
     books["ice-cream"] = build_workbook(parse_template(ICE_CREAM), src / "ice-cream.xlsx")
+    books["taught"] = build_workbook(parse_template(TAUGHT), src / "taught.xlsx")
     pdfs = libreoffice.recalculate(list(books.values()), tmp_path_factory.mktemp("pdf"), fmt="pdf")
     return {name: (path, pdf) for (name, path), pdf in zip(books.items(), pdfs, strict=True)}
 
 
-NAMES = [*(t.name for t in builtin_templates()), "ice-cream"]
+NAMES = [*(t.name for t in builtin_templates()), "ice-cream", "taught"]
 
 
 def pdf_text(pdf: Path) -> str:

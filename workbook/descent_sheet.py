@@ -26,7 +26,7 @@ from openpyxl.chart import LineChart, Reference
 from workbook import styles
 from workbook.address import a1, col_letter, col_of, dollar, qualified, span
 from workbook.formulas import activation_formula
-from workbook.gradient_sheet import metric_abbr
+from workbook.gradient_sheet import GRADIENT_FORMAT, metric_abbr
 from workbook.layout import Layout, activation_heading
 from workbook.network import ACTIVATION_TITLES
 from workbook.sheet_grid import Grid
@@ -37,7 +37,10 @@ SETTINGS_ROW = 4
 RESULTS_ROW = 5
 TABLE_HEAD = 7
 CHART_ROWS = 18
-NUMBER = "General"
+NUMBER = "General"  # η and decay, as the template gives them
+ETA_FORMAT = GRADIENT_FORMAT  # η_t = η / (1 + decay·t): 3.00E-04, 2.31E-04, ... (General printed 0.00023076923)
+WEIGHT_FORMAT = "0.000E+00"  # four significant digits: the creep of a weight shows (General printed
+# 5.07801011753 and 5.14391E-05 side by side), and no weight, however far a run diverges, prints as ###
 
 
 @dataclass(frozen=True)
@@ -184,16 +187,16 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
                     "too large an η overshoots and diverges.", font=styles.INFO_FONT)
     grid.put(a1(SETTINGS_ROW, "A"), "η (learning rate)", **head)
     grid.put(c.eta, descent.eta, fill=styles.GIVEN_FILL, fmt=NUMBER)
-    grid.put(a1(SETTINGS_ROW, "C"), "decay", **head)
+    grid.put(a1(SETTINGS_ROW, "C"), "decay", **head, align=styles.CLEAR_LEFT)
     grid.put(c.decay, descent.decay, fill=styles.GIVEN_FILL, fmt=NUMBER)
-    grid.put(a1(SETTINGS_ROW, "E"), "steps", **head)
+    grid.put(a1(SETTINGS_ROW, "E"), "steps", **head, align=styles.CLEAR_LEFT)
     grid.put(a1(SETTINGS_ROW, "F"), descent.steps, fill=styles.GIVEN_FILL)
     loss_range = span(a1(c.table_row(0), c.loss_col), a1(c.table_row(descent.steps), c.loss_col))
     grid.put(a1(RESULTS_ROW, "A"), f"{abbr} at your weights", **head)
     grid.formula(c.start, f"={a1(c.table_row(0), c.loss_col)}", fill=styles.RESULT_FILL, fmt=fmt)
-    grid.put(a1(RESULTS_ROW, "C"), f"after {descent.steps} steps", **head)
+    grid.put(a1(RESULTS_ROW, "C"), f"after {descent.steps} steps", **head, align=styles.CLEAR_LEFT)
     grid.formula(c.final, f"={a1(c.table_row(descent.steps), c.loss_col)}", fill=styles.RESULT_FILL, fmt=fmt)
-    grid.put(a1(RESULTS_ROW, "E"), "lowest", **head)
+    grid.put(a1(RESULTS_ROW, "E"), "lowest", **head, align=styles.CLEAR_LEFT)
     grid.formula(c.lowest, f"=MIN({loss_range})", fill=styles.RESULT_FILL, fmt=fmt)
 
     grid.put(a1(TABLE_HEAD, c.t_col), "step t", **head, align=styles.CENTER)
@@ -204,14 +207,16 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
     for p, col in c.grad_cols.items():  # the gradient's name over two rows keeps the columns narrow
         grid.put(a1(TABLE_HEAD - 1, col), f"∂{abbr}/∂", **head, align=styles.CENTER)
         grid.put(a1(TABLE_HEAD, col), p, **head, align=styles.CENTER)
+    table_formats = {c.eta_col: ETA_FORMAT, c.loss_col: fmt} | {col: WEIGHT_FORMAT for col in c.weight_cols.values()}
     for t in range(descent.steps + 1):
         grid.put(a1(c.table_row(t), c.t_col), t, fill=styles.GIVEN_FILL)
         for ref, formula in step_formulas(c, t, metric).items():
             col = col_of(ref)
             grid.formula(ref, formula, fill=styles.RESULT_FILL if col == c.loss_col else styles.COMPUTED_FILL,
-                     fmt=fmt if col == c.loss_col else NUMBER)
+                     fmt=table_formats.get(col, GRADIENT_FORMAT))
 
     titles = _block_titles(layout, abbr, assignment)
+    block_formats = _block_formats(c, layout, fmt)
     for t in range(descent.steps + 1):
         top = c.block_first_row(t) - 2
         grid.put(a1(top, "A"), f"Step t = {t}: the forward pass and backpropagation at the weights of row "
@@ -220,9 +225,11 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
             grid.put(a1(top + 1, col), titles[name], **head, align=styles.CENTER)
         for i in range(layout.n_rows):
             for ref_col, formula in block_formulas(c, t, i, metric).items():
-                grid.formula(a1(c.block_first_row(t) + i, ref_col), formula, fill=styles.COMPUTED_FILL, fmt=NUMBER)
+                grid.formula(a1(c.block_first_row(t) + i, ref_col), formula, fill=styles.COMPUTED_FILL,
+                             fmt=block_formats[ref_col])
 
-    widths = {c.t_col: 22, c.eta_col: 12, c.loss_col: 12}  # A also holds the settings' labels
+    # A also holds the settings' labels, C (the loss) "after N steps" in bold, one character in
+    widths = {c.t_col: 22, c.eta_col: 12, c.loss_col: max(12.0, 1.12 * len(f"after {descent.steps} steps") + 3)}
     for p in c.weight_cols:
         for col in (c.weight_cols[p], c.grad_cols[p]):
             widths.setdefault(col, max(12, len(p) + 2))
@@ -237,6 +244,21 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
     grid.emit()
     _chart(ws, c, abbr, assignment)
     ws.protection.sheet = True
+
+
+def _block_formats(c: DescentCells, layout: Layout, fmt: str) -> dict[str, str]:
+    """Column -> number format in a step's block, as the main sheet shows the same quantities: z, a, ŷ and the
+    error in the template's format (a bounded activation in 0.000), δ and ∂/∂ŷ as gradients."""
+    out = {}
+    for name, col in c.block_cols.items():
+        if name.startswith("d_") or name == "dpred":
+            out[col] = GRADIENT_FORMAT
+        elif name.startswith("a_"):
+            neuron = next(n for n in layout.network.neurons if n.label == name[2:])
+            out[col] = styles.BOUNDED_FORMATS.get(neuron.activation, fmt)
+        else:
+            out[col] = fmt
+    return out
 
 
 def _block_titles(layout: Layout, abbr: str, assignment) -> dict[str, str]:
