@@ -106,7 +106,7 @@ def cells(s: Settings) -> dict[str, str]:
     last = DATA_HEAD + n
     top = last + 7  # under the mean and sd rows, the x̃ note and the note on (1 − 2·η_t)
     out = {"last": str(last), "mean_x": f"A{last + 1}", "mean_y": f"B{last + 1}", "sd_x": f"A{last + 2}",
-           "sd_y": f"B{last + 2}", "start_w": "G5", "start_b": "G6", "best_loss": "G7", "top": str(top)}
+           "sd_y": f"B{last + 2}", "start_w": "G6", "start_b": "G7", "best_loss": "G8", "top": str(top)}
     for k, block in enumerate(_block_tops(s, top)):
         v = VALUE_COL  # each run's settings and results, right of their labels (which span A:B)
         out |= {f"top{k}": str(block), f"eta{k}": f"{v}{block + 1}", f"k{k}": f"{v}{block + 2}",
@@ -141,13 +141,13 @@ def build(wb, s: Settings) -> None:
     c.label(ws, f"C{last + 1}", "← mean")
     c.label(ws, f"C{last + 2}", "← standard deviation")
     c.note(ws, f"C{last + 3}", "x̃ = (x − mean) / sd, ỹ = (y − mean) / sd")
-    for row, text in ((5, "Start w₀"), (6, "Start b₀"), (7, "Best possible loss")):
+    for row, text in ((6, "Start w₀"), (7, "Start b₀"), (8, "Best possible loss")):  # beside the data rows
         ws.merge_cells(f"E{row}:F{row}")  # one label across two of the tables' columns
         c.label(ws, f"E{row}", text)
     c.editable(ws, where["start_w"], s.w0, name="gd_w0")
     c.editable(ws, where["start_b"], s.b0, name="gd_b0")
     c.computed(ws, where["best_loss"], f"=1-(SUMPRODUCT({xs},{ys})/{n})^2", FMT, result=True)
-    c.note(ws, "H7", "= 1 − r², the loss of the normal equation's line")
+    c.note(ws, "H8", "= 1 − r², the loss of the normal equation's line")
     top = int(where["top"])
     editable_refs = [f"{where['start_w']}:{where['start_b']}"]
     for k, case in enumerate(s.cases):
