@@ -146,8 +146,10 @@ def generate(*, template: str | Path | None = None, output: Path | None = None, 
 
 def _generate_class(a, *, template, roster: Path, out_dir: Path | None, key_file: Path | None, password,
                     workers, progress_factory, check: bool, force: bool, id_column: str | None) -> Outcome:
+    from functools import partial
+
     from workbook.catalog import resolve_template
-    from workbook.class_set import generate_class, refuse_existing
+    from workbook.class_set import ClassCheckFailed, generate_class, refuse_existing
     from workbook.roster import find_secret, read_manifest, read_roster
 
     students = read_roster(roster, id_column=id_column)
@@ -159,14 +161,22 @@ def _generate_class(a, *, template, roster: Path, out_dir: Path | None, key_file
     if key.created:
         lines.append(f"Created a signing secret in {key.origin} (readable only by you). Keep it: grading checks "
                      "signatures with it, and it must never go into the class folder")
-    with _progress(progress_factory, len(students)) as update:
-        made = generate_class(a, students, folder, template_path=resolve_template(template), secret=key.value,
-                              password=password, workers=workers or os.cpu_count() or 1, progress=update,
-                              force=force)
+    if check:
+        import grader.batch  # noqa: F401 - imported before the writers fork, so each has the grader at hand
+    sample = set(check_sample(range(len(students)))) if check else set()
+    try:
+        with _progress(progress_factory, len(students)) as update:
+            made = generate_class(a, students, folder, template_path=resolve_template(template), secret=key.value,
+                                  password=password, workers=workers or os.cpu_count() or 1, progress=update,
+                                  force=force, check=partial(grade_as_issued, a, key.value) if check else None,
+                                  checked=sample)
+    except ClassCheckFailed as failed:
+        raise SelfCheckError(f"{a.id}: {failed.path} does not grade as issued ({failed.problem}); the class set was "
+                             "removed. This is a bug in manualml: please report it with the template") from None
     if made.warning:
         warnings.append(f"Warning: {made.warning}")
     if check:
-        self_check_class(made.manifest, read_manifest(made.manifest), a, secret=key.value, workers=workers)
+        self_check_class(made.manifest, read_manifest(made.manifest), a, secret=key.value, sample=sorted(sample))
     lines.append(f"Wrote {len(students)} workbooks and {made.manifest.resolve()} (signed with {key.origin})")
     if made.removed:
         lines.append(f"Removed {len(made.removed)} workbook(s) of the class set this one replaces:")
@@ -263,34 +273,60 @@ def _not_as_issued(result, target) -> str:
 CHECK_EVERY_FILE_UP_TO = 100  # class sets larger than this are checked on an evenly spread sample of this size
 
 
-def self_check_class(manifest_path: Path, manifest: dict, base, *, secret: bytes | None,
-                     workers: int | None = None) -> None:
-    """Students' workbooks, each graded against that student's own variant and stamp.
+def grade_as_issued(base, secret: bytes | None, path: Path, entry: dict) -> str:
+    """Grade a student's workbook just written as the class grader would (their variant rebuilt from their
+    manifest entry, their stamp and signature expected): '' if it grades as issued, else the problem.
 
-    Every file of a class of up to `CHECK_EVERY_FILE_UP_TO` students; above that, an evenly spread sample
-    of that many, always with the first and the last. Why not every file: grading costs about as much
-    as writing (2 s more for 1,000 students, where writing the class takes about 1.2 s), and every
-    student's file is the same build with only their own parts changed, proved byte-identical to a
-    full build by tests/test_deterministic.py, so a fault the sample misses would have to depend on
-    one student's id or variant alone, which the sample of ids and variants is there to catch.
+    `generate_class` calls this in the process that wrote the file, right after writing it, so the
+    grading runs on every core while the other students' files are written."""
+    from grader.batch import Job, run_job
+    from grader.identity import Expected
+    from workbook.roster import student_assignment
+
+    assignment = student_assignment(base, entry)
+    expected = Expected(entry["id"], base.id, entry["variant_digest"], secret)
+    job = Job(path, assignment, {"student_id": entry["id"], "student_name": entry.get("name", ""),
+                                 "expected": expected})
+    return _not_as_issued(run_job(job), assignment)
+
+
+def self_check_class(manifest_path: Path, manifest: dict, base, *, secret: bytes | None,
+                     sample: Sequence[int]) -> None:
+    """The class grader finds each checked student's own workbook, variant and stamp in the manifest written.
+
+    Every file of a class of up to `CHECK_EVERY_FILE_UP_TO` students is checked, above that an evenly spread
+    sample of that many, always with the first and the last: each is graded as issued (`grade_as_issued`)
+    right after it is written, and here the class plan of the manifest must give each of them to the
+    student it was written for and find nothing odd. Why not every file:
+    grading costs about as much as writing, and every student's file is the same build with only their
+    own parts changed, proved byte-identical to a full build by tests/test_deterministic.py, so a fault
+    the sample misses would have to depend on one student's id or variant alone, which the sample of ids
+    and variants is there to catch.
     """
-    from grader.batch import grade_jobs
     from grader.classroom import plan
 
-    files = [manifest_path.parent / e["file"] for e in manifest["students"]]
-    class_plan = plan(manifest_path, check_sample(files), secret=secret)
-    results = grade_jobs(class_plan.jobs, workers=workers)
-    for job, result in zip(class_plan.jobs, results, strict=True):
-        problem = _not_as_issued(result, job.assignment)
+    entries = manifest["students"]
+    files = [manifest_path.parent / e["file"] for e in entries]
+    chosen = [entries[i] for i in sample]
+    class_plan = plan(manifest_path, [files[i] for i in sample], secret=secret)
+    found = {job.path.name: job for job in class_plan.jobs}
+    for entry in chosen:
+        job = found.get(entry["file"])
+        problem = ("the class plan does not find it" if job is None else
+                   f"the class plan gives it to {job.options.get('student_id')!r}"
+                   if job.options.get("student_id") != entry["id"] else "")
+        if not problem and class_plan.notes:
+            problem = f"the class plan notes: {class_plan.notes[0]}"
         if problem:
             for f in files:
                 f.unlink(missing_ok=True)
             manifest_path.unlink(missing_ok=True)
-            raise SelfCheckError(f"{base.id}: {job.path} does not grade as issued ({problem}); the class set was "
-                                 "removed. This is a bug in manualml: please report it with the template")
+            raise SelfCheckError(f"{base.id}: {manifest_path.parent / entry['file']} does not grade as issued "
+                                 f"({problem}); the class set was removed. This is a bug in manualml: please "
+                                 "report it with the template")
 
 
-def check_sample(files: Sequence[Path], size: int = CHECK_EVERY_FILE_UP_TO) -> list[Path]:
+def check_sample(files: Sequence, size: int = CHECK_EVERY_FILE_UP_TO) -> list:
     """All of `files` up to `size` of them, else `size` evenly spread ones including the first and the last."""
     if len(files) <= size:
         return list(files)

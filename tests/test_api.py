@@ -70,6 +70,50 @@ def test_a_class_set_that_does_not_grade_as_issued_is_removed(tmp_path, monkeypa
     assert sorted(p.name for p in out.iterdir()) == []
 
 
+def test_a_class_file_written_by_a_forked_worker_is_checked_too(tmp_path, monkeypatch):
+    """The sampled files are graded in the process that wrote them: the last student's file is written by
+    the forked worker, and its wrong baseline removes the whole set."""
+    import types
+
+    import workbook.class_set
+    from workbook import model
+    from workbook.catalog import load
+    from workbook.roster import variant
+
+    last = variant(load("house-prices-sigmoid"), "s119").weights
+    monkeypatch.setattr(workbook.class_set, "model", types.SimpleNamespace(
+        loss=lambda v: model.loss(v) * (2 if v.weights == last else 1)))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\n" + "".join(f"s{i},N {i}\n" for i in range(120)), encoding="utf-8")
+    monkeypatch.setenv("MANUALML_SECRET", "k")
+    out = tmp_path / "class"
+    with pytest.raises(api.SelfCheckError, match=r"^house-prices-sigmoid: .*s119\.xlsx does not grade as issued "
+                                                 r"\(baseline-edited at "):
+        api.generate(template="house-prices-sigmoid", roster=roster, out_dir=out, workers=2)
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_a_class_plan_that_gives_a_file_to_another_student_fails_the_check(tmp_path, monkeypatch):
+    import grader.classroom
+
+    real = grader.classroom.plan
+
+    def swapped(manifest, files, **kwargs):  # a manifest bug: the first file is matched to the second student
+        made = real(manifest, files, **kwargs)
+        made.jobs[0].options["student_id"] = made.jobs[1].options["student_id"]
+        return made
+
+    monkeypatch.setattr(grader.classroom, "plan", swapped)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\ns1,Ann\ns2,Bo\n", encoding="utf-8")
+    monkeypatch.setenv("MANUALML_SECRET", "k")
+    out = tmp_path / "class"
+    with pytest.raises(api.SelfCheckError, match=r"^house-prices-sigmoid: .*s1\.xlsx does not grade as issued "
+                                                 r"\(the class plan gives it to 's2'\)"):
+        api.generate(template="house-prices-sigmoid", roster=roster, out_dir=out, workers=1)
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
 def test_usage_errors_exit_2(tmp_path):
     result = CliRunner().invoke(main, ["grade", str(tmp_path / "nothing-here")])
     assert result.exit_code == 2

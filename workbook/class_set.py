@@ -7,7 +7,7 @@ reads them too); this module only builds the files, on every core.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,18 @@ class ClassSet:
 
 class ClassSetExists(WorkbookError):
     """The output folder already holds a class set and --force was not given."""
+
+
+class ClassCheckFailed(WorkbookError):
+    """A student's workbook, checked right after it was written (`generate_class`'s `check`), does not grade
+    as issued; the class set has been removed."""
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(str(path), problem)  # both in args: the error crosses from a worker process
+        self.path, self.problem = Path(path), problem
+
+    def __str__(self) -> str:
+        return f"{self.path} does not grade as issued ({self.problem})"
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
@@ -90,32 +102,49 @@ def sameness_warning(assignment: Assignment, students: Sequence[Student], digest
 
 def generate_class(assignment: Assignment, students: Sequence[Student], out_dir: str | Path, *,
                    template_path: Path, secret: bytes | None, password: str | None = None, workers: int = 1,
-                   progress: Callable[[int], None] | None = None, force: bool = False) -> ClassSet:
+                   progress: Callable[[int], None] | None = None, force: bool = False,
+                   check: Callable[[Path, dict], str] | None = None, checked: Collection[int] = ()) -> ClassSet:
     """Write one signed workbook per student and DIR/manifest.json.
 
     A folder that already holds a class set is refused unless `force`; then the old set's
     workbooks that the new set does not overwrite are deleted (and listed in the result), so
     the folder never mixes two assignments.
+
+    `check(path, entry)` is called for the students at the positions `checked` right after their file
+    is written, in the process that wrote it (so on every core, while the others are written), with the
+    student's manifest entry as it will be read back (without its sha256); a problem it returns removes
+    the class set and raises `ClassCheckFailed`.
     """
     out_dir = Path(out_dir)
     old = refuse_existing(out_dir, force=force)
     _check_file_names(students)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tasks = []
-    for s in students:
+    tasks, entries = [], []
+    for i, s in enumerate(students):
         v = variant(assignment, s.id)
         digest = variant_digest(v)
         props = {"variant": digest}
         if secret:
             props["signature"] = signature(secret, assignment.id, s.id, digest)
-        tasks.append((v, out_dir / f"{file_stem(s.id)}.xlsx", s, props, password, model.loss(v)))
+        path = out_dir / f"{file_stem(s.id)}.xlsx"
+        baseline = model.loss(v)
+        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name, "sha256": "",
+                 "variant_digest": digest, "baseline": baseline, "variant": variant_payload(v)}
+        entries.append(entry)
+        verify = None
+        if check is not None and i in checked:
+            verify = json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"}))  # as read back
+        tasks.append((v, path, s, props, password, baseline, verify))
     warning = sameness_warning(assignment, students, [t[3]["variant"] for t in tasks])
-    _build_all(tasks, workers, progress)
-    entries = []
-    for v, path, s, props, _, baseline in tasks:
-        entries.append({"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name,
-                        "sha256": sha256_file(path), "variant_digest": props["variant"],
-                        "baseline": baseline, "variant": variant_payload(v)})
+    try:
+        _build_all(tasks, workers, progress, check)
+    except ClassCheckFailed:
+        for p in [*(t[1] for t in tasks), out_dir / "manifest.json", *(old or ())]:
+            if p.is_file():
+                p.unlink()
+        raise
+    for entry, task in zip(entries, tasks, strict=True):
+        entry["sha256"] = sha256_file(task[1])
     manifest = {
         "manifest_version": MANIFEST_VERSION, "layout": LAYOUT_VERSION, "assignment": assignment.id,
         "title": assignment.title, "template": str(template_path.resolve()),
@@ -152,22 +181,27 @@ _BOOKS: dict = {}
 PARALLEL_FROM = 64  # fewer workbooks than this are written faster than a second process starts
 
 
-def _build_chunk(tasks, progress=None) -> int:
+def _build_chunk(tasks, progress=None, check=None) -> int:
     """Write the workbooks of `tasks` through one shared layout: openpyxl lays the assignment out once and
-    each student's file costs only their own sheets' cells and stamp (byte-identical to building it alone)."""
+    each student's file costs only their own sheets' cells and stamp (byte-identical to building it alone).
+    A task carrying its manifest entry is checked as soon as it is written."""
     from workbook.builder import AssignmentBook
 
-    for v, path, s, props, password, baseline in tasks:
+    for v, path, s, props, password, baseline, verify in tasks:
         book = _BOOKS.get(password)
         if book is None:
             book = _BOOKS[password] = AssignmentBook(v, password=password)
         book.write(path, v, student_id=s.id, student_name=s.name, properties=props, baseline=baseline)
+        if verify is not None and check is not None:
+            problem = check(path, verify)
+            if problem:
+                raise ClassCheckFailed(path, problem)
         if progress:
             progress(1)
     return len(tasks)
 
 
-def _build_all(tasks, workers: int, progress) -> None:
+def _build_all(tasks, workers: int, progress, check=None) -> None:
     """One core writes about a thousand workbooks a second. With more cores, where processes can be forked,
     this process writes the first student's file (laying the assignment out and remembering its cells),
     then forks workers that inherit all of that, and writes its own share while they write theirs;
@@ -175,15 +209,15 @@ def _build_all(tasks, workers: int, progress) -> None:
     _BOOKS.clear()
     try:
         if workers <= 1 or len(tasks) < PARALLEL_FROM:
-            _build_chunk(tasks, progress)
+            _build_chunk(tasks, progress, check)
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         if "fork" not in multiprocessing.get_all_start_methods():
-            _build_spawned(tasks, workers, progress)
+            _build_spawned(tasks, workers, progress, check)
             return
-        _build_chunk(tasks[:1], progress)
+        _build_chunk(tasks[:1], progress, check)
         rest = tasks[1:]
         share = -(-len(rest) // workers)
         mine, theirs = rest[:share], rest[share:]
@@ -191,8 +225,8 @@ def _build_all(tasks, workers: int, progress) -> None:
         size = -(-len(theirs) // ((workers - 1) * pieces))
         chunks = [theirs[i:i + size] for i in range(0, len(theirs), size)]
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_build_chunk, chunk) for chunk in chunks]
-            _build_chunk(mine, progress)
+            futures = [pool.submit(_build_chunk, chunk, None, check) for chunk in chunks]
+            _build_chunk(mine, progress, check)
             for future in futures:
                 done = future.result()
                 if progress:
@@ -201,13 +235,13 @@ def _build_all(tasks, workers: int, progress) -> None:
         _BOOKS.clear()
 
 
-def _build_spawned(tasks, workers: int, progress) -> None:
+def _build_spawned(tasks, workers: int, progress, check) -> None:
     """Contiguous chunks for fresh worker processes (where fork is not offered): one layout per chunk."""
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(50, len(tasks) // (workers * 4))
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-        for done in pool.map(_build_chunk, chunks):
+        for done in pool.map(_build_chunk, chunks, [None] * len(chunks), [check] * len(chunks)):
             if progress:
                 progress(done)
