@@ -258,6 +258,23 @@ def test_the_gradient_descent_sheet_prints_at_a_readable_scale(rendered):
     assert len(sheet) == 5 and min(sheet) >= 0.7 * contents, (contents, sheet)
 
 
+@pytest.mark.parametrize(("name", "title", "scale"), [
+    ("lecture-prediction-error", "Prediction error", 0.85),  # its notes ran on to 190 characters: 63 %
+    ("taught", "Gradients: how each weight", 0.75),  # its notes ran on 150 characters: landscape at about 70 %
+])
+def test_notes_wrap_inside_the_page_and_the_sheet_prints_near_full_size(rendered, name, title, scale):
+    pdf = rendered[name][1]
+    heights = word_heights(pdf)
+    firsts = [pdf_text_page(pdf, i + 1).strip().split("\n")[0] for i in range(len(heights))]
+    pages = [h for h, first in zip(heights, firsts, strict=True) if first.startswith(title)]
+    assert pages and min(pages) >= scale * heights[0], (name, heights, firsts)
+
+
+def pdf_text_page(pdf: Path, page: int) -> str:
+    return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_one_paper_size(rendered, name):
     sizes = page_sizes(rendered[name][1])

@@ -36,6 +36,11 @@ span 1e-6 to 1e4 (and beyond once weights are large). General filled the column 
 (-260.033725 ran into the cue beside it), and any fixed number of decimals shows a small but nonzero
 gradient as 0.000 beside a cue saying "↓ decrease". This one is always 9 characters wide."""
 CUE_FONT = Font(italic=True, color="595959")
+COLUMN_WIDTH = 14  # the Gradients sheet's columns: ∂RMSE/∂ŷ and one δ per neuron
+NOTE_COLUMNS = 6  # its notes wrap across at least this many columns (a network of one neuron has two)
+NOTE_SCALE = 1.2  # the notes' 9-point italic fits about this many more letters per width than 11-point text
+NOTE_LINE = 0.85  # and its lines are this much shorter
+PORTRAIT_WIDTH = 85  # characters: a table this wide prints upright at full size (a bigger network's, across)
 DECREASE, INCREASE, NO_EFFECT = "↓ decrease", "↑ increase", "no effect"
 
 
@@ -175,11 +180,19 @@ def write_sheet(wb, layout: Layout, metric: str) -> None:
         "has no effect here (e.g. a ReLU neuron that is 0 on every row).",
     ]
     grid.put(a1(1, "A"), f"Gradients: how each weight moves the {abbr}", font=styles.TITLE_FONT)
+    table = [cols.dpred, *cols.delta.values()]
+    span_cols = max(len(table), NOTE_COLUMNS)  # the notes wrap across the table (at least NOTE_COLUMNS wide)
+    span_width = sum(COLUMN_WIDTH if i < len(table) else styles.DEFAULT_WIDTH for i in range(span_cols))
     for i, note in enumerate(notes):
         row = 2 + i
         if row >= layout.header_row:
             break
-        grid.put(a1(row, "A"), note, font=styles.INFO_FONT)
+        # run on to the right they made the page as wide as the longest (150 characters) and the table small
+        ws.merged_cells.add(f"A{row}:{col_letter(span_cols)}{row}")
+        grid.put(a1(row, "A"), note, font=styles.INFO_FONT, align=styles.WRAP)
+        height = styles.wrapped_height(note, span_width * NOTE_SCALE)
+        if height is not None:
+            ws.row_dimensions[row].height = height * NOTE_LINE
     h = layout.header_row
     grid.put(a1(h, cols.dpred), f"∂{abbr}/∂ŷ", font=styles.HEADING_FONT, align=styles.CENTER)
     network = layout.network
@@ -194,9 +207,9 @@ def write_sheet(wb, layout: Layout, metric: str) -> None:
         for neuron in neurons:
             grid.formula(a1(row, cols.delta[neuron.label]), delta_formula(layout, neuron, cols, row),
                      fill=styles.COMPUTED_FILL, fmt=GRADIENT_FORMAT)
-    for col in [cols.dpred, *cols.delta.values()]:
-        ws.column_dimensions[col].width = 14
-    ws.page_setup.orientation = "landscape"
+    for col in table:
+        ws.column_dimensions[col].width = COLUMN_WIDTH
+    ws.page_setup.orientation = "portrait" if span_width <= PORTRAIT_WIDTH else "landscape"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0

@@ -52,6 +52,7 @@ DEFAULT_PAPER = "A4"
 TEXT_WIDTH = 62  # characters: wrapped text that fits an A4 or Letter page upright, even where LibreOffice has
 # no Calibri and draws with the wider DejaVu Sans (widths are counted in the default font's digits)
 LINE_HEIGHT = 15.0  # points per line of 11 pt text
+DEFAULT_WIDTH = 8.43  # a column nobody sized, in characters
 
 
 def wrapped_height(text: str, width: float = TEXT_WIDTH) -> float | None:

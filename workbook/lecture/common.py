@@ -131,6 +131,14 @@ def note(ws, ref: str, words: str) -> None:
     ws[ref].font = NOTE_FONT
 
 
+def wrapped_note(ws, ref: str, words: str, through: str) -> None:
+    """A note wrapped across its row from `ref` to column `through` (its height set by `fit_text`): run on to
+    the right, a long note made the printed page as wide as itself, and everything on the sheet smaller."""
+    ws.merge_cells(f"{ref}:{through}{ws[ref].row}")
+    note(ws, ref, words)
+    ws[ref].alignment = styles.WRAP
+
+
 def numbers_only(ws, refs: list[str], prompt: str) -> None:
     """Reject text typed into the editable cells (a UI guard only; the grader checks too)."""
     dv = DataValidation(type="decimal", operator="between", formula1="-1E+15", formula2="1E+15",

@@ -93,12 +93,12 @@ def build(wb, s: Settings) -> None:
     c.computed(ws, where["sum_relu"], _sum_abs(f"H{FIRST}:H{last}"), c.EXACT, result=True)
     c.computed(ws, where["slope_relu_min"], f"=MIN(J{FIRST + 1}:J{last})", c.EXACT)
     c.computed(ws, where["slope_relu_max"], f"=MAX(J{FIRST + 1}:J{last})", c.EXACT)
-    c.note(ws, f"A{b + 4}", "A line has one slope. The linear network's slope is W everywhere, whatever weights "
-                            "you type; the ReLU network's slope changes where h crosses 0, so no single layer "
-                            "can replace it.")
+    c.wrapped_note(ws, f"A{b + 4}", "A line has one slope. The linear network's slope is W everywhere, whatever "
+                                    "weights you type; the ReLU network's slope changes where h crosses 0, so no "
+                                    "single layer can replace it.", "J")
     c.scatter_chart(ws, "Linear network = one line; ReLU network bends", ("in1", "out"), 1, (FIRST, last),
                     [(3, "two linear layers", "both"), (4, "collapsed W·in1 + B", "both"), (7, "with ReLU", "both")],
-                    f"A{b + 6}", width=16)
+                    f"A{b + 6}", width=16, x_format="General", y_format="General")  # ticks 20, not 20.00
     c.numbers_only(ws, ["B5:B8", f"A{FIRST}:A{last}"], "Change this number: both networks follow.")
     c.widths(ws, A=18, B=14, C=16, D=17, E=15, F=12, G=18, H=15, I=12, J=12)
     c.landscape(ws)

@@ -73,7 +73,7 @@ def build(wb, s: Settings) -> None:
                      "(−90,000) and every total (MSE 1,745,833,333, RMSE 41,783) come from 660,000, which is used "
                      "here.")
     for i, text in enumerate(notes):
-        c.note(ws, f"A{last + 5 + i}", text)
+        c.wrapped_note(ws, f"A{last + 5 + i}", text, "F")
     c.numbers_only(ws, [f"C{FIRST}:C{last}"], "Change a prediction: the errors follow.")
     c.widths(ws, A=8, B=20, C=24, D=24, E=16, F=20)
     c.landscape(ws)
