@@ -119,32 +119,16 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
     old = refuse_existing(out_dir, force=force)
     _check_file_names(students)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tasks, entries = [], []
-    for i, s in enumerate(students):
-        v = variant(assignment, s.id)
-        digest = variant_digest(v)
-        props = {"variant": digest}
-        if secret:
-            props["signature"] = signature(secret, assignment.id, s.id, digest)
-        path = out_dir / f"{file_stem(s.id)}.xlsx"
-        baseline = model.loss(v)
-        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name, "sha256": "",
-                 "variant_digest": digest, "baseline": baseline, "variant": variant_payload(v)}
-        entries.append(entry)
-        verify = None
-        if check is not None and i in checked:
-            verify = json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"}))  # as read back
-        tasks.append((v, path, s, props, password, baseline, verify))
-    warning = sameness_warning(assignment, students, [t[3]["variant"] for t in tasks])
+    run = _Run(assignment, out_dir, secret, password, check, frozenset(checked))
+    paths = [out_dir / f"{file_stem(s.id)}.xlsx" for s in students]
     try:
-        _build_all(tasks, workers, progress, check)
+        entries = _build_all(run, list(enumerate(students)), workers, progress)
     except ClassCheckFailed:
-        for p in [*(t[1] for t in tasks), out_dir / "manifest.json", *(old or ())]:
+        for p in [*paths, out_dir / "manifest.json", *(old or ())]:
             if p.is_file():
                 p.unlink()
         raise
-    for entry, task in zip(entries, tasks, strict=True):
-        entry["sha256"] = sha256_file(task[1])
+    warning = sameness_warning(assignment, students, [e["variant_digest"] for e in entries])
     manifest = {
         "manifest_version": MANIFEST_VERSION, "layout": LAYOUT_VERSION, "assignment": assignment.id,
         "title": assignment.title, "template": str(template_path.resolve()),
@@ -157,11 +141,11 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
     staged = out_dir / ".manifest.json.tmp"
     staged.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     staged.replace(path)
-    written = {t[1].name for t in tasks}
+    written = {p.name for p in paths}
     removed = tuple(p for p in (old or ()) if p.name not in written and p.is_file())
     for p in removed:
         p.unlink()
-    return ClassSet(manifest=path, workbooks=tuple(t[1] for t in tasks), removed=removed, warning=warning)
+    return ClassSet(manifest=path, workbooks=tuple(paths), removed=removed, warning=warning)
 
 
 def _check_file_names(students: Sequence[Student]) -> None:
@@ -181,67 +165,96 @@ _BOOKS: dict = {}
 PARALLEL_FROM = 64  # fewer workbooks than this are written faster than a second process starts
 
 
-def _build_chunk(tasks, progress=None, check=None) -> int:
-    """Write the workbooks of `tasks` through one shared layout: openpyxl lays the assignment out once and
-    each student's file costs only their own sheets' cells and stamp (byte-identical to building it alone).
-    A task carrying its manifest entry is checked as soon as it is written."""
+@dataclass(frozen=True)
+class _Run:
+    """What writing any student's file of this class needs (handed to every worker)."""
+
+    assignment: Assignment
+    out_dir: Path
+    secret: bytes | None
+    password: str | None
+    check: Callable[[Path, dict], str] | None
+    checked: frozenset[int]
+
+
+def _write_students(run: _Run, students: Sequence[tuple[int, Student]], progress=None) -> list[dict]:
+    """Each student's variant, signed workbook and manifest entry, through one shared layout: openpyxl lays
+    the assignment out once and each student's file costs only their own sheets' cells and stamp
+    (byte-identical to building it alone). A student at a `checked` position is checked as soon as their
+    file is written. Runs in whichever process writes these students."""
     from workbook.builder import AssignmentBook
 
-    for v, path, s, props, password, baseline, verify in tasks:
-        book = _BOOKS.get(password)
+    a, entries = run.assignment, []
+    for i, s in students:
+        v = variant(a, s.id)
+        digest = variant_digest(v)
+        props = {"variant": digest}
+        if run.secret:
+            props["signature"] = signature(run.secret, a.id, s.id, digest)
+        path = run.out_dir / f"{file_stem(s.id)}.xlsx"
+        baseline = model.loss(v)
+        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name, "sha256": "",
+                 "variant_digest": digest, "baseline": baseline, "variant": variant_payload(v)}
+        book = _BOOKS.get(run.password)
         if book is None:
-            book = _BOOKS[password] = AssignmentBook(v, password=password)
+            book = _BOOKS[run.password] = AssignmentBook(v, password=run.password)
         book.write(path, v, student_id=s.id, student_name=s.name, properties=props, baseline=baseline)
-        if verify is not None and check is not None:
-            problem = check(path, verify)
-            if problem:
+        if run.check is not None and i in run.checked:
+            problem = run.check(path, json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"})))
+            if problem:  # checked against the entry as the manifest will give it back
                 raise ClassCheckFailed(path, problem)
+        entry["sha256"] = sha256_file(path)
+        entries.append(entry)
         if progress:
             progress(1)
-    return len(tasks)
+    return entries
 
 
-def _build_all(tasks, workers: int, progress, check=None) -> None:
-    """One core writes about a thousand workbooks a second. With more cores, where processes can be forked,
-    this process writes the first student's file (laying the assignment out and remembering its cells),
-    then forks workers that inherit all of that, and writes its own share while they write theirs;
-    elsewhere each worker lays the assignment out again for each chunk it is given."""
+def _build_all(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[dict]:
+    """Every student's file; their manifest entries in roster order. One core writes about a thousand
+    workbooks a second. With more cores, where processes can be forked, this process writes the first
+    student's file (laying the assignment out and remembering its cells), then forks workers that
+    inherit all of that, and writes its own share while they write theirs; elsewhere each worker lays
+    the assignment out again."""
     _BOOKS.clear()
     try:
-        if workers <= 1 or len(tasks) < PARALLEL_FROM:
-            _build_chunk(tasks, progress, check)
-            return
+        if workers <= 1 or len(students) < PARALLEL_FROM:
+            return _write_students(run, students, progress)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         if "fork" not in multiprocessing.get_all_start_methods():
-            _build_spawned(tasks, workers, progress, check)
-            return
-        _build_chunk(tasks[:1], progress, check)
-        rest = tasks[1:]
+            return _build_spawned(run, students, workers, progress)
+        first = _write_students(run, students[:1], progress)
+        rest = students[1:]
         share = -(-len(rest) // workers)
         mine, theirs = rest[:share], rest[share:]
         pieces = max(1, min(8, len(theirs) // 50))  # a few pieces each, so a progress bar moves
         size = -(-len(theirs) // ((workers - 1) * pieces))
         chunks = [theirs[i:i + size] for i in range(0, len(theirs), size)]
         with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_build_chunk, chunk, None, check) for chunk in chunks]
-            _build_chunk(mine, progress, check)
+            futures = [pool.submit(_write_students, run, chunk) for chunk in chunks]
+            entries = first + _write_students(run, mine, progress)
             for future in futures:
                 done = future.result()
+                entries += done
                 if progress:
-                    progress(done)
+                    progress(len(done))
+        return entries
     finally:
         _BOOKS.clear()
 
 
-def _build_spawned(tasks, workers: int, progress, check) -> None:
-    """Contiguous chunks for fresh worker processes (where fork is not offered): one layout per chunk."""
+def _build_spawned(run: _Run, students, workers: int, progress) -> list[dict]:
+    """Contiguous chunks for fresh worker processes (where fork is not offered): one layout per worker."""
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(50, len(tasks) // (workers * 4))
-    chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    size = max(50, len(students) // (workers * 4))
+    chunks = [students[i:i + size] for i in range(0, len(students), size)]
+    entries: list[dict] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-        for done in pool.map(_build_chunk, chunks, [None] * len(chunks), [check] * len(chunks)):
+        for done in pool.map(_write_students, [run] * len(chunks), chunks):
+            entries += done
             if progress:
-                progress(done)
+                progress(len(done))
+    return entries
