@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from workbook.address import col_index, col_letter, position
 
@@ -103,6 +104,7 @@ def shared_child(master: tuple[str, str], row: int, col: int) -> str:
 _PREFIXES = re.compile(r"_xlfn\.|_xlws\.")
 
 
+@lru_cache(maxsize=1 << 14)  # the same few formulas, issued and as saved, come back in every file graded
 def normalise_formula(text: str) -> str:
     """Compare formulas as a spreadsheet would: no '$', spaces or case, one leading '='."""
     if "_xl" in text:

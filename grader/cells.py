@@ -22,7 +22,7 @@ from xml.etree.ElementTree import XML, XMLPullParser
 
 from defusedxml import DefusedXmlException
 
-from grader.cell import Cell, ods_value, shared_child, xlsx_value
+from grader.cell import Cell, ods_value, shared_child
 from grader.errors import SubmissionError
 from grader.ods_formula import ods_formula
 from grader.ods_runs import OdsRows
@@ -96,14 +96,16 @@ def _hostile(archive, exc: Exception) -> SubmissionError:
     return SubmissionError(str(getattr(archive, "path", "<archive>")), HOSTILE, code="hostile-xml")
 
 
-def _parse(archive, name: str, *, walked: bool = False):
+def _parse(archive, name: str, *, walked: bool = False, data: bytes | None = None):
     """A whole small part as a tree: workbook.xml, rels, properties and shared strings by lxml; a small
     sheet, which is `walked` cell by cell, by the standard library's C parser once expat has found no DTD
     in its prolog (see grader.xml_parse). The standard library's elements are Python objects already, so
     walking a few hundred cells costs a third of what it costs over lxml's proxies, more than lxml saves
-    in parsing, and the walk reads exactly what streaming the sheet through the same parser reads."""
+    in parsing, and the walk reads exactly what streaming the sheet through the same parser reads.
+    `data`: the part's bytes, read already."""
     try:
-        data = archive.read(name, max_bytes=archive.limits.max_whole_part_bytes)
+        if data is None:
+            data = _whole_part(archive, name)
         if walked:
             prolog(io.BytesIO(data))
             return XML(data)
@@ -115,6 +117,10 @@ def _parse(archive, name: str, *, walked: bool = False):
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged part
         raise SubmissionError(str(getattr(archive, "path", "<archive>")),
                               f"the part {name} is damaged and cannot be read ({exc})", code="damaged") from None
+
+
+def _whole_part(archive, name: str) -> bytes:
+    return archive.read(name, max_bytes=archive.limits.max_whole_part_bytes)
 
 
 def _events(archive, name: str, events=("start", "end"), divert: RowDiverter | None = None):
@@ -205,6 +211,8 @@ def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
             continue
         _read_xlsx_sheet(archive, part, sheet, None if wanted is None else _Wanted(wanted[sheet]), strings,
                          max_rows, result)
+    if strings.wanted:
+        strings.fetch()  # while the file is open; parsed if a string is looked up
     return result
 
 
@@ -219,17 +227,29 @@ def _xlsx_properties(archive) -> dict[str, str]:
 
 
 class _LazyStrings:
-    """The shared-strings table, parsed only if a wanted cell needs it."""
+    """The shared-strings table: read while the file is open if a wanted cell is a shared string
+    (`wanted`, then `fetch`) and refused then if it declares a DTD; parsed only when a string's text
+    is first looked up (most checks ask only whether a cell holds a number, which a shared string
+    never is), so a table damaged past its prolog is found only if a string is looked up."""
 
     def __init__(self, archive, part: str = "xl/sharedStrings.xml") -> None:
-        self.archive, self.part, self.items = archive, part, None
+        self.archive, self.part, self.data, self.items = archive, part, None, None
+        self.wanted = False
+
+    def fetch(self) -> None:
+        if self.data is None:
+            self.data = _whole_part(self.archive, self.part) if self.archive.has(self.part) else b""
+            try:
+                prolog(io.BytesIO(self.data))  # a DTD is refused now, as if the table were parsed: hostile either way
+            except DoctypeFound as exc:
+                raise _hostile(self.archive, exc) from None
 
     def __getitem__(self, index: int) -> str:
         if self.items is None:
-            self.items = []
-            if self.archive.has(self.part):
-                self.items = ["".join(si.itertext(_T, with_tail=False))  # the text of every <t> in it, in order
-                              for si in _parse(self.archive, self.part).iter(f"{MAIN}si")]
+            self.fetch()
+            self.items = ["".join(si.itertext(_T, with_tail=False))  # the text of every <t> in it, in order
+                          for si in _parse(self.archive, self.part, data=self.data).iter(f"{MAIN}si")
+                          ] if self.data else []
         return self.items[index] if 0 <= index < len(self.items) else ""
 
 
@@ -250,6 +270,8 @@ def _read_xlsx_sheet(archive, part, sheet, want: _Wanted | None, strings, max_ro
         read = _stream_sheet(_events(archive, part, divert=divert), want, strings, stop_row, last_wanted)
     cells, masters, misplaced, max_row, max_col, dimension = read
     runs = divert.runs if divert is not None else []
+    if any(tc.kind == "s" for run in runs for tc in run.template.cells):
+        strings.wanted = True
     max_row, max_col = _extent_with(runs, max_row, max_col)
     if dimension is not None:
         max_row, max_col = max(max_row, dimension[0]), max(max_col, dimension[1])
@@ -272,7 +294,7 @@ def _stream_sheet(events, want: _Wanted | None, strings, stop_row, last_wanted):
     """Read a sheet from its parse events: (cells, shared masters, misplaced cells, max row, max col, dimension).
 
     See _walk_sheet, which must read exactly the same from a sheet parsed whole."""
-    cells: dict[str, Cell] = {}
+    cells: dict[str, tuple] = {}  # ref -> what _xlsx_cell read
     masters: dict[str, list[tuple[int, str, str]]] = {}  # shared formula si -> [(row defined in, anchor, text)]
     misplaced: dict[str, int] = {}  # a cell whose reference names another row -> the row it was written in
     max_row = max_col = 0
@@ -358,7 +380,7 @@ def _whole_sheet(archive, part: str):
 def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_wanted):
     """What _stream_sheet reads, from a sheet parsed whole (see _whole_sheet): the same steps over the
     elements it would act on, in document order, without an event for each."""
-    cells: dict[str, Cell] = {}
+    cells: dict[str, tuple] = {}
     masters: dict[str, list[tuple[int, str, str]]] = {}
     misplaced: dict[str, int] = {}
     max_row = max_col = 0
@@ -435,7 +457,10 @@ def _extent_with(runs, max_row: int, max_col: int) -> tuple[int, int]:
 _F, _V, _IS, _T = f"{MAIN}f", f"{MAIN}v", f"{MAIN}is", f"{MAIN}t"
 
 
-def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
+def _xlsx_cell(el, ref, row, col, masters, strings) -> tuple | None:
+    """What one <c> holds, as `grader.sheet_cells` keeps it until it is looked up: (formula, array range,
+    type, saved text), or None for a cell with nothing in it. The saved text becomes a value (a shared
+    string's text, a number...) only if the cell is looked at (`SheetCells`), as `xlsx_value` decodes it."""
     f = v = is_ = None
     for child in el:  # one pass over the children; the first of each kind counts, as find() would
         tag = child.tag
@@ -459,12 +484,14 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> Cell | None:
             array_ref = f.get("ref")
         formula = "=" + text if text else None
     if kind == "inlineStr":
-        value, error = ("".join(t.text or "" for t in is_.iter(_T)) if is_ is not None else ""), None
-    else:
-        value, error = xlsx_value(kind, v.text if v is not None else None, strings)
-    if formula is None and value is None and error is None:
-        return None
-    return Cell(ref=ref, formula=formula, value=value, error=error, array_ref=array_ref)
+        return formula, array_ref, kind, "".join(t.text or "" for t in is_.iter(_T)) if is_ is not None else ""
+    saved = v.text if v is not None else None
+    if not saved:  # no saved value (xlsx_value's None)
+        return None if formula is None else (formula, array_ref, kind, saved)
+    if kind == "s":
+        int(saved)  # a shared string's index that is no number is damage, found while reading as before
+        strings.wanted = True
+    return formula, array_ref, kind, saved
 
 
 # ------------------------------------------------------------------------------------------ ods

@@ -22,6 +22,7 @@ import numpy as np
 
 from grader import structure
 from grader.cell import Cell, normalise_formula
+from grader.per_sheet import derived
 from grader.reader import MAX_LISTED, Submission
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.sheet_cells import SheetCells
@@ -29,6 +30,7 @@ from grader.structure import Edit, Edits
 from workbook.address import (
     MAX_COL,
     MAX_ROW,
+    PLAIN_CELL,
     a1,
     box,
     cells_of,
@@ -133,6 +135,25 @@ def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> N
     that does not follow the row); rows outside runs, every row of a run that fails, and every other
     computed cell are checked one by one, in sheet order."""
     cells = sub.cells
+    if not cells.runs:  # a sheet read cell by cell: every issued formula is checked, the same list every file
+        checks = derived(sheet, "formulas", lambda: _issued_formulas(sheet, cells))
+    else:
+        checks = _issued_formulas(sheet, cells)
+    overwritten, edited = [], []
+    array_cells = array_members(cells)
+    where = sub.sheet
+    for ref, formula in checks:
+        found = cells.formula(ref)
+        if found is not None and (found == formula or _same_formula(found, formula)):
+            continue  # as issued (compare_formula would say nothing)
+        compare_formula(ref, formula, cells.get(ref), where, overwritten, edited, array_cells=array_cells)
+    report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
+    report_batch(findings, edited, "formula-edited", "formulas changed")
+
+
+def _issued_formulas(sheet: GradedSheet, cells: SheetCells) -> list[tuple[str, str]]:
+    """(cell, issued formula) to check one by one, in sheet order: a per-row column's rows outside runs of
+    uniform rows and the rows of runs that fail, then every other computed cell."""
     suspects: set[tuple[int, int, int]] = set()  # (row, column, index of the region)
     singles: list[tuple[str, str]] = []
     computed = [r for r in sheet.of(Role.COMPUTED)]
@@ -149,14 +170,7 @@ def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> N
             suspects.update((r, c1, k) for r in cells.loose_rows(r1, r2))
         else:
             singles += [(ref, region.formula_at(ref, i)) for i, ref in enumerate(region.refs)]
-    checks = [(a1(r, c), computed[k].formula.format(r=r)) for r, c, k in sorted(suspects)]
-    overwritten, edited = [], []
-    array_cells = array_members(cells)
-    where = sub.sheet
-    for ref, formula in [*checks, *singles]:
-        compare_formula(ref, formula, cells.get(ref), where, overwritten, edited, array_cells=array_cells)
-    report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
-    report_batch(findings, edited, "formula-edited", "formulas changed")
+    return [*((a1(r, c), computed[k].formula.format(r=r)) for r, c, k in sorted(suspects)), *singles]
 
 
 def _same_formula(text: str | None, formula: str) -> bool:
@@ -291,30 +305,65 @@ def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
     or a layout typed over is visible. Text is left alone: a note or a retitled label changes nothing.
     With an `edit`, every region is where the edit moved it (rows inserted inside a region belong to it)."""
     r1, c1, r2, c2 = _box_after(edit, sheet.extent)
-    spans: dict[int, list[tuple[int, int]]] = {}  # column -> the row spans of what the builder wrote there
-    for area in [*(region.area for region in sheet.regions), *sheet.decorations]:
-        q1, d1, q2, d2 = _box_after(edit, area)
-        for col in range(d1, d2 + 1):
-            spans.setdefault(col, []).append((q1, q2))
-
-    def issued(row: int, col: int) -> bool:
-        return any(lo <= row <= hi for lo, hi in spans.get(col, ()))
-
     cells = sub.cells
-    refs = {cell.ref for cell in cells.loose_cells()}
-    for run in cells.runs:  # a column of uniform rows is decoded only where no region covers it
-        rows = run.rows[(run.rows >= r1) & (run.rows <= r2)]
-        for tc in run.template.cells if rows.size else ():
-            if tc.has_children and c1 <= tc.col <= c2 and \
-                    not any(lo <= int(rows[0]) and int(rows[-1]) <= hi for lo, hi in spans.get(tc.col, ())):
-                refs.update(a1(int(row), tc.col) for row in rows)
+    refs = set(cells.loose_refs())
     stray = []
-    for ref in refs:
-        row, col = position(ref)
-        cell = cells.get(ref)
-        if r1 <= row <= r2 and c1 <= col <= c2 and not issued(row, col) and cell is not None and \
-                (cell.formula is not None or isinstance(cell.value, int | float)):
-            stray.append((row, col, cell))
+    if edit is None and not cells.runs and (r2 - r1 + 1) * (c2 - c1 + 1) <= EXTENT_CELLS_MAX:
+        # the usual file: each cell's address looked up among the extent's, listed once for the sheet
+        extent = derived(sheet, "extent cells", lambda: _extent_cells(sheet))
+        odd = set()  # an address written otherwise ("a11", "A011"): looked at as below
+        for ref in refs:
+            where = extent.get(ref, _OUTSIDE)
+            if where is _OUTSIDE:
+                if not PLAIN_CELL.fullmatch(ref):
+                    odd.add(ref)
+            elif where is not None:
+                saved = cells.saved(ref)  # (value, formula) without a Cell: most are labels
+                if saved is not None and (saved[1] is not None or isinstance(saved[0], int | float)):
+                    stray.append((*where, cells[ref]))
+        refs = odd
+    if refs or cells.runs:
+        spans: dict[int, list[tuple[int, int]]] = {}  # column -> the row spans of what the builder wrote there
+        for area in [*(region.area for region in sheet.regions), *sheet.decorations]:
+            q1, d1, q2, d2 = _box_after(edit, area)
+            for col in range(d1, d2 + 1):
+                spans.setdefault(col, []).append((q1, q2))
+
+        def issued(row: int, col: int) -> bool:
+            return any(lo <= row <= hi for lo, hi in spans.get(col, ()))
+
+        for run in cells.runs:  # a column of uniform rows is decoded only where no region covers it
+            rows = run.rows[(run.rows >= r1) & (run.rows <= r2)]
+            for tc in run.template.cells if rows.size else ():
+                if tc.has_children and c1 <= tc.col <= c2 and \
+                        not any(lo <= int(rows[0]) and int(rows[-1]) <= hi for lo, hi in spans.get(tc.col, ())):
+                    refs.update(a1(int(row), tc.col) for row in rows)
+        for ref in refs:
+            row, col = position(ref)
+            if r1 <= row <= r2 and c1 <= col <= c2 and not issued(row, col):
+                saved = cells.saved(ref)
+                if saved is not None and (saved[1] is not None or isinstance(saved[0], int | float)):
+                    stray.append((row, col, cells[ref]))
+    _report_stray(sub, stray, findings)
+
+
+EXTENT_CELLS_MAX = 20_000  # an extent up to this many cells has its cells listed once (see _extent_cells)
+_OUTSIDE = object()
+
+
+def _extent_cells(sheet: GradedSheet) -> dict[str, tuple[int, int] | None]:
+    """Every cell of the extent as written in a file ("E12") -> its (row, column) where the builder wrote
+    nothing (where _stray looks), None where it wrote something."""
+    r1, c1, r2, c2 = box(sheet.extent)
+    written = set()
+    for area in [*(region.area for region in sheet.regions), *sheet.decorations]:
+        q1, d1, q2, d2 = box(area)
+        written.update((row, col) for row in range(q1, q2 + 1) for col in range(d1, d2 + 1))
+    return {a1(row, col): None if (row, col) in written else (row, col)
+            for row in range(r1, r2 + 1) for col in range(c1, c2 + 1)}
+
+
+def _report_stray(sub: Submission, stray: list, findings: list[Finding]) -> None:
     stray.sort(key=lambda s: s[:2])
     for _, _, cell in stray[:MAX_LISTED]:
         findings.append(Finding("content-added", INFO, f"cell {cell.ref} holds {describe(cell)} where the issued "

@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from grader.per_sheet import derived
+
 
 @dataclass(frozen=True)
 class Score:
@@ -47,16 +49,25 @@ def _rate(sheet, current: float, baseline: float, average: float | None) -> tupl
     return current, baseline, gain, rubric.points(progress, current)
 
 
+def _start_metric(sheet, *, hidden: bool = False) -> float:
+    """The issued parameters' metric on the sheet's rows (the baseline) or the hidden ones: the same for every
+    file graded against `sheet`, so computed once (see grader.per_sheet)."""
+    start = tuple(sheet.start.items())
+    if hidden:
+        return derived(sheet, f"hidden start {start}", lambda: float(sheet.hidden(sheet.start)))
+    return derived(sheet, f"baseline {start}", lambda: sheet.baseline)
+
+
 def score(assignment, weights: Mapping[str, float]) -> Score:
     """Recompute the metric for `weights` on the assignment's data (and hidden rows) and apply the rubric.
 
     `assignment` is anything with a `graded_sheet()`: the metric is that description's NumPy function."""
     sheet = assignment.graded_sheet()
     rubric = sheet.rubric
-    current, baseline, gain, points = _rate(sheet, sheet.metric(weights), sheet.baseline, sheet.average)
+    current, baseline, gain, points = _rate(sheet, sheet.metric(weights), _start_metric(sheet), sheet.average)
     if sheet.hidden is None:
         return Score(current, baseline, gain, points)
-    hidden = HiddenScore(*_rate(sheet, float(sheet.hidden(weights)), float(sheet.hidden(sheet.start)),
+    hidden = HiddenScore(*_rate(sheet, float(sheet.hidden(weights)), _start_metric(sheet, hidden=True),
                                 sheet.hidden_average))
     if rubric.score_on == "hidden":
         points = hidden.points

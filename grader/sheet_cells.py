@@ -1,7 +1,11 @@
 """The cells read from one sheet, whether parsed one by one or taken in bulk as uniform rows.
 
 `SheetCells` is a read-only mapping from reference to `Cell`, so code that looks up a few
-cells does not care how they were read. Cells of a `RowRun` are decoded only when looked up.
+cells does not care how they were read. Cells of a `RowRun` are decoded only when looked up, and
+so is an .xlsx cell read one by one: the reader keeps what it saw as a tuple (formula, array
+range, type, saved text), and the `Cell` is made the first time it is looked up. Most checks
+of a clean file ask only for a formula or for whether a cell holds a number (`formula`,
+`column`), which the tuple answers without a `Cell`, and without the shared-string table.
 Checks that sweep whole columns of a big sheet use `column` and `formula_runs` instead: one
 array per column, and one formula pattern per run, rather than a million lookups.
 """
@@ -31,11 +35,16 @@ class Column:
     has_value: np.ndarray  # the cell has a saved value of any kind
 
 
+_SOME_TEXT = ""  # stands for a shared string's text where only "is it a number?" is asked
+
+
 class SheetCells(Mapping[str, Cell]):
     """Cells of one sheet by reference ("C5"): loose cells, plus runs of uniform rows decoded on demand."""
 
-    def __init__(self, loose: dict[str, Cell] | None = None, runs: list[RowRun] | None = None,
+    def __init__(self, loose: dict[str, Cell | tuple] | None = None, runs: list[RowRun] | None = None,
                  masters: dict[str, list[tuple[int, str, str]]] | None = None, strings=None) -> None:
+        # ref -> its Cell, or what the .xlsx reader saw (formula, array range, type, saved text), made a Cell
+        # when first looked up
         self._loose = loose or {}
         self._runs = runs or []
         self._masters = masters or {}  # shared formula si -> [(row it was defined in, anchor ref, text)]
@@ -68,11 +77,46 @@ class SheetCells(Mapping[str, Cell]):
 
     def __getitem__(self, ref: str) -> Cell:
         cell = self._loose.get(ref)
+        if cell.__class__ is tuple:
+            return self._made(ref, cell)
         if cell is None and self._runs and (m := _REF.fullmatch(ref)):  # "C5:C6", "#REF!": no single cell
             cell = self._from_runs(int(m.group(2)), col_index(m.group(1)), ref)
         if cell is None:
             raise KeyError(ref)
         return cell
+
+    def _made(self, ref: str, saved: tuple) -> Cell:
+        """The Cell of what the .xlsx reader saw, decoded as `xlsx_value` decodes it (kept for the next look)."""
+        formula, array_ref, kind, text = saved
+        value, error = (text, None) if kind == "inlineStr" else xlsx_value(kind, text, self._strings)
+        cell = self._loose[ref] = Cell(ref=ref, formula=formula, value=value, error=error, array_ref=array_ref)
+        return cell
+
+    def formula(self, ref: str) -> str | None:
+        """The formula of cell `ref` ('=' included), or None: what `self.get(ref).formula` says, without a Cell."""
+        cell = self._loose.get(ref)
+        if cell.__class__ is tuple:
+            return cell[0]
+        if cell is None and self._runs:
+            cell = self.get(ref)
+        return None if cell is None else cell.formula
+
+    def saved(self, ref: str) -> tuple[float | str | bool | None, str | None] | None:
+        """(value, formula) of cell `ref`, None if there is none: for a check that asks only whether the value
+        is a number, or there at all. A shared string's value is then "", whatever its text: no Cell is made
+        and no string table is looked in."""
+        cell = self._loose.get(ref)
+        if cell is None:
+            cell = self.get(ref) if self._runs else None
+            return None if cell is None else (cell.value, cell.formula)
+        if cell.__class__ is not tuple:
+            return cell.value, cell.formula
+        formula, _, kind, text = cell
+        if kind == "inlineStr":
+            return text, formula
+        if kind == "s":
+            return (_SOME_TEXT if text else None), formula
+        return xlsx_value(kind, text, None)[0], formula
 
     def __iter__(self) -> Iterator[str]:
         yield from self._loose
@@ -90,13 +134,17 @@ class SheetCells(Mapping[str, Cell]):
     def __bool__(self) -> bool:
         return bool(self._loose or self._runs)
 
+    def loose_refs(self) -> Iterator[str]:
+        """The references of the cells parsed one by one (not part of a run of uniform rows)."""
+        return iter(self._loose)
+
     def loose_cells(self) -> Iterator[Cell]:
         """The cells parsed one by one (not part of a run of uniform rows)."""
-        return iter(self._loose.values())
+        return (self[ref] for ref in list(self._loose))
 
     def arrays(self) -> list[Cell]:
         """Cells holding an array formula (never part of a run: a run's template has none)."""
-        return [c for c in self._loose.values() if c.array_ref]
+        return [self[ref] for ref, c in self._loose.items() if (c[1] if c.__class__ is tuple else c.array_ref)]
 
     def _from_runs(self, row: int, col: int, ref: str) -> Cell | None:
         for run in self._runs:
@@ -180,14 +228,15 @@ class SheetCells(Mapping[str, Cell]):
                 values, ok = _floats(raw)
                 number[at], is_number[at] = values, ok
         for row in self.loose_rows(first, last):
-            cell = self._loose.get(a1(row, col))
-            if cell is None:
+            saved = self.saved(a1(row, col))
+            if saved is None:
                 continue
+            value, formula = saved
             i = row - first
-            has_formula[i] = cell.formula is not None
-            has_value[i] = cell.value is not None
-            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                number[i], is_number[i] = cell.value, True
+            has_formula[i] = formula is not None
+            has_value[i] = value is not None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                number[i], is_number[i] = value, True
             else:
                 number[i], is_number[i] = np.nan, False
         return Column(number=number, is_number=is_number, has_formula=has_formula, has_value=has_value)
