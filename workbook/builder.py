@@ -113,9 +113,22 @@ class AssignmentBook:
     def write(self, path: str | Path, a: Assignment, *, student_id: str = "", student_name: str = "",
               properties: Mapping[str, str] | None = None, baseline: float | None = None) -> Path:
         """`a`'s workbook (an assignment of this shape: a student's variant or a solution) at `path`."""
+        self.write_hashed(path, a, student_id=student_id, student_name=student_name, properties=properties,
+                          baseline=baseline)
+        return Path(path)
+
+    def write_hashed(self, path: str | Path, a: Assignment, *, student_id: str = "", student_name: str = "",
+                     properties: Mapping[str, str] | None = None, baseline: float | None = None) -> str:
+        """`write`, returning the file's sha256 (for a class set's manifest)."""
+        return package.write_hashed(self.parts(a, student_id=student_id, student_name=student_name,
+                                               properties=properties, baseline=baseline), path)
+
+    def parts(self, a: Assignment, *, student_id: str = "", student_name: str = "",
+              properties: Mapping[str, str] | None = None, baseline: float | None = None) -> list:
+        """The zip entries of `a`'s workbook: the shared ones as they are, the student's own made now."""
         if self.weights is not None and dict(a.weights) != self.weights:
-            return AssignmentBook(a, password=self.password).write(
-                path, a, student_id=student_id, student_name=student_name, properties=properties, baseline=baseline)
+            return AssignmentBook(a, password=self.password).parts(
+                a, student_id=student_id, student_name=student_name, properties=properties, baseline=baseline)
         baseline = loss(a) if baseline is None else baseline
         bodies = {INSTRUCTIONS_SHEET: _instructions_sheet(self._wb, a, baseline, student_id, student_name,
                                                           ws=self._instructions),
@@ -135,7 +148,7 @@ class AssignmentBook:
                     {PROPERTY_PREFIX + k: str(v) for k, v in stamp.items()})))
             else:
                 parts.append(self._shared[name])
-        return package.write_parts(parts, path)
+        return parts
 
 
 save = package.save  # the lecture book saves through the same path

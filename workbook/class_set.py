@@ -198,12 +198,12 @@ def _write_students(run: _Run, students: Sequence[tuple[int, Student]], progress
         book = _BOOKS.get(run.password)
         if book is None:
             book = _BOOKS[run.password] = AssignmentBook(v, password=run.password)
-        book.write(path, v, student_id=s.id, student_name=s.name, properties=props, baseline=baseline)
+        entry["sha256"] = book.write_hashed(path, v, student_id=s.id, student_name=s.name, properties=props,
+                                            baseline=baseline)
         if run.check is not None and i in run.checked:
             problem = run.check(path, json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"})))
             if problem:  # checked against the entry as the manifest will give it back
                 raise ClassCheckFailed(path, problem)
-        entry["sha256"] = sha256_file(path)
         entries.append(entry)
         if progress:
             progress(1)

@@ -19,6 +19,7 @@ every student shares once and only the student's own parts per file.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import queue
@@ -177,15 +178,16 @@ def _local_header(name: bytes, crc: int, compressed: int, size: int) -> bytes:
                        len(name), 0) + name
 
 
-def write_zip(path: Path, parts: Iterable[Part | Stream]) -> None:
+def write_zip(path: Path, parts: Iterable[Part | Stream]) -> bytes | None:
     """A plain zip (no zip64: parts stay far below 4 GB) with fixed timestamps. A `Stream` is deflated
     straight into the file and its header filled in afterwards, so its bytes never sit in memory; a zip
-    of `Part`s only (a class set's files) is one write."""
+    of `Part`s only (a class set's files) is one write, and its bytes are returned (None: streamed)."""
     parts = list(parts)
     if not any(isinstance(p, Stream) for p in parts):
+        data = zip_bytes(parts)
         with open(path, "wb") as f:
-            f.write(zip_bytes(parts))
-        return
+            f.write(data)
+        return data
     central, offset = [], 0
     with open(path, "wb") as f:
         for p in parts:
@@ -208,6 +210,7 @@ def write_zip(path: Path, parts: Iterable[Part | Stream]) -> None:
         directory = b"".join(central)
         f.write(directory)
         f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory), offset, 0))
+    return None
 
 
 def zip_bytes(parts: Iterable[Part]) -> bytes:
@@ -371,13 +374,23 @@ def save(wb, path: str | Path, *, values: Mapping[str, Mapping[str, object]] | N
 
 
 def write_parts(parts: Iterable[Part | Stream], path: str | Path) -> Path:
+    write_hashed(parts, path)
+    return Path(path)
+
+
+def write_hashed(parts: Iterable[Part | Stream], path: str | Path) -> str:
+    """Write the workbook's parts to `path`; the file's sha256 (of the bytes written, when they were made
+    in memory: a class set's manifest lists it without reading each file back)."""
     path, parts = Path(path), list(parts)
     try:
         try:
-            write_zip(path, parts)
+            data = write_zip(path, parts)
         except FileNotFoundError:  # the folder is made only when missing (not once per file of a class set)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_zip(path, parts)
+            data = write_zip(path, parts)
+        if data is None:
+            with open(path, "rb") as f:
+                return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError as exc:
         raise WorkbookError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
-    return path
+    return hashlib.sha256(data).hexdigest()
