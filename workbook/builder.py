@@ -302,7 +302,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
             f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
     if a.display.scale:  # the template's own words: its target label and prediction label, its unit
         goal += f" {a.data.target.label} and {a.label('prediction')} are in {a.display.scale}."
-    add(a1(GOAL_ROW, "A"), goal, font=styles.HEADING_FONT)
+    add(a1(GOAL_ROW, "A"), goal, font=styles.HEADING_FONT, align=styles.WRAP)
 
     add(a1(LAYER_ROW, layout.input_cols[0]), "Inputs", font=styles.LAYER_FONT)
     for i, layer in enumerate(a.network.layers[:-1], start=1):
@@ -354,7 +354,9 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     key = tuple(headings.items())
     if key not in tall:
         tall[key] = _header_height(ws, headings)
-    heights = {layout.header_row: tall[key]}
+    heights = {layout.header_row: tall[key], GOAL_ROW: _goal_height(ws, layout, goal)}
+    if fresh:  # the goal wraps across the sheet: run on to the right it set the printed page's width
+        ws.merged_cells.add(f"A{GOAL_ROW}:{layout.summary_col}{GOAL_ROW}")
     template, columns = _data_row_template(ws, a, layout, results)
     first, last = layout.first_row, layout.last_row
     last_col = max([template.width, *(c for cells in grid.values() for c in cells)])
@@ -432,6 +434,14 @@ def _fit_to_page_width(ws, *, landscape: bool, paper: str = styles.DEFAULT_PAPER
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.page_setup.paperSize = styles.PAPER_SIZES[paper]
+
+
+def _goal_height(ws, layout: Layout, goal: str) -> float | None:
+    """The goal row tall enough for the goal (bold) wrapped across the columns from A to the summary's."""
+    dims = ws.column_dimensions
+    width = sum(dims[col_letter(c)].width if col_letter(c) in dims else styles.DEFAULT_WIDTH
+                for c in range(1, col_index(layout.summary_col) + 1))
+    return _wrapped_height(goal, max(1.0, width / 1.12 - 1))
 
 
 def _header_height(ws, headings: dict[int, str]) -> float | None:

@@ -36,7 +36,7 @@ CLEAR_LEFT = Alignment(horizontal="left", indent=1)  # words right of a right-al
 
 BOUNDED_FORMATS = {"sigmoid": "0.000", "tanh": "0.000", "step": "0"}  # activations with small outputs
 
-WIDTHS = {"input": 20, "label": 17, "value": 12, "target": 17, "prediction": 22, "error": 15,
+WIDTHS = {"input": 15, "label": 17, "value": 12, "target": 13, "prediction": 15, "error": 13,
           "summary": 25, "spacer": 2}
 
 def whole_number_format(fmt: str) -> str:
