@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.batch import Job
-from grader.errors import PlanError
+from grader.errors import WrongKeyError
 from grader.identity import Expected
 from grader.results import GradeResult
 from grader.stamps import Peek, peek
@@ -219,7 +219,7 @@ def _check_key(peeks: list[Peek], secret: bytes | None, manifest_path) -> None:
     signed = [p for p in peeks if p.stamp.get("signature")]
     if secret is None or not signed or any(p.signed_by(secret) for p in signed):
         return
-    raise PlanError(f"the signing key verifies none of the {len(signed)} signed workbook(s): it is not the key "
+    raise WrongKeyError(f"the signing key verifies none of the {len(signed)} signed workbook(s): it is not the key "
                     f"the class in {manifest_path} was generated with (--key-file, or MANUALML_SECRET)")
 
 

@@ -19,3 +19,7 @@ class SubmissionError(GraderError):
 
 class PlanError(GraderError):
     """The grading run itself is wrong (a key that verifies no workbook...): a usage error, before any file."""
+
+
+class WrongKeyError(PlanError):
+    """The signing key verifies none of the class's signatures."""

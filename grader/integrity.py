@@ -58,10 +58,9 @@ def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
         return [*sub.findings, *findings]
     plain = list(findings)
     _names(sub, sheet, plain)
-    _formulas(sub, sheet, plain)
-    _given(sub, sheet, plain)
+    changed = _formulas(sub, sheet, plain) | _given(sub, sheet, plain)
     _extent(sub, sheet, plain)
-    _caches(sub, sheet, plain)
+    _caches(sub, sheet, plain, changed)
     _stray(sub, sheet, plain)
     if not any(f.code in SYMPTOMS for f in [*sub.findings, *plain]):  # nothing moved: the fast path
         return [*sub.findings, *plain]
@@ -129,7 +128,7 @@ def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
                                     found=defined[name]))
 
 
-def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[int]:
     """Every issued formula. A per-row column is checked a run of uniform rows at a time (all its rows hold
     one pattern with their own row number, so checking the run's first and last rows catches a reference
     that does not follow the row); rows outside runs, every row of a run that fails, and every other
@@ -149,6 +148,7 @@ def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> N
         compare_formula(ref, formula, cells.get(ref), where, overwritten, edited, array_cells=array_cells)
     report_batch(findings, overwritten, "formula-overwritten", "formulas replaced by values")
     report_batch(findings, edited, "formula-edited", "formulas changed")
+    return _rows_of([*overwritten, *edited])
 
 
 def _issued_formulas(sheet: GradedSheet, cells: SheetCells) -> list[tuple[str, str]]:
@@ -171,6 +171,11 @@ def _issued_formulas(sheet: GradedSheet, cells: SheetCells) -> list[tuple[str, s
         else:
             singles += [(ref, region.formula_at(ref, i)) for i, ref in enumerate(region.refs)]
     return [*((a1(r, c), computed[k].formula.format(r=r)) for r, c, k in sorted(suspects)), *singles]
+
+
+def _rows_of(found: list[Finding]) -> set[int]:
+    """The rows of the cells these findings name (every one, listed or not)."""
+    return {position(parse_reference(f.cell)[1])[0] for f in found if f.cell}
 
 
 def _same_formula(text: str | None, formula: str) -> bool:
@@ -207,7 +212,7 @@ def array_members(cells: SheetCells) -> set[str]:
     return members
 
 
-def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[int]:
     """The issued data, compared a whole column at a time; only differing cells are described. Constants
     (the baseline) are compared too: the issued value is what grading uses."""
     cells = sub.cells
@@ -229,6 +234,7 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None
                               f"but is {describe(cell)}; the original data is used for grading",
                               cell=qualified(where, ref), expected=f"{expected:g}", found=describe(cell)))
     report_batch(findings, edited, "data-edited", "data changed")
+    changed = _rows_of(edited)
     for region in sheet.of(Role.CONSTANT):
         for ref, expected in zip(region.refs, np.asarray(region.values, dtype=float).ravel(), strict=True):
             cell = cells.get(ref)
@@ -237,6 +243,7 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None
                                         f"{expected:.6g} but is {describe(cell)}; the issued {region.caption} is used",
                                         cell=qualified(where, ref), expected=f"{expected:.17g}",
                                         found=describe(cell)))
+    return changed
 
 
 def close(values: np.ndarray, expected: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
@@ -273,9 +280,11 @@ def _extent(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: 
                                 expected=end, found=where))
 
 
-def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> None:
+def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], changed: set[int]) -> None:
     """Cached results must exist (the file was recalculated) and agree with NumPy on the student's weights;
-    the first cell that disagrees is reported."""
+    the first cell that disagrees is reported. Not where a reported change explains it (`changed`: the rows
+    of data edited and formulas typed over or changed, whose saved results follow the change): neither a row
+    among them, nor a one-cell result (the metric) once there is any, since it sums up every row."""
     saved = [(check, _Saved(sub.cells, check.area)) for check in sheet.caches]
     has_formula = any(s.formula.any() for _, s in saved)
     if has_formula and not any((s.formula & s.has_value).any() for _, s in saved):
@@ -286,8 +295,10 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> Non
         return
     for check, s in saved:
         expected = np.asarray(check.expect(sub.weights), dtype=float)
+        if changed and expected.size == 1:
+            continue
         with np.errstate(invalid="ignore"):
-            usable = s.formula & s.is_number & np.isfinite(expected)
+            usable = s.formula & s.is_number & np.isfinite(expected) & ~s.in_rows(changed)
             wrong = np.flatnonzero(usable & ~close(s.number, expected, CACHE_TOLERANCE, 1e-9))
         if wrong.size:
             i = int(wrong[0])
@@ -394,6 +405,7 @@ class _Saved:
             self.number, self.formula = column.number, column.has_formula
             self.has_value, self.is_number = column.has_value, column.is_number
             self.ref = lambda i: a1(r1 + i, c1)
+            self.rows = np.arange(r1, r2 + 1)
             return
         refs = cells_of(area)
         found = [cells.get(ref) for ref in refs]
@@ -402,6 +414,10 @@ class _Saved:
         self.formula = np.array([c is not None and c.formula is not None for c in found], dtype=bool)
         self.has_value = np.array([c is not None and c.value is not None for c in found], dtype=bool)
         self.ref = refs.__getitem__
+        self.rows = np.array([position(ref)[0] for ref in refs], dtype=int)
+
+    def in_rows(self, rows: set[int]) -> np.ndarray:
+        return np.isin(self.rows, list(rows)) if rows else np.zeros(len(self.rows), dtype=bool)
 
 
 def _numeric(cell: Cell | None) -> bool:
@@ -505,7 +521,7 @@ def _check_moved(sub: Submission, sheet: GradedSheet, edit: Edits, findings: lis
     report_batch(findings, data, "data-edited", "data changed")
     findings.extend(constants)
     _extent(sub, sheet, findings, edit)
-    _moved_caches(sub, sheet, edit, findings, {position(parse_reference(f.cell)[1])[0] for f in data})
+    _moved_caches(sub, sheet, edit, findings, _rows_of([*overwritten, *edited, *data]))
     _stray(sub, sheet, findings, edit)
 
 
@@ -513,7 +529,7 @@ def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edits, findings: li
                   edited_rows: set[int]) -> None:
     """Saved per-row results, where the edit moved them. A one-cell result (the metric) is not compared: the
     edit changed the range it averages, which the edit's finding already says; nor is a row whose data was
-    reported edited (its saved result follows the edited data)."""
+    reported edited or whose formula was typed over or changed (its saved result follows the change)."""
     if len(sub.weights) != len(sheet.param_cells):
         return
     for check in sheet.caches:

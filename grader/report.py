@@ -144,6 +144,11 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
     if result.student_name or result.student_id:
         lines.append(f"Student: {result.student_name} {f'({result.student_id})' if result.student_id else ''}")
     lines.append("")
+    if result.error_code == "missing":  # a roster student with no file: there is nothing to fix in one
+        lines[2] = "Submission: none"
+        lines += ["**Nothing was handed in for you**, so there is no grade yet. If you did hand in a workbook, "
+                  "tell your teacher which file it was."]
+        return "\n".join(lines) + "\n"
     if not result.graded:
         lines += ["**This file could not be graded.**", "", result.error, "",
                   "Fix this and hand the file in again."]

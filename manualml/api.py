@@ -490,7 +490,7 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
     """
     from grader import terminal
     from grader.batch import grade_jobs
-    from grader.errors import PlanError
+    from grader.errors import PlanError, WrongKeyError
     from grader.planning import plan_grading, shared_stamps
 
     outputs = outputs or GradeOutputs()
@@ -501,11 +501,14 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
     try:
         secret = None
         if manifest:
-            from workbook.roster import load_secret, read_manifest
+            from workbook.roster import find_secret, load_secret, read_manifest
 
             secret = load_secret(key_file, required=read_manifest(manifest).get("signed", False))
         plan = plan_grading(list(submissions), template=template, manifest=manifest, secret=secret,
                             options=options, gradescope=bool(outputs.gradescope))
+    except WrongKeyError as exc:  # say which key was tried: a second machine or a new $HOME has another one
+        key = find_secret(key_file)
+        raise UsageError(f"{exc}; the key tried was {key.origin if key else 'none'}") from None
     except (WorkbookError, PlanError) as exc:
         raise UsageError(str(exc)) from None
     with _progress(progress_factory, len(plan.jobs)) as update:

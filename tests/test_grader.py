@@ -112,7 +112,8 @@ def test_formula_edited_to_copy_the_truth(made, hp):
     assert f.message == (f"cell {ref} should hold =w_h1_out*E{lay.first_row}+w_h2_out*G{lay.first_row}+b_out "
                          f"but holds ={lay.target_col}{lay.first_row}")
     assert r.improvement == 0.0 and r.points == 0
-    assert [f.code for f in grade_file(made["copied-truth.ods"], hp).findings] == ["formula-edited", "cache-mismatch"]
+    assert [f.code for f in grade_file(made["copied-truth.ods"], hp).findings] == ["formula-edited"]  # its saved
+    # result follows the edited formula: not reported again
 
 
 def test_weight_formula_uses_cached_value(made, hp):

@@ -45,7 +45,8 @@ def test_read_roster_keeps_other_columns(tmp_path):
 
 
 IDS = ("student id, student number, student no, student nr, matriculation number, matric number, matrikelnummer, "
-       "matr nr, id number, sis user id, id, username, user name, sis login id, login id, email, email address, e mail")
+       "matr nr, id number, sis user id, id, username, user name, sis login id, login id, email, email address, "
+       "e mail, e mail address")
 
 
 @pytest.mark.parametrize(("text", "exp"), [

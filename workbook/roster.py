@@ -35,11 +35,11 @@ SECRET_ENV = "MANUALML_SECRET"
 # before it; an email address is an id only when nothing else is.
 ID_COLUMNS = ("student id", "student number", "student no", "student nr", "matriculation number", "matric number",
               "matrikelnummer", "matr nr", "id number", "sis user id", "id", "username", "user name", "sis login id",
-              "login id", "email", "email address", "e mail")
+              "login id", "email", "email address", "e mail", "e mail address")
 NAME_COLUMNS = ("name", "full name", "student name", "student")
 FIRST_NAME_COLUMNS = ("first name", "given name", "firstname", "vorname")  # Moodle: First name, Last name
 LAST_NAME_COLUMNS = ("last name", "surname", "family name", "lastname", "nachname")
-EMAIL_COLUMNS = ("email", "email address", "e mail", "mail")
+EMAIL_COLUMNS = ("email", "email address", "e mail", "e mail address", "mail")  # Outlook: "E-mail Address"
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 

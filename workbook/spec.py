@@ -8,6 +8,7 @@ check an instructor could trip over lives here and names the file, the key and t
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -294,18 +295,29 @@ class Table:
     def __init__(self, source: str, path: str, data: Mapping[str, Any]) -> None:
         self.source, self.path, self.data = source, path, data
         self.used: set[str] = set()
+        self.defaulted: set[str] = set()  # keys read but absent (their default was used)
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
     def fail(self, name: str | None, message: str) -> TemplateError:
-        return TemplateError(self.source, message, self.key(name) if name else self.path or None)
+        return TemplateError(self.source, message + self._misspelt(), self.key(name) if name else self.path or None)
+
+    def _misspelt(self) -> str:
+        """A key of this table not read yet that looks like one that was missing ('hiden' for 'hidden'): the
+        likely cause of an error about what the missing key's default implies."""
+        for key in sorted(set(self.data) - self.used):
+            close = difflib.get_close_matches(key, sorted(self.defaulted), n=1, cutoff=0.75)
+            if close:
+                return f" (this table has '{key}': is it a misspelling of '{close[0]}'?)"
+        return ""
 
     def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False):
         self.used.add(name)
         if name not in self.data:
             if required or default is ...:
                 raise self.fail(name, "missing required key")
+            self.defaulted.add(name)
             return default
         value = self.data[name]
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -323,7 +335,10 @@ class Table:
         extra = sorted(set(self.data) - self.used)
         if extra:
             allowed = ", ".join(sorted(self.used))
-            raise self.fail(extra[0], f"unknown key '{extra[0]}' (allowed here: {allowed})")
+            close = difflib.get_close_matches(extra[0], sorted(self.used), n=1, cutoff=0.75)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise TemplateError(self.source, f"unknown key '{extra[0]}' (allowed here: {allowed}){hint}",
+                                self.key(extra[0]))
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:

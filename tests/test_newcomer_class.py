@@ -1,0 +1,117 @@
+"""A new instructor's first class, run as the README tells it, and what went wrong the first time.
+
+An Outlook-style roster ("E-mail Address"), a class set, students editing in LibreOffice (one types
+over a squared error), one student handing in nothing, grading with the manifest, and the signing
+key of another machine. Each assertion is a message someone reads: the exports, the feedback
+files, the terminal's error.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from manualml.cli import main
+from workbook.roster import read_roster
+
+SHEET = "Manual Machine Learning"
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory, uno_python):
+    from workbook import libreoffice
+
+    top = tmp_path_factory.mktemp("newcomer")
+    env = {"XDG_CONFIG_HOME": str(top / "config"), "MANUALML_SECRET": "the class key"}
+    roster = top / "roster.csv"
+    roster.write_text("Student Number;Full Name;E-mail Address\n1001;Zoë Ångström;zoe@example.edu\n"
+                      "1002;Bob Builder;bob@example.edu\n1004;Dana Scully;dana@example.edu\n", encoding="utf-8")
+    made = CliRunner(env=env).invoke(main, ["generate", "-t", "house-prices-sigmoid", "--roster", str(roster),
+                                            "--out-dir", str(top / "class")])
+    assert made.exit_code == 0, made.output
+    subs = top / "subs"
+    subs.mkdir()
+    libreoffice.edit_and_save(top / "class" / "1001.xlsx", {"b_out": 250.0}, [subs / "1001.xlsx"])
+    # Bob types a number over the squared error of row 14 (M14), in LibreOffice, and saves as .ods
+    libreoffice.edit_and_save(top / "class" / "1002.xlsx", {"b_out": 200.0, f"{SHEET}!M14": 750.0},
+                              [subs / "Bob Builder.ods"])
+    return top, env, roster, subs
+
+
+def test_an_outlook_roster_keeps_its_email_column(klass):
+    """Outlook writes "E-mail Address": it is the email column (Moodle's export matches students by it)."""
+    _, _, roster, _ = klass
+    assert [(s.id, s.name, s.email, s.extra) for s in read_roster(roster)] == [
+        ("1001", "Zoë Ångström", "zoe@example.edu", {}), ("1002", "Bob Builder", "bob@example.edu", {}),
+        ("1004", "Dana Scully", "dana@example.edu", {})]
+
+
+@pytest.fixture(scope="module")
+def graded(klass):
+    top, env, _, subs = klass
+    out = top / "out"
+    result = CliRunner(env=env).invoke(main, ["grade", str(subs), "--manifest", str(top / "class" / "manifest.json"),
+                                              "--moodle", str(out / "moodle.csv"), "--feedback", str(out / "fb"),
+                                              "--json", str(out / "results.json")])
+    assert result.exit_code == 1, result.output  # one roster student without a grade
+    return out
+
+
+def test_a_number_typed_over_a_formula_is_one_finding_not_a_stale_cache(graded):
+    """The saved RMSE follows the typed-over squared error; saying 'the saved results do not belong to the
+    saved weights' besides would blame the student for something they did not do."""
+    (bob,) = [r for r in json.loads((graded / "results.json").read_text())["results"] if r["student_id"] == "1002"]
+    assert [(f["code"], f["cell"], f["found"]) for f in bob["findings"]] == [
+        ("formula-overwritten", f"'{SHEET}'!M14", "750")]
+    feedback = (graded / "fb" / "1002.md").read_text()
+    assert "do not belong" not in feedback and "cell M14 should hold the formula =(L14-K14)^2 but holds 750" in feedback
+
+
+def test_moodle_export_has_the_emails(graded):
+    with (graded / "moodle.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["ID number"], r["Email address"]) for r in rows] == [
+        ("1001", "zoe@example.edu"), ("1002", "bob@example.edu"), ("1004", "dana@example.edu")]
+
+
+def test_a_student_who_handed_in_nothing_is_told_so(graded):
+    """Not 'Submission: ``' and 'This file could not be graded ... Fix this and hand the file in again'."""
+    assert (graded / "fb" / "1004.md").read_text(encoding="utf-8") == (
+        "# Sigmoid neurons: house prices\n\nSubmission: none\nStudent: Dana Scully (1004)\n\n**Nothing was handed "
+        "in for you**, so there is no grade yet. If you did hand in a workbook, tell your teacher which file it "
+        "was.\n")
+
+
+def test_the_wrong_key_names_the_key_that_was_tried(klass, tmp_path):
+    """Grading on another machine (or with another $XDG_CONFIG_HOME) finds another key: say which one."""
+    top, _, _, subs = klass
+    config = tmp_path / "config"
+    (config / "manualml").mkdir(parents=True)
+    (config / "manualml" / "secret").write_text("another machine's key\n")
+    result = CliRunner(env={"XDG_CONFIG_HOME": str(config), "MANUALML_SECRET": ""}).invoke(
+        main, ["grade", str(subs), "--manifest", str(top / "class" / "manifest.json")])
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: the signing key verifies none of the 2 signed workbook(s): it is not the key the class in "
+        f"{top / 'class' / 'manifest.json'} was generated with (--key-file, or MANUALML_SECRET); the key tried was "
+        f"{config / 'manualml' / 'secret'}\n")
+
+
+@pytest.mark.parametrize(("text", "exp"), [
+    (("hidden = [2]", "hiden = [2]"), "network.activations: gives 1 activation(s) for 0 hidden layer(s); give one "
+     "per layer (or a single string for all) (this table has 'hiden': is it a misspelling of 'hidden'?)"),
+    (("[rubric]", "[rubrik]"), "rubrik: unknown key 'rubrik' (allowed here: assignment, data, descent, display, "
+     "hints, integrity, labels, metric, network, rubric, test, variants, weights); did you mean 'rubric'?"),
+])
+def test_a_typo_in_a_template_is_named(tmp_path, text, exp):
+    from workbook.template_files import templates_dir
+
+    source = (templates_dir() / "house-prices.toml").read_text(encoding="utf-8")
+    assert text[0] in source
+    path = tmp_path / "my-course.toml"
+    path.write_text(source.replace(text[0], text[1], 1), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate-template", str(path)])
+    assert result.exit_code == 1 and result.output == f"Error: {path}: {exp}\n"
