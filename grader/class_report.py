@@ -208,8 +208,7 @@ def render(results: Sequence[GradeResult], assignments: Sequence, *, pairs: Sequ
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{escape(heading)}: class report</title><style>{STYLE}</style></head><body>",
            f"<h1>{escape(heading)}</h1>",
-           f'<p class="note">Class report by manualml: {len(results)} submission(s), {len(graded)} graded'
-           f"{f', {len(results) - len(graded)} not graded' if len(graded) < len(results) else ''}.</p>"]
+           f'<p class="note">Class report by manualml: {_counts(results, len(graded))}.</p>']
     points = [r.points for _, r in graded]
     out.append('<div class="summary">'
                f"<div>graded<b>{len(graded)} / {len(results)}</b></div>"
@@ -301,7 +300,7 @@ def render(results: Sequence[GradeResult], assignments: Sequence, *, pairs: Sequ
                + ("<th class=\"num\">hidden</th><th class=\"num\">gap</th>" if hidden else "")
                + "<th>findings</th><th>feedback</th></tr>")
     for i, r in enumerate(results):
-        status = r.status if r.graded else f"{r.status}: {r.error_code}"
+        status = r.status if r.graded or r.status == r.error_code else f"{r.status}: {r.error_code}"
         improvement = percent(r.improvement)
         cells = [escape(who(r)), escape(r.student_name), escape(status), _num(r.metric), improvement,
                  f"{r.points:g}" if r.graded else "—"]
@@ -326,3 +325,11 @@ def write_class_report(results: Sequence[GradeResult], assignments: Sequence, pa
         links[i] = Path(os.path.relpath(Path(f).resolve(), path.resolve().parent)).as_posix()
     path.write_text(render(results, assignments, pairs=pairs, feedback_links=links), encoding="utf-8")
     return path
+
+
+def _counts(results, graded: int) -> str:
+    """'13 submission(s), 12 graded, 1 not graded'; a roster student who handed in nothing is no submission."""
+    missing = sum(1 for r in results if r.status == "missing")
+    handed = len(results) - missing
+    text = f"{handed} submission(s), {graded} graded" + (f", {handed - graded} not graded" if graded < handed else "")
+    return text + (f", {missing} student(s) handed in nothing" if missing else "")

@@ -88,6 +88,22 @@ def _from_stamps(paths: list[Path], stamped_ids: dict[Path, str]) -> tuple[list[
     return chosen, base
 
 
+def own_copy(p, assignment):
+    """A class copy graded without the manifest: the student's own variant (their starting weights, their
+    targets), rebuilt from the template and the stamped student id as `manualml check` does, when the stamp's
+    variant digest confirms it. Graded against the template itself, every student's own starting weights
+    would read as "the baseline was edited". Anything else is graded against the template as it is."""
+    from workbook.spec import Assignment
+
+    digest = p.stamp.get("variant", "")
+    if not p.student_id or not digest or not isinstance(assignment, Assignment) or p.assignment != assignment.id:
+        return assignment
+    from workbook.roster import variant, variant_digest
+
+    own = variant(assignment, p.student_id)
+    return own if variant_digest(own) == digest else assignment
+
+
 def gradescope_upload(paths: list[Path], skipped: list[Skipped], base) -> tuple[list[Path], GradeResult | None,
                                                                                 list[str]]:
     """The one upload to grade, or the result telling the student what to upload; and notes naming the rest.
@@ -137,13 +153,15 @@ def plan_grading(submissions: list[Path], *, template=None, manifest: Path | Non
         return GradingPlan(jobs=class_plan.jobs, base=class_plan.base, skipped=found.skipped,
                            superseded=class_plan.superseded, unmatched=class_plan.unmatched,
                            extra=missing_results(class_plan), roster=class_plan.roster, notes=class_plan.notes)
+    from grader.stamps import peek
+
+    peeks = {p: peek(p) for p in paths}
     if template is not None:
         base = _gradable(template)
         assignments = [base] * len(paths)
     else:
-        from grader.stamps import peek
-
-        assignments, base = _from_stamps(paths, {p: peek(p).assignment for p in paths})
+        assignments, base = _from_stamps(paths, {p: peeks[p].assignment for p in paths})
+    assignments = [own_copy(peeks[p], a) for p, a in zip(paths, assignments, strict=True)]
     notes: list[str] = []
     if gradescope:
         chosen, problem, notes = gradescope_upload(paths, found.skipped, base)

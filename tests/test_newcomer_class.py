@@ -55,7 +55,7 @@ def graded(klass):
     out = top / "out"
     result = CliRunner(env=env).invoke(main, ["grade", str(subs), "--manifest", str(top / "class" / "manifest.json"),
                                               "--moodle", str(out / "moodle.csv"), "--feedback", str(out / "fb"),
-                                              "--json", str(out / "results.json")])
+                                              "--json", str(out / "results.json"), "--report", str(out / "class.html")])
     assert result.exit_code == 1, result.output  # one roster student without a grade
     return out
 
@@ -115,3 +115,39 @@ def test_a_typo_in_a_template_is_named(tmp_path, text, exp):
     path.write_text(source.replace(text[0], text[1], 1), encoding="utf-8")
     result = CliRunner().invoke(main, ["validate-template", str(path)])
     assert result.exit_code == 1 and result.output == f"Error: {path}: {exp}\n"
+
+
+def test_a_class_graded_without_its_manifest_is_graded_against_each_students_copy(klass, graded, tmp_path):
+    """`grade subs/ -t house-prices-sigmoid` (the manifest forgotten) and a Gradescope upload of one class copy:
+    each workbook is its student's variant, rebuilt from the stamp as `manualml check` does. Graded against the
+    template itself, every student got a "baseline-edited" finding: tampering they never did, and an improvement
+    measured from the template's starting weights instead of their own."""
+    _, env, _, subs = klass
+    with_manifest = {r["student_id"]: r for r in json.loads((graded / "results.json").read_text())["results"]
+                     if r["status"] == "graded"}
+    result = CliRunner(env=env).invoke(main, ["grade", str(subs), "-t", "house-prices-sigmoid",
+                                              "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    without = {r["student_id"]: r for r in json.loads((tmp_path / "r.json").read_text())["results"]}
+    keys = ("metric", "baseline", "improvement", "points")
+    assert {sid: [r[k] for k in keys] for sid, r in without.items()} == \
+        {sid: [r[k] for k in keys] for sid, r in with_manifest.items()}
+    assert [[f["code"] for f in r["findings"]] for r in without.values()] == [[], ["formula-overwritten"]]
+    assert with_manifest["1001"]["baseline"] != with_manifest["1002"]["baseline"]  # each has their own
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    (upload / "1001.xlsx").write_bytes((subs / "1001.xlsx").read_bytes())
+    out = tmp_path / "results.json"
+    done = CliRunner(env=env).invoke(main, ["grade", str(upload), "-t", "house-prices-sigmoid", "--gradescope",
+                                            str(out)])
+    assert done.exit_code == 0, done.output
+    tests = {t["name"]: t for t in json.loads(out.read_text())["tests"]}
+    assert tests["Workbook integrity"]["output"] == "Nothing but the weights was changed."
+    assert f"baseline {with_manifest['1001']['baseline']:g};" in tests["Improvement over baseline (RMSE)"]["output"]
+    assert json.loads(out.read_text())["score"] == with_manifest["1001"]["points"]
+
+
+def test_the_class_report_counts_a_missing_student_as_no_submission(graded):
+    page = (graded / "class.html").read_text(encoding="utf-8")
+    assert "Class report by manualml: 2 submission(s), 2 graded, 1 student(s) handed in nothing." in page
+    assert "<td>Dana Scully</td><td>missing</td>" in page and "missing: missing" not in page
