@@ -368,11 +368,12 @@ def _whole_sheet(archive, part: str):
     for row in rows:
         if row.tag != _ROW:
             return None
-        cells += sum(1 for c in row if c.tag == _C)
+        cells += len(row.findall(_C))
+    # counted in C (lists of the elements), not by a generator for each
     if ((data is None) != (root.find(f".//{_SHEET_DATA}") is None)
-            or sum(1 for _ in root.iter(_ROW)) != len(rows) or sum(1 for _ in root.iter(_C)) != cells
-            or sum(1 for _ in root.iter(_DIMENSION)) != len(dimensions)
-            or sum(1 for _ in root.iter(_SHEET_DATA)) > 1):
+            or len(list(root.iter(_ROW))) != len(rows) or len(list(root.iter(_C))) != cells
+            or len(list(root.iter(_DIMENSION))) != len(dimensions)
+            or len(list(root.iter(_SHEET_DATA))) > 1):
         return None
     return root, data, rows
 

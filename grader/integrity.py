@@ -34,6 +34,7 @@ from workbook.address import (
     a1,
     box,
     cells_of,
+    col_index,
     col_letter,
     corners,
     parse_reference,
@@ -218,14 +219,18 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[
     cells = sub.cells
     where = sub.sheet
     suspects: list[tuple[int, int, float, Region]] = []  # (row, column, issued value, region)
-    for region in sheet.of(Role.GIVEN):
-        r1, c1, r2, c2 = box(region.area)
-        issued = np.asarray(region.values, dtype=float).reshape(r2 - r1 + 1, c2 - c1 + 1)
-        for j in range(c2 - c1 + 1):
-            column = cells.column(col_letter(c1 + j), r1, r2)
-            expected = issued[:, j]
-            ok = column.is_number & ~column.has_formula & close(column.number, expected, VALUE_TOLERANCE, 1e-12)
-            suspects += [(r1 + int(i), c1 + j, float(expected[i]), region) for i in np.flatnonzero(~ok)]
+    given = derived(sheet, "given columns", lambda: _given_columns(sheet))
+    if given:  # every column read, then compared in one go (a few small columns: NumPy's cost is per call)
+        columns = [cells.column(col, r1, r2) for _, col, _, r1, r2 in given]
+        number, is_number, has_formula = (np.concatenate([getattr(c, name) for c in columns])
+                                          for name in ("number", "is_number", "has_formula"))
+        expected = derived(sheet, "given values", lambda: np.concatenate([g[2] for g in given]))
+        bad = ~(is_number & ~has_formula & close(number, expected, VALUE_TOLERANCE, 1e-12))
+        at = 0
+        for region, col, values, r1, _ in given:
+            c = col_index(col)
+            suspects += [(r1 + int(i), c, float(values[i]), region) for i in np.flatnonzero(bad[at:at + len(values)])]
+            at += len(values)
     edited = []
     for r, c, expected, region in sorted(suspects, key=lambda s: s[:2]):
         ref = a1(r, c)
@@ -244,6 +249,16 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[
                                         cell=qualified(where, ref), expected=f"{expected:.17g}",
                                         found=describe(cell)))
     return changed
+
+
+def _given_columns(sheet: GradedSheet) -> list[tuple[Region, str, np.ndarray, int, int]]:
+    """(region, column letter, issued values, first row, last row) of every column of issued data."""
+    found = []
+    for region in sheet.of(Role.GIVEN):
+        r1, c1, r2, c2 = box(region.area)
+        issued = np.asarray(region.values, dtype=float).reshape(r2 - r1 + 1, c2 - c1 + 1)
+        found += [(region, col_letter(c1 + j), issued[:, j], r1, r2) for j in range(c2 - c1 + 1)]
+    return found
 
 
 def close(values: np.ndarray, expected: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
@@ -291,7 +306,7 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], change
         findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
                                 "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
         return
-    if len(sub.weights) != len(sheet.param_cells):
+    if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells)):
         return
     for check, s in saved:
         expected = np.asarray(check.expect(sub.weights), dtype=float)

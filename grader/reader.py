@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from grader.cells import Cell, WorkbookCells, read_cells
 from grader.results import INFO, TAMPER, WEIGHT, Finding
@@ -20,6 +21,8 @@ from grader.sheet_cells import SheetCells
 from workbook import PROPERTY_PREFIX
 from workbook.address import area_of, box, parse_reference, qualified, undollar, within
 from workbook.graded import GradedSheet, Region, Role
+
+_qualified = lru_cache(maxsize=4096)(qualified)  # a weight's "'Sheet'!E6", asked for every file graded
 
 MAX_LISTED = 5  # findings of one kind listed one by one; the rest summarised
 MARGIN = 3  # rows and columns read beyond the issued sheet: what an inserted row or column pushed there is seen
@@ -40,7 +43,7 @@ class Submission:
     def cells(self) -> SheetCells:
         return self.book.sheet(self.sheet)
 
-    @property
+    @cached_property  # asked for several times per file (refusal, stamp, identity)
     def properties(self) -> dict[str, str]:
         return properties(self.book)
 
@@ -123,7 +126,7 @@ def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,
             continue
         cells = book.sheet(sheet)
         for key, ref in zip(region.params, region.refs, strict=True):
-            value = weight_value(key, qualified(sheet, ref), ref, cells.get(ref), problems)
+            value = weight_value(key, _qualified(sheet, ref), ref, cells.get(ref), problems)
             if value is not None:
                 weights[key] = value
     findings += problems[:MAX_LISTED]
@@ -163,7 +166,7 @@ def _read_named(book: WorkbookCells, sheet: str | None, graded: GradedSheet, reg
                                 cell=name))
         return
     cell = book.sheet(target_sheet).get(ref)
-    value = weight_value(name, qualified(target_sheet, ref), ref, cell, findings)
+    value = weight_value(name, _qualified(target_sheet, ref), ref, cell, findings)
     if value is not None:
         weights[region.params[0]] = value
 

@@ -52,10 +52,9 @@ def _rate(sheet, current: float, baseline: float, average: float | None) -> tupl
 def _start_metric(sheet, *, hidden: bool = False) -> float:
     """The issued parameters' metric on the sheet's rows (the baseline) or the hidden ones: the same for every
     file graded against `sheet`, so computed once (see grader.per_sheet)."""
-    start = tuple(sheet.start.items())
-    if hidden:
-        return derived(sheet, f"hidden start {start}", lambda: float(sheet.hidden(sheet.start)))
-    return derived(sheet, f"baseline {start}", lambda: sheet.baseline)
+    if hidden:  # (a GradedSheet's starting weights are its own, never changed)
+        return derived(sheet, "hidden start", lambda: float(sheet.hidden(sheet.start)))
+    return derived(sheet, "baseline", lambda: sheet.baseline)
 
 
 def score(assignment, weights: Mapping[str, float]) -> Score:
