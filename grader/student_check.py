@@ -145,6 +145,11 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
     sheet_only, hidden_note = _without_hidden(assignment)
     result = grade_file(path, sheet_only, limits=limits, student_id=stamp.get("student_id", ""))
     lines = [f"{Path(path).name}: {assignment.title} ({assignment.id})", *header]
+    if not result.graded and result.error_code == "other-assignment":  # the -t given is wrong, not the file
+        stamped = stamp.get("assignment", "")
+        lines += [f"This workbook belongs to the assignment '{stamped}', not '{assignment.id}': run `manualml check "
+                  f"{Path(path).name}` without -t (or with the template your teacher gave for '{stamped}')."]
+        return StudentCheck(assignment.id, result, (), tuple(lines))
     if not result.graded:
         lines += [f"The grader cannot read this file: {result.error}", "Fix this before you hand it in."]
         return StudentCheck(assignment.id, result, (), tuple(lines))

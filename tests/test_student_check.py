@@ -101,8 +101,9 @@ def test_unreadable_weight_and_wrong_template(runner, tmp_path):
     assert other.exit_code == 1
     assert other.output.splitlines() == [
         "issued.xlsx: Sigmoid neurons: house prices (house-prices-sigmoid)",
-        "The grader cannot read this file: this is the workbook for 'house-prices': grade it with -t house-prices",
-        "Fix this before you hand it in."]
+        # the -t is wrong, not the file: say how to check it (not "grade it with", nor "fix this")
+        "This workbook belongs to the assignment 'house-prices', not 'house-prices-sigmoid': run `manualml check "
+        "issued.xlsx` without -t (or with the template your teacher gave for 'house-prices')."]
 
 
 def test_not_a_builtin_and_not_a_spreadsheet(runner, tmp_path):
