@@ -62,7 +62,8 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
             values[SHEETS[kind].SHEET] = SHEETS[kind].expected(settings)
     for ws in wb.worksheets:  # one paper size for every page, each sheet one page wide
         ws.page_setup.paperSize = styles.PAPER_SIZES[t.paper]
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        one_page = ws.page_setup.fitToHeight == 1  # a sheet asked to print on one page (Linearity) keeps it
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 1 if one_page else 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))

@@ -204,7 +204,6 @@ def _has_value(ws, row: int, column: int) -> bool:
 
 
 DEFAULT_WIDTH = 8.43  # a column nobody sized
-WIDEN_UP_TO = 26  # a wrapped heading up to this many characters gets a column wide enough for one line
 
 
 def fit_text(ws) -> None:
@@ -231,8 +230,9 @@ def fit_text(ws) -> None:
             bold = 1.12 if cell.font is not None and cell.font.b else 1.0
             need = len(cell.value) * bold + 1.5 + (cell.alignment.indent or 0)
             wrapped = cell.alignment is not None and cell.alignment.wrap_text
-            if wrapped and width < need <= WIDEN_UP_TO and cell.coordinate not in merged:  # one line, not three
-                ws.column_dimensions[letter].width = width = need
+            longest = max(len(word) for word in cell.value.split()) * bold + 1.5 + (cell.alignment.indent or 0)
+            if wrapped and width < longest and cell.coordinate not in merged:  # no word broken ("Improvemen t")
+                ws.column_dimensions[letter].width = width = longest
             if wrapped:
                 height = styles.wrapped_height(cell.value, max(1.0, (width - 1) / bold))
                 if height is not None:

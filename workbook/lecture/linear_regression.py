@@ -98,7 +98,7 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
     c.scatter_chart(ws, "Data and the line y = W·x + b", (s.x_label, s.y_label), 1, (FIRST, last),
                     [(2, "data", "points"), (3, "your line", "line")], f"A{last + 3}", width=16)
     c.numbers_only(ws, [where["W"], where["b"]], "Change W or b and watch the RMSE.")
-    c.widths(ws, A=17, B=15, C=18, D=18, E=18, F=3, G=20, H=15, I=13, J=15, K=16, L=16)
+    c.widths(ws, A=14, B=12, C=14, D=14, E=15, F=3, G=14, H=12, I=12, J=16, K=15, L=15)  # headings wrap
     c.landscape(ws)
     c.protect(ws)
 

@@ -102,6 +102,7 @@ def build(wb, s: Settings) -> None:
     c.numbers_only(ws, ["B5:B8", f"A{FIRST}:A{last}"], "Change this number: both networks follow.")
     c.widths(ws, A=18, B=14, C=16, D=17, E=15, F=12, G=18, H=15, I=12, J=12)
     c.landscape(ws)
+    ws.page_setup.fitToHeight = 1  # one page: a little larger, its chart was cut across two
     c.protect(ws)
 
 
