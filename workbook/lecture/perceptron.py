@@ -33,6 +33,8 @@ GRID_LEFT = 2
 TABLE_COL = 23  # W..AB: the per-image results table, beside the weights
 IMAGES_LEFT = 30  # AD: the images, PER_BAND side by side, then the next band below
 PER_BAND = 3
+PIXEL_WIDTH = 2.2  # characters: about 15 points, as tall as a row, so a pixel is square (2.6 drew circles as
+# wide ovals and made the printed sheet wider)
 NOTES_ROW = GRID_TOP + SIZE + 1  # under the weight grid, where a line may run on to the right
 SHAPES = {0: "rectangle", 1: "circle"}
 DEFAULT_RUBRIC = Rubric(max_points=10, tiers=(Tier(10, min_metric=1.0), Tier(7, min_metric=0.9),
@@ -188,11 +190,12 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
                                     "follow it and the accuracy.")  # under the grid: beside Points it was crowded
     c.numbers_only(ws, [GRID, where["bias"]], "A weight: positive votes circle, negative votes rectangle.")
     narrow = {col_letter(GRID_LEFT + j): 4.2 for j in range(SIZE)}
-    narrow |= {col_letter(IMAGES_LEFT + j): 2.6 for j in range(PER_BAND * (SIZE + 1))}
+    narrow |= {col_letter(IMAGES_LEFT + j): PIXEL_WIDTH for j in range(PER_BAND * (SIZE + 1))}
     for col, width in narrow.items():
         ws.column_dimensions[col].width = width
     c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=12, AC=14)
     c.landscape(ws)
+    ws.page_setup.fitToHeight = 1  # one page: its last band of images left a blank page behind
     c.protect(ws)
 
 
