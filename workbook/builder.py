@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from copy import copy
+from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -269,7 +270,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
 
     known = ws.__dict__.setdefault("_manualml_cells", {})  # (cell, value, look) -> what put made of it
 
-    def add(ref: str, value, **look) -> None:
+    def place(ref: str, value, **look) -> None:
         """put(ref, _cell(ws, value, **look)), remembered for the sheet: a class set writes the same labels
         and formulas for every student, so only a student's own values (and each formula's result) are
         made again. A float is never remembered (0.0 and -0.0 are equal keys but not the same text)."""
@@ -295,58 +296,92 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
             headings[col] = value
         grid.setdefault(row, {})[col] = sheet_xml.formula(ref, value, results[ref], style) if text is None else text
 
-    add(a1(TITLE_ROW, "A"), a.title, font=styles.TITLE_FONT)
-    who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
-    add(a1(INFO_ROW, "A"), f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT)
-    goal = (f"Edit only the yellow cells (weights and biases) to make the {a.label('metric')} as small as "
-            f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
-    if a.display.scale:  # the template's own words: its target label and prediction label, its unit
-        goal += f" {a.data.target.label} and {a.label('prediction')} are in {a.display.scale}."
-    add(a1(GOAL_ROW, "A"), goal, font=styles.HEADING_FONT, align=styles.WRAP)
+    # the cells that depend on nothing a student's variant changes are made once per sheet and copied
+    frame_key = _frame_key(a, layout)
+    frame = ws.__dict__.get("_manualml_frame")
+    shared = frame is not None and _same(frame[0], frame_key)
+    if shared:
+        for (row, col), text in frame[1].items():
+            grid.setdefault(row, {})[col] = text
+        headings.update(frame[2])
+        goal = frame[3]
+    own: set = set()  # where the student's own cells are, and the shared ones (they must never meet)
+    common: set = set()
 
-    add(a1(LAYER_ROW, layout.input_cols[0]), "Inputs", font=styles.LAYER_FONT)
-    for i, layer in enumerate(a.network.layers[:-1], start=1):
-        first = layout.neurons[layer[0].label].z_col
-        title = ACTIVATION_TITLES[layer[0].activation]
-        add(a1(LAYER_ROW, first), f"Hidden layer {i} ({title})", font=styles.LAYER_FONT)
-    out = layout.neurons["out"]
-    add(a1(LAYER_ROW, out.z_col), f"Output ({ACTIVATION_TITLES[out.activation]})", font=styles.LAYER_FONT)
+    def add(ref: str, value, **look) -> None:
+        common.add(_position(ref))
+        place(ref, value, **look)
+
+    def mine(ref: str, value, **look) -> None:
+        own.add(_position(ref))
+        place(ref, value, **look)
+
+    if not shared:
+        add(a1(TITLE_ROW, "A"), a.title, font=styles.TITLE_FONT)
+    who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
+    mine(a1(INFO_ROW, "A"), f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT)
+    if not shared:
+        goal = (f"Edit only the yellow cells (weights and biases) to make the {a.label('metric')} as small as "
+                f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
+        if a.display.scale:  # the template's own words: its target label and prediction label, its unit
+            goal += f" {a.data.target.label} and {a.label('prediction')} are in {a.display.scale}."
+        add(a1(GOAL_ROW, "A"), goal, font=styles.HEADING_FONT, align=styles.WRAP)
+
+        add(a1(LAYER_ROW, layout.input_cols[0]), "Inputs", font=styles.LAYER_FONT)
+        for i, layer in enumerate(a.network.layers[:-1], start=1):
+            first = layout.neurons[layer[0].label].z_col
+            title = ACTIVATION_TITLES[layer[0].activation]
+            add(a1(LAYER_ROW, first), f"Hidden layer {i} ({title})", font=styles.LAYER_FONT)
+        out = layout.neurons["out"]
+        add(a1(LAYER_ROW, out.z_col), f"Output ({ACTIVATION_TITLES[out.activation]})", font=styles.LAYER_FONT)
 
     for n in layout.neurons.values():
         for name, ref in n.params.items():
-            add(n.param_labels[name], n.param_texts[name], align=styles.RIGHT)
-            add(ref, a.weights[name], font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
-                      fmt=a.display.weight_format, border=styles.EDITABLE_BORDER, protection=styles.UNLOCKED)
+            if not shared:
+                add(n.param_labels[name], n.param_texts[name], align=styles.RIGHT)
+            mine(ref, a.weights[name], font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
+                 fmt=a.display.weight_format, border=styles.EDITABLE_BORDER, protection=styles.UNLOCKED)
 
-    teaching.add_to_main_sheet(ws, a, layout, put)
-    h = layout.header_row
-    for col, column, label in zip(layout.input_cols, a.data.inputs, a.network.input_labels, strict=True):
-        add(a1(h, col), f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
-    for n in layout.neurons.values():
-        if n.has_z_column:
-            add(a1(h, n.z_col), n.label, font=styles.HEADING_FONT, align=styles.CENTER)
-            if n.label != "out":
-                add(a1(h, n.a_col), activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
-                                      align=styles.CENTER)
-    add(a1(h, layout.target_col), a.data.target.heading, font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
-    add(a1(h, layout.pred_col), a.label("prediction"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
-    add(a1(h, layout.error_col), a.label("error"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+    def teaching_put(ref: str, cell) -> None:
+        own.add(_position(ref))
+        put(ref, cell)
+
+    teaching.add_to_main_sheet(ws, a, layout, teaching_put)
+    if not shared:
+        h = layout.header_row
+        for col, column, label in zip(layout.input_cols, a.data.inputs, a.network.input_labels, strict=True):
+            add(a1(h, col), f"{column.heading} - {label}", font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+        for n in layout.neurons.values():
+            if n.has_z_column:
+                add(a1(h, n.z_col), n.label, font=styles.HEADING_FONT, align=styles.CENTER)
+                if n.label != "out":
+                    add(a1(h, n.a_col), activation_heading(n.activation, n.label), font=styles.HEADING_FONT,
+                        align=styles.CENTER)
+        add(a1(h, layout.target_col), a.data.target.heading, font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+        add(a1(h, layout.pred_col), a.label("prediction"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+        add(a1(h, layout.error_col), a.label("error"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
 
     summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
                                average=average_metric(a.metric, a.data.y))
-    add(layout.metric_label_cell, a.label("metric"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
-    add(layout.metric_cell, summary[layout.metric_cell], font=styles.RESULT_FONT,
-                                  fill=styles.RESULT_FILL, fmt=fmt, formula=True)
-    add(layout.baseline_label_cell, a.label("baseline"), font=styles.HEADING_FONT)
-    add(layout.baseline_cell, baseline, fill=styles.GIVEN_FILL, fmt=fmt)
-    add(layout.improvement_label_cell, a.label("improvement"),
-                                                               font=styles.HEADING_FONT)
-    add(layout.improvement_cell, summary[layout.improvement_cell],
-                                                         font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-                                                         fmt=a.display.improvement_format, formula=True)
-    add(layout.points_label_cell, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT)
-    add(layout.points_cell, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-                                  fmt=styles.POINTS_FORMAT, formula=True)
+    if not shared:
+        add(layout.metric_label_cell, a.label("metric"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+    mine(layout.metric_cell, summary[layout.metric_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL, fmt=fmt,
+         formula=True)
+    if not shared:
+        add(layout.baseline_label_cell, a.label("baseline"), font=styles.HEADING_FONT)
+    mine(layout.baseline_cell, baseline, fill=styles.GIVEN_FILL, fmt=fmt)
+    if not shared:
+        add(layout.improvement_label_cell, a.label("improvement"), font=styles.HEADING_FONT)
+    mine(layout.improvement_cell, summary[layout.improvement_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
+         fmt=a.display.improvement_format, formula=True)
+    if not shared:
+        add(layout.points_label_cell, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT)
+    mine(layout.points_cell, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
+         fmt=styles.POINTS_FORMAT, formula=True)
+    if not shared and not fresh and not own & common:  # for the next student (a fresh sheet is a single build)
+        ws.__dict__["_manualml_frame"] = (frame_key, {(r, c): grid[r][c] for r, c in common},
+                                          {c: t for c, t in headings.items() if (layout.header_row, c) in common},
+                                          goal)
     if fresh:
         _column_widths(ws, layout)
         _fit_to_page_width(ws, landscape=True, paper=a.display.paper)
@@ -371,6 +406,20 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
         _chart(ws, a, layout)
         _protect(ws, layout, password)
     return package.SheetBody(rows=rows, dimension=sheet_xml.dimension(max([*grid, last]), last_col))
+
+
+def _frame_key(a: Assignment, layout: Layout) -> tuple:
+    """What the main sheet's shared cells (titles, labels, headings) depend on: everything of the assignment
+    but a student's variant (starting weights, data rows), and the layout."""
+    return (layout, a.data.inputs, a.data.target,
+            *(getattr(a, f.name) for f in fields(a) if f.name not in ("weights", "data")))
+
+
+def _same(one: tuple, other: tuple) -> bool:
+    try:
+        return one == other  # a variant shares its template's objects: mostly identity checks
+    except (TypeError, ValueError):  # a field whose == is not a bool (an array): not the same, to be safe
+        return False
 
 
 def main_sheet_values(a: Assignment, layout: Layout, baseline: float) -> dict:
