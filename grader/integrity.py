@@ -66,7 +66,8 @@ def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
     if not any(f.code in SYMPTOMS for f in [*sub.findings, *plain]):  # nothing moved: the fast path
         return [*sub.findings, *plain]
     _, _, last_row, last_col = box(sheet.extent)
-    edit = structure.detect(sub.cells, sheet, (last_row + structure.MAX_SPAN, last_col + structure.MAX_SPAN))
+    edit = structure.detect(sub.cells, sheet, (last_row + structure.MAX_SPAN, last_col + structure.MAX_SPAN),
+                            names=sub.book.defined_names, where=sub.sheet)
     if not edit:
         return [*sub.findings, *plain]
     reader = [f for f in sub.findings if not _moved_name(f, edit)]

@@ -19,6 +19,7 @@ explains is reported cell by cell.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from grader.cell import normalise_formula
 from grader.reader import MARGIN as MAX_SPAN  # rows or columns inserted or deleted at once that are recognised
 from grader.sheet_cells import SheetCells
-from workbook.address import a1, box, col_index, col_letter, position
+from workbook.address import a1, box, col_index, col_letter, parse_reference, position, undollar
 from workbook.graded import GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9
@@ -44,6 +45,7 @@ class Edit:
     axis: str  # "row" or "column"
     at: int  # the first row/column inserted before, or the first one deleted
     count: int  # rows/columns inserted (> 0) or deleted (< 0)
+    last: int = 0  # > at: placed only between at and last (above the data table, where nothing tells rows apart)
 
     def index(self, i: int) -> int | None:
         """Where issued row (or column) i is now; None if it was deleted."""
@@ -57,6 +59,13 @@ class Edit:
         """'row 14 was deleted', 'a column was inserted before E'."""
         n = abs(self.count)
         name = (lambda i: str(i)) if self.axis == "row" else col_letter
+        if self.last > self.at:  # somewhere between two rows that say where they are
+            what = f"a {self.axis}" if n == 1 else f"{n} {self.axis}s"
+            if self.count > 0:
+                where = f"above row {self.last + 1}" if self.at == 1 else \
+                    f"between rows {self.at - 1} and {self.last + 1}"
+                return f"{what} {'was' if n == 1 else 'were'} inserted {where}"
+            return f"{'one' if n == 1 else n} of rows {self.at}–{self.last} {'was' if n == 1 else 'were'} deleted"
         if self.count > 0:
             what = f"a {self.axis} was" if n == 1 else f"{n} {self.axis}s were"
             return f"{what} inserted before {self.axis} {name(self.at)}" if self.axis == "row" else \
@@ -160,16 +169,19 @@ class Edits:
 NONE = Edits(())
 
 
-def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int]) -> Edits:
+def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int], *,
+           names: Mapping[str, str] | None = None, where: str = "") -> Edits:
     """The row and column insertions/deletions that explain where the issued content is (none: NONE).
 
     `read_until` is the (last row, last column) the reader read: content pushed beyond it is unknown.
     Rows are told apart by their data and columns by their issued cells, and each search needs the other's
     answer (a deleted column moves the data a row search reads), so they are asked in turn until neither
-    changes (twice at most, for edits of both kinds)."""
+    changes (twice at most, for edits of both kinds). `names`: the submission's defined names and `where` the
+    sheet read: a spreadsheet moves a weight's name with its cell, which places a row edit above the data."""
     found = NONE
+    above = _named_rows(sheet, names or {}, where)
     for _ in range(3):
-        rows = _row_edits(cells, sheet, Edits(found.along("column")))
+        rows = _row_edits(cells, sheet, Edits(found.along("column")), above)
         columns = _column_edits(cells, sheet, Edits(rows), read_until)
         new = Edits((*rows, *columns))
         if new == found:
@@ -178,9 +190,49 @@ def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int]) -
     return found
 
 
-def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits) -> tuple[Edit, ...]:
+def _named_rows(sheet: GradedSheet, names: Mapping[str, str], where: str) -> list[tuple[int, int | None]]:
+    """(issued row, row now; None if deleted) of every weight whose defined name says where it went."""
+    found: list[tuple[int, int | None]] = []
+    for region in sheet.of(Role.EDITABLE):
+        target = names.get(region.name or "")
+        if target is None or len(region.params) != 1:
+            continue
+        row = box(region.area)[0]
+        if "#REF!" in target:
+            found.append((row, None))
+            continue
+        try:
+            target_sheet, ref = parse_reference(target)
+            now = position(undollar(ref))[0]
+        except ValueError:
+            continue
+        if target_sheet == where:
+            found.append((row, now))
+    return found
+
+
+def _above(first: int, count: int, named: list[tuple[int, int | None]]) -> Edit:
+    """The edit above the data table (first row `first`) that shifted it by `count`, placed by the weights'
+    names: after the last row still where it was issued, before the first that moved (or at the first one
+    deleted)."""
+    named = [(r, now) for r, now in named if r < first]
+    stayed = [r for r, now in named if now == r]
+    moved = [r for r, now in named if now is not None and now != r]
+    gone = [r for r, now in named if now is None]
+    if count < 0 and gone:
+        return Edit("row", min(gone), count)
+    at, before = max(stayed, default=0) + 1, min(moved, default=first)
+    if count < 0:
+        return Edit("row", at, count, 0 if before - at == -count else before - 1)
+    return Edit("row", at, count, 0 if before == at else before - 1)
+
+
+def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits,
+               named: list[tuple[int, int | None]] | None = None) -> tuple[Edit, ...]:
     """Compare the data rows, all given columns at once, with the issued rows shifted up or down, edit after
-    edit from the top. `columns`: column edits already found (the data is read where they moved it)."""
+    edit from the top. `columns`: column edits already found (the data is read where they moved it). The
+    rows just above the table are read too: if the whole table moved, the edit was above it (`named`: where
+    the weights' names say their rows went, which places it)."""
     given = [(region, j) for region in sheet.of(Role.GIVEN) if region.rows
              for j in range(box(region.area)[3] - box(region.area)[1] + 1)]
     if not given:
@@ -189,13 +241,14 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits) -> tuple[E
     n = r2 - r1 + 1
     if n < 2:
         return ()
+    above = min(MAX_SPAN, r1 - 1)  # seen index k is row r1 - above + k
     seen, issued, present = [], [], []
     for region, j in given:
         q1, c1, q2, c2 = box(region.area)
         col = columns.index("column", c1 + j)
         if (q1, q2) != (r1, r2) or col is None:
             continue
-        column = cells.column(col_letter(col), r1, r2 + MAX_SPAN)
+        column = cells.column(col_letter(col), r1 - above, r2 + MAX_SPAN)
         seen.append(np.where(column.is_number & ~column.has_formula, column.number, np.nan))
         issued.append(np.asarray(region.values, dtype=float).reshape(q2 - q1 + 1, c2 - c1 + 1)[:, j])
         present.append(column.has_value | column.has_formula)
@@ -207,6 +260,7 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits) -> tuple[E
     def equal(first: int, offset: int) -> np.ndarray:
         """Issued rows first..n-1 against the seen rows `offset` below them (False where there are none)."""
         out = np.zeros(n - first, dtype=bool)
+        offset += above
         lo, hi = max(first, -offset), min(n, total - offset)
         if lo < hi:
             s, v = seen_a[:, lo + offset:hi + offset], issued_a[:, lo:hi]
@@ -223,17 +277,23 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits) -> tuple[E
         return bool(shifted[:need].all()) and int(shifted.sum()) > int(equal(first, old).sum())
 
     def blank(lo: int, hi: int) -> bool:
-        return not present_a[:, max(lo, 0):max(hi, 0)].any()
+        return not present_a[:, max(lo + above, 0):max(hi + above, 0)].any()
 
     edits: list[Edit] = []
     offset, i, unexplained = 0, 0, 0
+    if not equal(0, 0)[:2].all():  # the whole table moved: rows were inserted or deleted above it
+        for m in (1, -1, 2, -2, 3, -3)[:2 * MAX_SPAN]:
+            if m >= -above and explains(0, 0, m):
+                edits.append(_above(r1, m, named or []))
+                offset = m
+                break
     while i < n:
         bad = np.flatnonzero(~equal(i, offset))
         if not bad.size:
             break
         i += int(bad[0])
         for m in range(1, MAX_SPAN + 1):
-            if abs(offset + m) <= MAX_SPAN and i + offset + m <= total and blank(i + offset, i + offset + m) \
+            if abs(offset + m) <= MAX_SPAN and i + offset + m + above <= total and blank(i + offset, i + offset + m) \
                     and explains(i, offset, offset + m):
                 edits.append(Edit("row", r1 + i, m))
                 offset += m

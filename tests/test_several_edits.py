@@ -41,6 +41,10 @@ def edited(uno_python, hp, tmp_path_factory):
         "two-rows-deleted": {f"delete-rows:{SHEET}!A15": 1, f"delete-rows:{SHEET}!A12": 1},
         "row-inserted-column-deleted": {f"insert-rows:{SHEET}!A13": 1, f"delete-columns:{SHEET}!H1": 1,
                                         "w_h1_out": 1.5},
+        # above the data table, where only the weights' names (moved with their cells) say which rows moved
+        "blank-row-deleted": {f"delete-rows:{SHEET}!A9": 1},  # the blank row between the weights and the table
+        "row-inserted-at-top": {f"insert-rows:{SHEET}!A4": 1, "b_out": 3.0},  # a row for the student's name
+        "weight-row-deleted": {f"delete-rows:{SHEET}!A6": 1},  # w_in1_h1, w_in1_h2 and w_h1_out with it
     }
     out = {}
     for name, edits in plans.items():
@@ -134,3 +138,33 @@ def test_edits_are_numbered_as_issued():
     assert both.move_ref("I16") == "H16" and both.move_ref("H16") is None
     assert both.deleting("A15") == Edit("row", 15, -1) and both.deleting("H3") == Edit("column", 8, -1)
     assert layout_for(load("house-prices")).first_row == 11  # the numbers above are the issued sheet's
+
+
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+def test_edits_above_the_data_table(edited, hp, suffix):
+    """Nothing but the weights' names says where a row above the table went: the edit is placed between the
+    last weight row that stayed and the first that moved, and said so when that leaves a choice."""
+    r = grade_file(edited["blank-row-deleted" + suffix], hp)
+    assert _found(r) == [("row-deleted", f"one of rows 9–10 was deleted: {_cells(hp, lambda r, c: r > 10)} issued "
+                                         f"cells moved{TAIL}")]
+    assert r.improvement == 0.0
+    r = grade_file(edited["row-inserted-at-top" + suffix], hp)
+    assert _found(r) == [("row-inserted", f"a row was inserted above row 6: {_cells(hp, lambda r, c: r >= 6)} "
+                                          f"issued cells moved{TAIL}")]
+    assert r.weights["b_out"] == 3.0
+    r = grade_file(edited["weight-row-deleted" + suffix], hp)
+    assert _found(r) == [
+        *(("weight-deleted", f"the weight {w} (issued in cell {ref}) was deleted with row 6, so it cannot be read: "
+                             "undo the deletion, or start again from the workbook you were given")
+          for w, ref in [("w_in1_h1", "E6"), ("w_in1_h2", "G6"), ("w_h1_out", "J6")]),
+        ("row-deleted", f"row 6 was deleted: {_cells(hp, lambda r, c: r > 6)} issued cells moved, and "
+                        f"{_cells(hp, lambda r, c: r == 6)} issued cells were deleted with it{TAIL}")]
+
+
+@pytest.mark.parametrize(("edit", "exp"), [
+    (Edit("row", 9, -1, 10), "one of rows 9–10 was deleted"), (Edit("row", 9, -2, 11), "2 of rows 9–11 were deleted"),
+    (Edit("row", 1, 1, 5), "a row was inserted above row 6"),
+    (Edit("row", 9, 2, 10), "2 rows were inserted between rows 8 and 11"),
+])
+def test_edits_placed_between_two_rows_are_named(edit, exp):
+    assert edit.describe() == exp
