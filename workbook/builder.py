@@ -364,7 +364,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
                                average=average_metric(a.metric, a.data.y))
     if not shared:
-        add(layout.metric_label_cell, a.label("metric"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
+        add(layout.metric_label_cell, a.label("metric"), font=styles.HEADING_FONT, align=styles.SUMMARY_WRAP)
     mine(layout.metric_cell, summary[layout.metric_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL, fmt=fmt,
          formula=True)
     if not shared:
@@ -499,7 +499,7 @@ def _header_height(ws, headings: dict[int, str]) -> float | None:
     for col, words in headings.items():
         letter = col_letter(col)
         width = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 8.43
-        heights.append(_wrapped_height(words, max(1.0, width / 1.12 - 1)) or 0.0)  # bold
+        heights.append(_wrapped_height(words, max(1.0, width / 1.12 - 2)) or 0.0)  # bold, one character in
     return max(heights, default=0.0) or None
 
 

@@ -29,7 +29,10 @@ RESULT_FONT = Font(bold=True, size=12)
 WRAP = Alignment(wrap_text=True, vertical="top")
 # Column headings sit right above their data: all of a heading row aligned at the bottom, so a tall row (a long
 # label wrapped) does not leave short headings floating at the top beside others at the bottom.
-HEADING_WRAP = Alignment(wrap_text=True, vertical="bottom")
+# One character in from the left: a wrapped heading fills its column to the edge, and the next one's lines
+# started flush against it ("predicts for that" + "in ice creams" read as one line).
+HEADING_WRAP = Alignment(wrap_text=True, vertical="bottom", horizontal="left", indent=1)
+SUMMARY_WRAP = Alignment(wrap_text=True, vertical="bottom")  # the metric's label: in line with the labels under it
 CENTER = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right")
 CLEAR_LEFT = Alignment(horizontal="left", indent=1)  # words right of a right-aligned number: one character apart
