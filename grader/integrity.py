@@ -482,11 +482,15 @@ def _edit_finding(edit: Edit, sheet: GradedSheet) -> Finding:
     for region in sheet.regions:
         m, gone = _counts(edit, region.area)
         moved, lost = moved + m, lost + gone
-    gone = f", and {lost} issued cells were deleted with it" if lost else ""
-    return Finding(edit.code, TAMPER, f"{edit.describe()}: {moved} issued cells moved{gone}. The grader "
+    gone = f", and {_cells_text(lost)} {'was' if lost == 1 else 'were'} deleted with it" if lost else ""
+    return Finding(edit.code, TAMPER, f"{edit.describe()}: {_cells_text(moved)} moved{gone}. The grader "
                    "checked every cell where it went and grades from the issued data; undo it, or start again "
                    "from the workbook you were given", found=edit.describe(), expected="no rows or columns "
                    "inserted or deleted")
+
+
+def _cells_text(n: int) -> str:
+    return f"{n} issued cell" if n == 1 else f"{n} issued cells"
 
 
 def _counts(edit: Edit, area: str) -> tuple[int, int]:

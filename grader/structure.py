@@ -45,7 +45,8 @@ class Edit:
     axis: str  # "row" or "column"
     at: int  # the first row/column inserted before, or the first one deleted
     count: int  # rows/columns inserted (> 0) or deleted (< 0)
-    last: int = 0  # > at: placed only between at and last (above the data table, where nothing tells rows apart)
+    last: int = 0  # not 0: placed only between at and last (where nothing issued tells the lines apart); an
+    #                insertion then went before one of at..last + 1, a deletion took lines among at..last
 
     def index(self, i: int) -> int | None:
         """Where issued row (or column) i is now; None if it was deleted."""
@@ -59,13 +60,14 @@ class Edit:
         """'row 14 was deleted', 'a column was inserted before E'."""
         n = abs(self.count)
         name = (lambda i: str(i)) if self.axis == "row" else col_letter
-        if self.last > self.at:  # somewhere between two rows that say where they are
-            what = f"a {self.axis}" if n == 1 else f"{n} {self.axis}s"
+        if self.last:  # somewhere between two rows (columns) that say where they are
+            what, lines = (f"a {self.axis}" if n == 1 else f"{n} {self.axis}s"), f"{self.axis}s"
             if self.count > 0:
-                where = f"above row {self.last + 1}" if self.at == 1 else \
-                    f"between rows {self.at - 1} and {self.last + 1}"
+                where = f"above {self.axis} {name(self.last + 1)}" if self.at == 1 else \
+                    f"between {lines} {name(self.at - 1)} and {name(self.last + 1)}"
                 return f"{what} {'was' if n == 1 else 'were'} inserted {where}"
-            return f"{'one' if n == 1 else n} of rows {self.at}–{self.last} {'was' if n == 1 else 'were'} deleted"
+            return f"{'one' if n == 1 else n} of {lines} {name(self.at)}–{name(self.last)} " \
+                   f"{'was' if n == 1 else 'were'} deleted"
         if self.count > 0:
             what = f"a {self.axis} was" if n == 1 else f"{n} {self.axis}s were"
             return f"{what} inserted before {self.axis} {name(self.at)}" if self.axis == "row" else \
@@ -312,6 +314,10 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits,
             unexplained += 1
             if unexplained > MAX_UNEXPLAINED:  # not a moved table (or one read in the wrong columns): stop
                 break
+    below = _row_probes(sheet, r2)  # what follows the table (the summary cells): told apart by what they hold
+    if below:
+        last = max(box(sheet.extent)[2], below[-1][0]) + MAX_SPAN
+        edits += _line_edits(cells, "row", below, Edits((*columns.edits, *edits)), (last, 10**9), r2)
     return tuple(edits)
 
 
@@ -356,8 +362,41 @@ def _column_edits(cells: SheetCells, sheet: GradedSheet, rows: Edits,
     """Each issued column's top cell, where the row edits moved it, compared column by column from the left;
     at the first that does not match, the insertion or deletion (of columns since the last one that matched)
     that makes the next ones match is an edit, and the search goes on from there."""
-    probes = _probes(sheet)
+    return _line_edits(cells, "column", _probes(sheet), rows, read_until, 0)
+
+
+def _placed(edit: Edit, prev: int, c0: int) -> Edit:
+    """`edit`, found between the probes on lines `prev` and `c0` (nothing issued between them tells the lines
+    apart): exact when only one place fits, else placed anywhere between them (Edit.last)."""
+    first, last = prev + 1, c0 - 1
+    if edit.count > 0:
+        return edit if first >= c0 else Edit(edit.axis, first, edit.count, last)
+    if edit.at + (-edit.count) - 1 >= c0 or last - first + 1 <= -edit.count:
+        return edit  # it took the probe's line itself, or the lines between are exactly the ones deleted
+    return Edit(edit.axis, first, edit.count, last)
+
+
+def _row_probes(sheet: GradedSheet, below: int) -> list[tuple[int, int, Region, int]]:
+    """(row, column, region, index of the cell in the region): the first non-editable cell of each issued row
+    below row `below` (the data table's last), by row."""
+    found: dict[int, tuple[int, int, Region, int]] = {}
+    for region in sheet.regions:
+        if region.role == Role.EDITABLE or region.array:
+            continue
+        r1, c1, r2, c2 = box(region.area)
+        for row in range(max(r1, below + 1), r2 + 1):
+            if row not in found or c1 < found[row][1]:
+                found[row] = (row, c1, region, (row - r1) * (c2 - c1 + 1))
+    return [found[r] for r in sorted(found)]
+
+
+def _line_edits(cells: SheetCells, axis: str, probes: list[tuple[int, int, Region, int]], base: Edits,
+                read_until: tuple[int, int], prev_line: int) -> tuple[Edit, ...]:
+    """Edits along `axis` ("row" or "column") found from probe cells in order: at the first probe that does
+    not match where `base` and the edits so far put it, the insertion or deletion (of lines since the last
+    probe that matched, `prev_line` before the first) that makes the next probes match is an edit."""
     found: list[Edit] = []
+    line = 0 if axis == "row" else 1
 
     def checked(edits: Edits, start: int) -> list[tuple[int, bool]]:
         """(probe, whether it matches where `edits` put it) from probe `start` on; deleted or unread ones left out."""
@@ -372,27 +411,27 @@ def _column_edits(cells: SheetCells, sheet: GradedSheet, rows: Edits,
 
     k = 0
     while k < len(probes):
-        current = Edits((*rows.edits, *found))
+        current = Edits((*base.edits, *found))
         now = checked(current, k)
         bad = next((j for j, ok in now if not ok), None)
         if bad is None:
             break
-        c0, prev = probes[bad][1], (probes[bad - 1][1] if bad else 0)
-        shift = sum(e.count for e in found)
+        c0, prev = probes[bad][line], (probes[bad - 1][line] if bad else prev_line)
+        shift = sum(e.count for e in current.along(axis))
         before = sum(ok for j, ok in now if j >= bad)
         edit = None
         for m in range(1, MAX_SPAN + 1):
-            candidates = ([Edit("column", c0, m)] if abs(shift + m) <= MAX_SPAN else []) + \
-                ([Edit("column", at, -m) for at in range(c0, prev, -1)] if abs(shift - m) <= MAX_SPAN else [])
+            candidates = ([Edit(axis, c0, m)] if abs(shift + m) <= MAX_SPAN else []) + \
+                ([Edit(axis, at, -m) for at in range(c0, prev, -1)] if abs(shift - m) <= MAX_SPAN else [])
             for candidate in candidates:
                 after = [ok for _, ok in checked(current.then(candidate), bad)]
                 if after and all(after[:2]) and sum(after) > before:
-                    edit = candidate
+                    edit = _placed(candidate, prev, c0)
                     break
             if edit is not None:
                 break
         if edit is None:
-            k = bad + 1  # no edit explains this column: its cells were edited, and are reported as such
+            k = bad + 1  # no edit explains this line: its cells were edited, and are reported as such
             continue
         found.append(edit)
         k = bad

@@ -247,5 +247,6 @@ def test_column_inserted_in_libreoffice_is_flagged(made, hp):
     r = grade_file(made["column-inserted"], hp)
     assert r.status == "graded", r.error
     assert _codes(r) == ["column-inserted"]  # the weights' names moved with their cells: followed, not reported
-    assert r.findings[0].message.startswith("a column was inserted before D: ")  # C was empty: the same sheet
+    # inserted at C, but C was empty: before C or before D is the same sheet, and the finding says so
+    assert r.findings[0].message.startswith("a column was inserted between columns B and D: ")
     assert r.points == 0

@@ -45,6 +45,9 @@ def edited(uno_python, hp, tmp_path_factory):
         "blank-row-deleted": {f"delete-rows:{SHEET}!A9": 1},  # the blank row between the weights and the table
         "row-inserted-at-top": {f"insert-rows:{SHEET}!A4": 1, "b_out": 3.0},  # a row for the student's name
         "weight-row-deleted": {f"delete-rows:{SHEET}!A6": 1},  # w_in1_h1, w_in1_h2 and w_h1_out with it
+        # below the data table: the summary cells (Improvement in M17, Points in M20) tell the rows apart
+        "row-below-deleted": {f"delete-rows:{SHEET}!A18": 1},  # the blank row under Improvement
+        "row-below-inserted": {f"insert-rows:{SHEET}!A19": 1, f"insert-rows:{SHEET}!A12": 1},
     }
     out = {}
     for name, edits in plans.items():
@@ -168,3 +171,15 @@ def test_edits_above_the_data_table(edited, hp, suffix):
 ])
 def test_edits_placed_between_two_rows_are_named(edit, exp):
     assert edit.describe() == exp
+
+
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+def test_edits_below_the_data_table(edited, hp, suffix):
+    r = grade_file(edited["row-below-deleted" + suffix], hp)
+    assert _found(r) == [("row-deleted", f"one of rows 18–19 was deleted: 1 issued cell moved{TAIL}")]  # Points
+    r = grade_file(edited["row-below-inserted" + suffix], hp)
+    assert _found(r) == [
+        ("row-inserted", f"a row was inserted before row 12: {_cells(hp, lambda r, c: r >= 12)} issued cells "
+                         f"moved{TAIL}"),
+        ("row-inserted", f"a row was inserted between rows 17 and 20: 1 issued cell moved{TAIL}")]
+    assert r.improvement == 0.0
