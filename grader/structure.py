@@ -31,6 +31,7 @@ from workbook.address import a1, box, col_index, col_letter, parse_reference, po
 from workbook.graded import GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9
+WINDOW = 1024  # data rows after a candidate edit that must match better shifted than not
 MAX_UNEXPLAINED = 8  # data rows no edit explains before the row search gives up (each costs a pass over the rest)
 
 _REF = r"(\$?)([A-Z]{1,3})(\$?)([0-9]+)"
@@ -259,11 +260,12 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits,
     seen_a, issued_a, present_a = np.array(seen), np.array(issued), np.array(present)
     total = seen_a.shape[1]
 
-    def equal(first: int, offset: int) -> np.ndarray:
-        """Issued rows first..n-1 against the seen rows `offset` below them (False where there are none)."""
-        out = np.zeros(n - first, dtype=bool)
+    def equal(first: int, offset: int, stop: int | None = None) -> np.ndarray:
+        """Issued rows first..stop-1 (n-1) against the seen rows `offset` below them (False where there are none)."""
+        stop = n if stop is None else min(stop, n)
+        out = np.zeros(stop - first, dtype=bool)
         offset += above
-        lo, hi = max(first, -offset), min(n, total - offset)
+        lo, hi = max(first, -offset), min(stop, total - offset)
         if lo < hi:
             s, v = seen_a[:, lo + offset:hi + offset], issued_a[:, lo:hi]
             with np.errstate(invalid="ignore"):
@@ -273,10 +275,13 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits,
 
     def explains(first: int, old: int, new: int) -> bool:
         """Shifted by `new`, the issued rows from `first` match the seen ones: the next two at least (or all
-        that are left), and more of the rest than unshifted (`old`) do."""
-        shifted = equal(first, new)
+        that are left), and more of the next WINDOW rows than unshifted (`old`) do (a window, so that a big
+        sheet with a few edited cells costs a few short comparisons, not passes over every row)."""
         need = min(2, n - first)
-        return bool(shifted[:need].all()) and int(shifted.sum()) > int(equal(first, old).sum())
+        if not equal(first, new, first + need).all():
+            return False
+        stop = first + WINDOW
+        return int(equal(first, new, stop).sum()) > int(equal(first, old, stop).sum())
 
     def blank(lo: int, hi: int) -> bool:
         return not present_a[:, max(lo + above, 0):max(hi + above, 0)].any()
