@@ -465,23 +465,26 @@ def _xlsx_cell(el, ref, row, col, masters, strings) -> tuple | None:
     f = v = is_ = None
     for child in el:  # one pass over the children; the first of each kind counts, as find() would
         tag = child.tag
-        if tag == _F:
-            f = child if f is None else f
-        elif tag == _V:
-            v = child if v is None else v
-        elif tag == _IS:
-            is_ = child if is_ is None else is_
+        if tag == _V:
+            if v is None:
+                v = child
+        elif tag == _F:
+            if f is None:
+                f = child
+        elif tag == _IS and is_ is None:
+            is_ = child
     kind = el.get("t", "n")
     formula = array_ref = None
     if f is not None:
         text = f.text or ""
-        if f.get("t") == "shared":
+        shape = f.get("t")
+        if shape == "shared":
             si = f.get("si", "")
             if text:
                 masters.setdefault(si, []).append((row, ref, text))
             elif si in masters:
                 text = shared_child(masters[si][-1][1:], row, col)
-        elif f.get("t") == "array":
+        elif shape == "array":
             array_ref = f.get("ref")
         formula = "=" + text if text else None
     if kind == "inlineStr":

@@ -106,6 +106,7 @@ def choose_sheet(book: WorkbookCells, issued: str, names: Iterable[str], finding
     return None
 
 
+@lru_cache(maxsize=256)
 def _with_margin(area: str) -> str:
     r1, c1, r2, c2 = box(area)
     return area_of(r1, c1, r2 + MARGIN, c2 + MARGIN)
@@ -126,7 +127,9 @@ def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,
             continue
         cells = book.sheet(sheet)
         for key, ref in zip(region.params, region.refs, strict=True):
-            value = weight_value(key, _qualified(sheet, ref), ref, cells.get(ref), problems)
+            value = _plain_number(cells, ref)
+            if value is None:
+                value = weight_value(key, _qualified(sheet, ref), ref, cells.get(ref), problems)
             if value is not None:
                 weights[key] = value
     findings += problems[:MAX_LISTED]
@@ -165,10 +168,24 @@ def _read_named(book: WorkbookCells, sheet: str | None, graded: GradedSheet, reg
         findings.append(Finding("weight-missing", WEIGHT, f"{name} cannot be found (its sheet is missing)",
                                 cell=name))
         return
-    cell = book.sheet(target_sheet).get(ref)
-    value = weight_value(name, _qualified(target_sheet, ref), ref, cell, findings)
+    cells = book.sheet(target_sheet)
+    value = _plain_number(cells, ref)
+    if value is None:
+        value = weight_value(name, _qualified(target_sheet, ref), ref, cells.get(ref), findings)
     if value is not None:
         weights[region.params[0]] = value
+
+
+def _plain_number(cells: SheetCells, ref: str) -> float | None:
+    """The weight when its cell holds a plain finite number (what weight_value would return without a
+    finding), or None: then weight_value looks at the cell and says what is wrong with it."""
+    saved = cells.saved(ref)
+    if saved is None or saved[1] is not None:
+        return None
+    value = saved[0]
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def weight_value(name: str, where: str, ref: str, cell: Cell | None, findings: list[Finding]) -> float | None:
