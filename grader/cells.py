@@ -427,7 +427,17 @@ def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_
                             break
                     else:
                         continue
-                cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
+                only = el[0] if len(el) == 1 else None
+                if only is not None and only.tag == _V and (kind := el.get("t", "n")) != "inlineStr":
+                    saved = only.text  # a value alone, the usual cell: what _xlsx_cell keeps, without the call
+                    if not saved:
+                        continue
+                    if kind == "s":
+                        int(saved)
+                        strings.wanted = True
+                    cell = None, None, kind, saved
+                else:
+                    cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
                 if cell is not None:
                     cells[ref] = cell
                     if where is not None and where[0] and where[0] != row_no:
