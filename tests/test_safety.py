@@ -243,3 +243,17 @@ def test_an_external_entity_is_never_read(tmp_path, good):
                       '<sheet name="&e;"/></sheets></workbook>'))
     result = grade_file(path, load("house-prices"))
     assert result.error_code == "hostile-xml" and "TOP-SECRET" not in repr(result)
+
+
+def test_shared_strings_are_parsed_only_when_a_text_is_looked_up(tmp_path, soffice):
+    """LibreOffice stores the labels as shared strings; no check of a clean file reads a label's text, so a
+    string table damaged past its prolog does not stop grading, while a DTD in it is refused (above) and a
+    weight that is text still shows it."""
+    from workbook import libreoffice
+
+    (saved,) = libreoffice.recalculate([build_workbook(load("house-prices"), tmp_path / "s.xlsx")], tmp_path / "lo")
+    damaged = _with_member(tmp_path, saved, "damaged.xlsx", "xl/sharedStrings.xml",
+                           lambda x: x.replace("</sst>", "<si><t>unclosed</si></sst>"))
+    result = grade_file(damaged, load("house-prices"))
+    assert (result.status, result.findings) == ("graded", ())
+    assert result.metric == grade_file(saved, load("house-prices")).metric
