@@ -147,9 +147,10 @@ def _read_named(book: WorkbookCells, sheet: str | None, graded: GradedSheet, reg
     target_sheet, ref = sheet, home
     pointed_sheet = parse_reference(book.defined_names[name])[0] if name in book.defined_names else None
     if pointed_sheet is not None and pointed_sheet not in book.sheet_names:
-        findings.append(Finding("name-broken", TAMPER, f"the name {name} points at a sheet that no longer exists "
-                                f"({book.defined_names[name]}); the weight was read from its cell {home}",
-                                cell=name, expected=expected, found=book.defined_names[name]))
+        what = "is broken (#REF!): the cell it named was deleted" if "#REF!" in book.defined_names[name] else \
+            f"points at a sheet that no longer exists ({book.defined_names[name]})"
+        findings.append(Finding("name-broken", TAMPER, f"the name {name} {what}; the weight was read from its "
+                                f"cell {home}", cell=name, expected=expected, found=book.defined_names[name]))
     elif name in book.defined_names:
         target_sheet, ref = parse_reference(book.defined_names[name])
         ref = undollar(ref)

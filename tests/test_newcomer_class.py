@@ -151,3 +151,21 @@ def test_the_class_report_counts_a_missing_student_as_no_submission(graded):
     page = (graded / "class.html").read_text(encoding="utf-8")
     assert "Class report by manualml: 2 submission(s), 2 graded, 1 student(s) handed in nothing." in page
     assert "<td>Dana Scully</td><td>missing</td>" in page and "missing: missing" not in page
+
+
+def test_a_name_broken_by_a_deleted_cell_is_not_a_missing_sheet(tmp_path):
+    """A name whose cell was deleted (#REF!) once read 'points at a sheet that no longer exists (#REF!)'."""
+    from grader.grade import grade_file
+    from tests.submissions import openpyxl_tamper
+    from workbook.builder import build_workbook
+    from workbook.catalog import load
+
+    hp = load("house-prices")
+
+    def broken(wb):
+        wb.defined_names["b_h1"].attr_text = "#REF!"
+
+    path = openpyxl_tamper(build_workbook(hp, tmp_path / "issued.xlsx"), tmp_path / "broken.xlsx", broken)
+    (f,) = [f for f in grade_file(path, hp).findings if f.code == "name-broken"]
+    assert f.message == "the name b_h1 is broken (#REF!): the cell it named was deleted; the weight was read from " \
+                        "its cell E8"
