@@ -54,6 +54,7 @@ class Found:
 
     files: list[Path]
     skipped: list[Skipped]
+    roots: list[Path] = field(default_factory=list)  # the folders searched (an unpacked zip's among them)
 
 
 def _debris(path: Path, root: Path) -> str | None:
@@ -82,21 +83,33 @@ def _spreadsheet_xml(path: Path) -> bool:
         return True  # let grading say why it cannot be opened
 
 
-def walk(inputs: Iterable[str | Path]) -> Found:
+def walk(inputs: Iterable[str | Path], *, unpacker=None) -> Found:
     """Files given as they are; folders searched (recursively), sorted.
 
     Every file in a folder is either graded or listed with the reason it is not: spreadsheets of
     every format are graded (the ones the grader cannot read get a message saying how to save
     them), lock files and OS debris are skipped on purpose, anything else is named as not a
-    spreadsheet. An Apple Numbers package (a folder named *.numbers) counts as one file.
+    spreadsheet. An Apple Numbers package (a folder named *.numbers) counts as one file. With an
+    `unpacker` (grader.archives.Unpacker), a zip of files, given or found, is unpacked and walked
+    as the folder it holds.
     """
     files: list[Path] = []
     skipped: list[Skipped] = []
-    for item in inputs:
-        root = Path(item)
-        if not root.is_dir() or root.suffix.lower() == ".numbers":
-            files.append(root)
-            continue
+    roots: list[Path] = []
+
+    def zipped(path: Path) -> bool:
+        if unpacker is None or not unpacker.wants(path):
+            return False
+        folder = unpacker.unpack(path)
+        if folder is None:
+            skipped.append(Skipped(path, "a zip inside zips nested too deep: unzip it to grade the workbooks "
+                                         "inside", False))
+        else:
+            search(folder)
+        return True
+
+    def search(root: Path) -> None:
+        roots.append(root)
         for path in sorted(root.rglob("*")):
             if any(p.suffix.lower() == ".numbers" and p.is_dir() for p in path.parents if p != root
                    and p.is_relative_to(root)):
@@ -112,11 +125,20 @@ def walk(inputs: Iterable[str | Path]) -> Found:
             suffix = path.suffix.lower()
             if suffix in SUFFIXES or (suffix in ALSO_REPORTED and (suffix != ".xml" or _spreadsheet_xml(path))):
                 files.append(path)
-            else:
+            elif not zipped(path):
                 why = ("a zip archive: unzip it to grade the workbooks inside" if suffix == ".zip" else
                        "not a spreadsheet (.xlsx, .xlsm or .ods)")
                 skipped.append(Skipped(path, why, False))
-    return Found(files=files, skipped=skipped)
+
+    for item in inputs:
+        root = Path(item)
+        if root.is_dir() and root.suffix.lower() != ".numbers":
+            search(root)
+        elif not zipped(root):
+            files.append(root)
+    if unpacker is not None:
+        skipped += [Skipped(r.path, r.reason, False) for r in unpacker.refused]
+    return Found(files=files, skipped=skipped, roots=roots)
 
 
 def find_submissions(inputs: Iterable[str | Path]) -> list[Path]:

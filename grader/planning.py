@@ -144,15 +144,18 @@ def gradescope_upload(paths: list[Path], skipped: list[Skipped], base) -> tuple[
 
 
 def plan_grading(submissions: list[Path], *, template=None, manifest: Path | None = None,
-                 secret: bytes | None = None, options: dict | None = None, gradescope: bool = False) -> GradingPlan:
-    """Decide what to grade. Raises PlanError for a run that cannot be right (nothing to grade, a wrong key)."""
+                 secret: bytes | None = None, options: dict | None = None, gradescope: bool = False,
+                 unpacker=None) -> GradingPlan:
+    """Decide what to grade. Raises PlanError for a run that cannot be right (nothing to grade, a wrong key).
+
+    `unpacker` (grader.archives.Unpacker): a zip of submissions is graded as the folder it holds."""
     options = dict(options or {})
     if manifest and gradescope:  # results.json holds one student's result: a class run would write the first row's
         raise PlanError("--gradescope grades one student's upload and cannot be combined with --manifest "
                         "(a whole class): run it per upload with -t TEMPLATE, or drop --gradescope")
-    found = walk(submissions)
+    found = walk(submissions, unpacker=unpacker)
     paths = found.files
-    roots = [Path(s) for s in submissions if Path(s).is_dir()]
+    roots = found.roots
     if not paths and not manifest and not gradescope:
         listed = "; ".join(f"{s.path.name}: {s.reason}" for s in found.skipped[:5])
         raise PlanError(f"no spreadsheet files found in {', '.join(map(str, submissions))}"

@@ -498,28 +498,53 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     options = {"on_finding": on_finding} if on_finding else {}
-    try:
-        secret = None
-        if manifest:
-            from workbook.roster import find_secret, load_secret, read_manifest
+    from grader.archives import Unpacker
 
-            secret = load_secret(key_file, required=read_manifest(manifest).get("signed", False))
-        plan = plan_grading(list(submissions), template=template, manifest=manifest, secret=secret,
-                            options=options, gradescope=bool(outputs.gradescope))
-    except WrongKeyError as exc:  # say which key was tried: a second machine or a new $HOME has another one
-        key = find_secret(key_file)
-        raise UsageError(f"{exc}; the key tried was {key.origin if key else 'none'}") from None
-    except (WorkbookError, PlanError) as exc:
-        raise UsageError(str(exc)) from None
-    with _progress(progress_factory, len(plan.jobs)) as update:
-        results = grade_jobs(plan.jobs, workers=workers, timeout=timeout, progress=update)
-    results = plan.with_upload_notes(results) + plan.extra
-    lines = [terminal.render(results, plan, notes=shared_stamps(results, plan))]
-    lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs,
-                            rostered=plan.rostered(results))
+    with Unpacker() as unpacker:  # a zip of submissions (an LMS's download) is graded as the folder it holds
+        try:
+            secret = None
+            if manifest:
+                from workbook.roster import find_secret, load_secret, read_manifest
+
+                secret = load_secret(key_file, required=read_manifest(manifest).get("signed", False))
+            plan = plan_grading(list(submissions), template=template, manifest=manifest, secret=secret,
+                                options=options, gradescope=bool(outputs.gradescope), unpacker=unpacker)
+        except WrongKeyError as exc:  # say which key was tried: a second machine or a new $HOME has another one
+            key = find_secret(key_file)
+            raise UsageError(unpacker.restore(f"{exc}; the key tried was {key.origin if key else 'none'}")) from None
+        except (WorkbookError, PlanError) as exc:
+            raise UsageError(unpacker.restore(str(exc))) from None
+        with _progress(progress_factory, len(plan.jobs)) as update:
+            results = grade_jobs(plan.jobs, workers=workers, timeout=timeout, progress=update)
+        results = plan.with_upload_notes(results) + plan.extra
+        if unpacker.shown_as:
+            results, plan = _named_as_in_zip(results, plan, unpacker)
+        lines = [unpacker.restore(terminal.render(results, plan, notes=shared_stamps(results, plan)))]
+        lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs,
+                                rostered=plan.rostered(results))
     ungraded = any(not r.graded for r in results) or bool(plan.unmatched)
     exit_code = 0 if outputs.gradescope else int(ungraded)  # Gradescope: results.json written, the run succeeded
     return Outcome(lines=tuple(lines), exit_code=exit_code, data=results)
+
+
+def _named_as_in_zip(results, plan, unpacker):
+    """Results and plan with every unpacked file named as inside its zip (`subs.zip/Kim_12/hp.xlsx`): what a
+    gradebook, a message and a feedback file show, never the temporary folder that is gone after the run."""
+    from dataclasses import replace
+
+    def finding(f):
+        return replace(f, message=unpacker.restore(f.message))
+
+    results = [replace(r, file=unpacker.show(r.file), error=unpacker.restore(r.error),
+                       findings=tuple(finding(f) for f in r.findings)) for r in results]
+    shown = [replace(s, path=Path(unpacker.show(s.path))) for s in plan.skipped]
+    superseded = [replace(s, path=Path(unpacker.show(s.path)), chosen=Path(unpacker.show(s.chosen)),
+                          reason=unpacker.restore(s.reason)) for s in plan.superseded]
+    plan = replace(plan, skipped=shown, superseded=superseded,
+                   unmatched=[Path(unpacker.show(p)) for p in plan.unmatched],
+                   notes=[unpacker.restore(n) for n in plan.notes],
+                   upload_notes=[unpacker.restore(n) for n in plan.upload_notes])
+    return results, plan
 
 
 def _ensure_parent(path: Path) -> None:
