@@ -83,6 +83,9 @@ class Unpacker:
         self.shown_as[target] = self.show(path)
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
+            if not any(not m.is_dir() for m in members):
+                self.refused.append(Refused(target, "an empty zip archive: nothing in it to grade"))
+                return target
             if len(members) > MAX_MEMBERS:
                 self.refused.append(Refused(target, f"the zip holds {len(members):,} entries, more than the "
                                                     f"{MAX_MEMBERS:,} a class download can have: unzip it yourself"))

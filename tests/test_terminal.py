@@ -64,3 +64,16 @@ def test_solve_with_o_does_not_ask_for_o(tmp_path):
     out = tmp_path / "solved.xlsx"
     written = runner.invoke(main, ["solve", "-t", "lecture-perceptron", "-o", str(out)], catch_exceptions=False)
     assert written.output.splitlines()[1:] == ["  142 non-zero values", f"Wrote {out.resolve()} (solution)"]
+
+
+def test_the_metric_column_says_what_it_holds():
+    rmse = GradeResult(file="hp.xlsx", status="graded", assignment="house-prices", metric_name="rmse",
+                       metric=3731.39, baseline=3731.39, improvement=0.0, points=0, max_points=10)
+    acc = GradeResult(file="perc.xlsx", status="graded", assignment="lecture-perceptron", metric_name="accuracy",
+                      metric=0.5, baseline=0.5, improvement=0.0, points=0, max_points=10)
+    assert terminal.table([rmse]).splitlines()[0] == "student  RMSE      baseline  improvement  points  status"
+    assert terminal.table([rmse, acc]).splitlines() == [
+        "student    assignment          metric         baseline  improvement  points  status",
+        "---------  ------------------  -------------  --------  -----------  ------  ------",
+        "hp.xlsx    house-prices        3,731.39 rmse  3,731.39  0.00%        0/10    ok",
+        "perc.xlsx  lecture-perceptron  0.5 accuracy   0.5       0.00%        0/10    ok"]

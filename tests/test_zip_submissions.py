@@ -96,3 +96,14 @@ def test_a_workbook_renamed_zip_is_graded_not_unpacked(tmp_path):
         assert not unpacker.wants(renamed)
         assert walk([renamed], unpacker=unpacker).files == [renamed]
         assert unpacker.root is None
+
+
+def test_an_empty_zip_is_listed_not_lost(tmp_path):
+    empty = tmp_path / "class" / "all.zip"
+    empty.parent.mkdir()
+    empty.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    with Unpacker() as unpacker:
+        found = walk([empty.parent], unpacker=unpacker)
+        assert found.files == []
+        assert [(unpacker.show(s.path), s.reason) for s in found.skipped] == [
+            (str(empty), "an empty zip archive: nothing in it to grade")]
