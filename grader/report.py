@@ -114,6 +114,9 @@ CONSTANT_HINT = ("Every row gets the same prediction, so your network ignores it
                  "weight from an input and the output a non-zero weight from each hidden neuron, then tune them.")
 TAMPERED_HINT = ("Your weights score well, but the grader found changes outside the yellow weight cells (listed "
                  "above). Start again from the workbook you were given and change only the weights.")
+OVERFIT_HINT = ("Full marks on your sheet. To do as well on data you have not seen, look for weights that "
+                "get every row roughly right rather than a few exactly right: a slightly higher error on your sheet "
+                "can be a better model.")
 SHORT_HINT = ("Good progress, but not yet full marks. Compare each predicted value with the true one: the rows with "
               "the largest error tell you which weight to adjust next. Smaller steps help near the end.")
 
@@ -132,6 +135,8 @@ def next_step(result: GradeResult, assignment, tips=()) -> str:
         return TAMPERED_HINT
     if result.points < result.max_points:
         return SHORT_HINT
+    if any(getattr(t, "code", "") == "overfitting" for t in tips):
+        return OVERFIT_HINT  # "Excellent" right under "that is overfitting" would contradict the paragraph above
     return text
 
 
@@ -192,8 +197,10 @@ def hidden_lines(result: GradeResult, assignment: Assignment) -> list[str]:
                "mix": f"{rubric.hidden_weight:.0%} of your points come from these"}[rubric.score_on]
     gap = result.hidden_gap
     return [f"- Your {assignment.metric_abbr} on {len(test.data.rows)} hidden {test.noun} (not in your workbook): "
-            f"**{_num(result.hidden_metric)}**, {'+' if gap >= 0 else '−'}{_num(abs(gap))} against your sheet "
-            f"({counted})"]
+            f"**{_num(result.hidden_metric)}**, "
+            + (f"the same as on your sheet ({counted})" if gap == 0 else
+               f"{_num(abs(gap))} {'higher' if gap > 0 else 'lower'} than the {_num(result.metric)} on your sheet "
+               f"({counted})")]
 
 
 def model_tips(result: GradeResult, assignment: Assignment, refs: advice.References | None = None, *,

@@ -33,7 +33,8 @@ def test_sheet_metric_only_and_hidden_test_after_the_due_date(tmp_path):
     hidden = payload["tests"][2]
     assert hidden == {
         "name": "Hidden test (4 houses not in your workbook)", "score": 0.0, "max_score": 0.0, "status": "passed",
-        "output": "Your RMSE on 4 hidden houses (not in your workbook): 38.1543, +10.1275 against your sheet (not "
+        "output": "Your RMSE on 4 hidden houses (not in your workbook): 38.1543, 10.1275 higher than the "
+                  "28.0268 on your sheet (not "
                   "counted in your points)\nOn the 4 hidden houses (not in your workbook) your RMSE is 38.15 (28.03 "
                   "on your sheet): no sign of overfitting.",
         "visibility": "after_due_date"}

@@ -146,12 +146,18 @@ def test_feedback_explains_overfitting(tmp_path):
     fitted = {"w_in1_out": 1, "b_out": 3}
     path = build_workbook(a, tmp_path / "t.xlsx", weights=fitted)
     text = feedback(grade_file(path, a), a)
-    assert ("- Your RMSE on 2 hidden rows (not in your workbook): **4.94975**, +4.94975 against your sheet (not "
+    assert ("- Your RMSE on 2 hidden rows (not in your workbook): **4.94975**, 4.94975 higher than the 0 on "
+            "your sheet (not "
             "counted in your points)") in text
     assert ("- On the 2 hidden rows (not in your workbook) your RMSE is 4.95, against 0 on the 3 rows of your sheet. "
             "Your weights fit these rows much better than new ones: that is overfitting, learning these particular "
             "rows instead of the pattern behind them. Prefer weights that get every row roughly right over ones that "
             "get these 3 exactly right.") in text
+    # full marks, but overfit: no "Excellent" right under the overfitting paragraph
+    assert text.split("## What to try next\n")[1].startswith(
+        "Full marks on your sheet. To do as well on data you have not seen, look for weights that get every row "
+        "roughly right rather than a few exactly right: a slightly higher error on your sheet can be a better model.")
+    assert "Excellent" not in text
     # the same gap, but small next to the spread of the hidden targets, is not called overfitting
     close = parse_template(tiny().replace("rows = [[10, 20], [4, 7]]", "rows = [[10, 13.2], [4, 7]]"))
     assert advice.hidden_tip(close, fitted, 0.0).code == "hidden"
@@ -164,7 +170,8 @@ def test_house_prices_feedback_and_gradebook(tmp_path):
     # predicted 256, 384, 128, 496 against 255, 415, 118, 565: RMSE sqrt((1 + 961 + 100 + 4761) / 4) = 38.154
     assert r.points == 10 and r.hidden_metric == pytest.approx(38.1543, abs=1e-4)
     text = feedback(r, hp)
-    assert ("- Your RMSE on 4 hidden houses (not in your workbook): **38.1543**, +10.1275 against your sheet (not "
+    assert ("- Your RMSE on 4 hidden houses (not in your workbook): **38.1543**, 10.1275 higher than the "
+            "28.0268 on your sheet (not "
             "counted in your points)") in text
     assert ("- On the 4 hidden houses (not in your workbook) your RMSE is 38.15 (28.03 on your sheet): no sign "
             "of overfitting.") in text
