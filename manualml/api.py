@@ -423,7 +423,7 @@ def render(*, output: Path, workbook_file: Path | None = None, template: str | P
            page: int | None = None, dpi: int | None = None) -> Outcome:
     """Render a workbook (or a freshly generated template) as LibreOffice computes and draws it.
 
-    .png and .jpg/.jpeg are one page (`page`, default the last: the main sheet) at `dpi`
+    .png and .jpg/.jpeg are one page (`page`, default the main sheet's first page) at `dpi`
     (default 110); .pdf is the whole workbook as printed. Anything else is refused.
     """
     import tempfile

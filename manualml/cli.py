@@ -137,7 +137,7 @@ def solve_cmd(template, starts, steps, seed, decimals, output) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("sheet.png"),
               help="Image (.png, .jpg) of one page, or .pdf of the whole workbook.")
 @click.option("--page", default=None, type=click.IntRange(min=1),
-              help="Page to render (default: the last, i.e. the main sheet's).")
+              help="Page to render (default: the main sheet's first page).")
 @click.option("--dpi", default=None, type=click.IntRange(20, 1200), help="Image resolution (default: 110).")
 @_friendly
 def render(workbook_file: Path | None, template: str | None, output: Path, page: int | None,

@@ -24,7 +24,7 @@ def test_the_default_picture_is_the_first_page_of_the_last_sheet(soffice, tmp_pa
     pdf = libreoffice.render_pdf(path, tmp_path / "gd.pdf")
     # contents; the problem and η = 0.1's first steps; its steps 12-49 and 50-75; η = 2; the decaying η_t
     assert libreoffice._page_count("pdfinfo", pdf) == 6
-    assert libreoffice._last_sheet_start(path, pdf, 6) == 2
+    assert libreoffice._main_sheet_start(path, pdf, 6) == 2
     last = subprocess.run(["pdftotext", "-layout", "-f", "6", "-l", "6", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert last.split()[:2] == ["variable", "η_t"]  # what a default of the last page would draw
@@ -35,6 +35,30 @@ def test_the_default_picture_is_the_first_page_of_the_last_sheet(soffice, tmp_pa
                              catch_exceptions=False)
         assert done.exit_code == 0, done.output
     assert (tmp_path / "p0.png").read_bytes() == (tmp_path / "p2.png").read_bytes()
+
+
+def test_the_default_picture_is_the_main_sheet_not_its_gradients(soffice, tmp_path):
+    # with [hints] gradient the Gradients sheet comes after the main sheet: the last sheet's picture was its table
+    from workbook.template_files import templates_dir
+
+    own = tmp_path / "hpg.toml"
+    own.write_text((templates_dir() / "house-prices.toml").read_text(encoding="utf-8")
+                   + "\n[hints]\ngradient = true\n", encoding="utf-8")
+    runner = CliRunner()
+    out = tmp_path / "default.png"
+    done = runner.invoke(main, ["render", "-t", str(own), "-o", str(out)], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    pdf = tmp_path / "all.pdf"
+    assert runner.invoke(main, ["render", "-t", str(own), "-o", str(pdf)], catch_exceptions=False).exit_code == 0
+    pages = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True, text=True,
+                            check=True).stdout for n in (1, 2, 3)]
+    assert [p.splitlines()[0] for p in pages] == ["Manual Machine Learning: house prices",
+                                                  "Manual Machine Learning: house prices",
+                                                  "Gradients: how each weight moves the RMSE"]
+    assert "Root Mean Squared Error" in pages[1] and "What to do" in pages[0]
+    second = tmp_path / "p2.png"
+    assert runner.invoke(main, ["render", "-t", str(own), "-o", str(second), "--page", "2"]).exit_code == 0
+    assert out.read_bytes() == second.read_bytes()
 
 
 def test_the_diverging_run_prints_every_number_in_one_width(tmp_path):

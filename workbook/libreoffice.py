@@ -139,7 +139,7 @@ DPI_RANGE = (20, 1200)
 
 
 def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 110, name: str | None = None) -> Path:
-    """One printed page as a PNG or JPEG (default: the first page of the last sheet, the main sheet).
+    """One printed page as a PNG or JPEG (default: the main sheet's first page).
 
     The format follows the suffix, and a suffix this cannot write is refused before LibreOffice
     starts, so `-o x.jpg` never leaves PNG bytes in a .jpg or a file under another name.
@@ -163,7 +163,7 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
         if page is not None and page > pages:
             raise PageError(f"{name or path}: page {page} of {pages} does not exist; "
                                    f"choose a page from 1 to {pages}")
-        chosen = page or _last_sheet_start(path, pdf, pages)
+        chosen = page or _main_sheet_start(path, pdf, pages)
         stem = Path(tmp) / "page"
         done = subprocess.run([tools["pdftoppm"], kind[0], "-singlefile", "-r", str(dpi), "-f", str(chosen),
                                "-l", str(chosen), str(pdf), str(stem)], capture_output=True, text=True, check=False)
@@ -176,20 +176,26 @@ def render(path: Path, out_image: Path, *, page: int | None = None, dpi: int = 1
     return out_image
 
 
-def _last_sheet_start(workbook: Path, pdf: Path, pages: int) -> int:
-    """The page the last sheet starts on: the last page whose text holds that sheet's title (cell A1).
+def _main_sheet_start(workbook: Path, pdf: Path, pages: int) -> int:
+    """The page the main sheet starts on: the last page whose text holds that sheet's title (cell A1).
 
-    The last page alone is wrong once the sheet spills over: the lecture's Gradient Descent sheet (75 steps)
-    printed its rows 69-75 alone on the last page, and that was the picture `render` drew.
-    Anything unexpected (no pdftotext, no title) falls back to the last page.
+    The main sheet is the last sheet that is not a helper the builder adds after it (Gradients, Descent):
+    with `[hints] gradient` the last page was the Gradients table, and that was the picture `render`
+    drew. The last page alone is wrong once the sheet spills over, too: the lecture's Gradient Descent
+    sheet (75 steps) printed its rows 69-75 alone on the last page. Anything unexpected (no pdftotext,
+    no title) falls back to the last page.
     """
+    from workbook import descent_sheet, gradient_sheet
+
     pdftotext = shutil.which("pdftotext")
     try:
         import openpyxl
 
         wb = openpyxl.load_workbook(workbook, read_only=True)
         try:
-            title = wb.worksheets[-1]["A1"].value
+            helpers = {gradient_sheet.SHEET, descent_sheet.SHEET}
+            main = [ws for ws in wb.worksheets if ws.title not in helpers] or wb.worksheets
+            title = main[-1]["A1"].value
         finally:
             wb.close()
     except Exception:  # noqa: BLE001 - an .ods or an odd file: the old default is still a picture
