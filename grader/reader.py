@@ -19,7 +19,7 @@ from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
 from workbook import PROPERTY_PREFIX
-from workbook.address import area_of, box, parse_reference, qualified, undollar, within
+from workbook.address import area_of, box, cells_of, parse_reference, qualified, undollar, within
 from workbook.graded import GradedSheet, Region, Role
 
 _qualified = lru_cache(maxsize=4096)(qualified)  # a weight's "'Sheet'!E6", asked for every file graded
@@ -71,7 +71,7 @@ def read_submission(path: str, sheet: GradedSheet, *, limits: Limits | None = No
         chosen = choose_sheet(book, sheet.sheet, names, findings, other_than=sheet.other_sheet,
                               guess=properties(book).get("assignment") in (None, sheet.id))
         wanted: dict[str, list[str]] = {chosen: [_with_margin(sheet.extent)]} if chosen else {}
-        for region in _followed(sheet):  # names pointing outside the extent (moved) are read too
+        for region in [*_followed(sheet), *_ranges(sheet)]:  # names pointing outside the extent (moved): read too
             if region.name in book.defined_names:
                 target_sheet, ref = parse_reference(book.defined_names[region.name])
                 if target_sheet in book.sheet_names and not (target_sheet == chosen and within(ref, sheet.extent)):
@@ -106,6 +106,29 @@ def choose_sheet(book: WorkbookCells, issued: str, names: Iterable[str], finding
     return None
 
 
+def _ranges(sheet: GradedSheet) -> list[Region]:
+    """Editable blocks with one defined name over the whole block (a perceptron's 20×20 weights)."""
+    return [r for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) > 1]
+
+
+def _moved_block(book: WorkbookCells, sheet: str, region: Region) -> str | None:
+    """Where a named block of weights is now, when a row or column inserted or deleted above or left of it
+    moved it whole: its defined name points at a block of the same shape elsewhere on the sheet (LibreOffice
+    and Excel move the name with the cells). The weights are read there, as a one-cell weight is read where
+    its name points; the edit itself is reported by the structure check."""
+    if not region.name or region.name not in book.defined_names:
+        return None
+    try:
+        target, ref = parse_reference(book.defined_names[region.name])
+        r1, c1, r2, c2 = box(ref)
+    except ValueError:
+        return None
+    i1, j1, i2, j2 = box(region.area)
+    if (target and target != sheet) or (r2 - r1, c2 - c1) != (i2 - i1, j2 - j1) or (r1, c1) == (i1, j1):
+        return None
+    return area_of(r1, c1, r2, c2)
+
+
 @lru_cache(maxsize=256)
 def _with_margin(area: str) -> str:
     r1, c1, r2, c2 = box(area)
@@ -126,7 +149,8 @@ def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,
                                     cell=region.name or region.key))
             continue
         cells = book.sheet(sheet)
-        for key, ref in zip(region.params, region.refs, strict=True):
+        moved = _moved_block(book, sheet, region) if len(region.params) > 1 else None
+        for key, ref in zip(region.params, cells_of(moved) if moved else region.refs, strict=True):
             value = _plain_number(cells, ref)
             if value is None:
                 value = weight_value(key, _qualified(sheet, ref), ref, cells.get(ref), problems)
