@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import zipfile
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -29,9 +30,18 @@ def _class(tmp_path, env):
     return tmp_path / "class"
 
 
-def test_a_moodle_zip_grades_as_the_folder_it_holds(tmp_path):
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "MANUALML_SECRET": "zip key", "TMPDIR": str(tmp_path / "t")}
-    (tmp_path / "t").mkdir()
+def test_a_moodle_zip_grades_as_the_folder_it_holds(tmp_path, monkeypatch):
+    import tempfile
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "MANUALML_SECRET": "zip key"}
+    made_dirs = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def spy(*args, **kwargs):
+        made_dirs.append(Path(real_mkdtemp(*args, **kwargs)))
+        return str(made_dirs[-1])
+
+    monkeypatch.setattr("grader.archives.tempfile.mkdtemp", spy)
     made = _class(tmp_path, env)
     inner = tmp_path / "kim.zip"  # Kim zipped her workbook before uploading it
     with zipfile.ZipFile(inner, "w") as z:
@@ -50,7 +60,8 @@ def test_a_moodle_zip_grades_as_the_folder_it_holds(tmp_path):
                                            "--canvas", str(canvas), "--csv", str(tmp_path / "grades.csv")])
     assert run.exit_code == 0, run.output
     assert hashlib.sha256(bundle.read_bytes()).hexdigest() == before
-    assert list((tmp_path / "t").iterdir()) == []  # the unpacked copy is gone
+    assert len(made_dirs) == 1 and made_dirs[0].name.startswith("manualml-unzipped-")
+    assert not made_dirs[0].exists()  # the unpacked copy is gone
     rows = {r["student_id"]: r for r in csv.DictReader((tmp_path / "grades.csv").read_text("utf-8").splitlines())}
     assert sorted(rows) == ["1001", "1002", "1003"]
     assert {r["status"] for r in rows.values()} == {"graded"}
