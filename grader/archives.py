@@ -133,17 +133,10 @@ class Unpacker:
 
     def show(self, path: Path | str) -> str:
         """How a path inside an unpacked zip is named to people: `submissions.zip/Kim_12/hp.xlsx`."""
-        text = str(path)
-        for folder, zip_name in self.shown_as.items():
-            prefix = str(folder)
-            if text == prefix:
-                return zip_name
-            if text.startswith(prefix + "/"):
-                return zip_name + text[len(prefix):]
-        return text
+        return self.restore(str(path))
 
     def restore(self, text: str) -> str:
-        """Every unpacked path inside `text` (a message, a gradebook line) named as `show` names it."""
+        """Every unpacked path inside `text` (a message, a gradebook line) named as inside its zip."""
         for folder, zip_name in sorted(self.shown_as.items(), key=lambda kv: -len(str(kv[0]))):
             text = text.replace(str(folder), zip_name)
         return text

@@ -71,8 +71,8 @@ def read_submission(path: str, sheet: GradedSheet, *, limits: Limits | None = No
         chosen = choose_sheet(book, sheet.sheet, names, findings, other_than=sheet.other_sheet,
                               guess=properties(book).get("assignment") in (None, sheet.id))
         wanted: dict[str, list[str]] = {chosen: [_with_margin(sheet.extent)]} if chosen else {}
-        for region in [*_followed(sheet), *_ranges(sheet)]:  # names pointing outside the extent (moved): read too
-            if region.name in book.defined_names:
+        for region in sheet.of(Role.EDITABLE):  # names pointing outside the extent (moved) are read too
+            if region.name and region.name in book.defined_names:
                 target_sheet, ref = parse_reference(book.defined_names[region.name])
                 if target_sheet in book.sheet_names and not (target_sheet == chosen and within(ref, sheet.extent)):
                     wanted.setdefault(target_sheet, []).append(ref)
@@ -104,11 +104,6 @@ def choose_sheet(book: WorkbookCells, issued: str, names: Iterable[str], finding
                             f"{', '.join(book.sheet_names) or 'none'}); hand in the workbook you were given",
                             expected=issued, found=", ".join(book.sheet_names)))
     return None
-
-
-def _ranges(sheet: GradedSheet) -> list[Region]:
-    """Editable blocks with one defined name over the whole block (a perceptron's 20×20 weights)."""
-    return [r for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) > 1]
 
 
 def _moved_block(book: WorkbookCells, sheet: str, region: Region) -> str | None:

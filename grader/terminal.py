@@ -45,7 +45,7 @@ def table(results: Sequence[GradeResult]) -> str:
     graded = [r for r in results if r.graded]
     names = {r.metric_name for r in graded}
     several = len({r.assignment for r in results if r.assignment}) > 1
-    metric = next(iter(names)).upper() if len(names) == 1 and next(iter(names)) else "metric"
+    metric = (next(iter(names)) if len(names) == 1 else "").upper() or "metric"
     head = ("student", *(("assignment",) if several else ()), metric, "baseline", "improvement", "points", "status")
     rows, reasons = [], {}
     for i, r in enumerate(results):

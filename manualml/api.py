@@ -519,7 +519,7 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
         results = plan.with_upload_notes(results) + plan.extra
         if unpacker.shown_as:
             results, plan = _named_as_in_zip(results, plan, unpacker)
-        lines = [unpacker.restore(terminal.render(results, plan, notes=shared_stamps(results, plan)))]
+        lines = [terminal.render(results, plan, notes=shared_stamps(results, plan))]
         lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs,
                                 rostered=plan.rostered(results))
     ungraded = any(not r.graded for r in results) or bool(plan.unmatched)
