@@ -133,11 +133,31 @@ def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None
     return {t for t in tokens if t}
 
 
-def _by_name(tokens: set[str], keys: dict[str, tuple[set[str], set[str]]]) -> list[str]:
-    by_id = [sid for sid, (ids, _) in keys.items() if ids & tokens]
-    if by_id:
-        return by_id
-    return [sid for sid, (_, names) in keys.items() if names & tokens]
+class _Keys:
+    """Which roster students a path's tokens could name: each student's keys (`_keys`) indexed by key, so a
+    class of n files costs n lookups, not n × n comparisons (a class of 1,000: 2 ms, was 0.3 s)."""
+
+    def __init__(self, keys: dict[str, tuple[set[str], set[str]]]):
+        self.order = {sid: i for i, sid in enumerate(keys)}
+        self.ids: dict[str, set[str]] = {}
+        self.names: dict[str, set[str]] = {}
+        for sid, (ids, names) in keys.items():
+            for k in ids:
+                self.ids.setdefault(k, set()).add(sid)
+            for k in names:
+                self.names.setdefault(k, set()).add(sid)
+
+    def named(self, tokens: set[str]) -> list[str]:
+        """The students one of `tokens` identifies (by id or e-mail), else those it names, in roster order."""
+        for index in (self.ids, self.names):
+            found = set().union(*(index.get(t, ()) for t in tokens))
+            if found:
+                return sorted(found, key=self.order.__getitem__)
+        return []
+
+
+def _by_name(tokens: set[str], keys: _Keys) -> list[str]:
+    return keys.named(tokens)
 
 
 def _root_of(path: Path, roots: list[Path]) -> Path | None:
@@ -159,7 +179,7 @@ def plan(manifest_path: str | Path, files: list[Path], *, template: str | None =
     _check_key(peeks, secret, manifest_path)
     roots = [Path(r) for r in (roots or []) if Path(r).is_dir()]
     submitters = {r: _gradescope_submitters(r) for r in roots}
-    keys = {sid: _keys(e) for sid, e in roster.items()}
+    keys = _Keys({sid: _keys(e) for sid, e in roster.items()})
     owners: dict[str, list[Peek]] = {}
     notes, unmatched = [], []
     for p in peeks:

@@ -108,8 +108,8 @@ def generate(*, template: str | Path | None = None, output: Path | None = None, 
     """
     from workbook.builder import build_workbook
     from workbook.catalog import load_any
-    from workbook.lecture.template import LectureTemplate
     from workbook.model import loss
+    from workbook.spec import Assignment
 
     if roster is None:
         for flag, given in (("--force", force), ("--id-column", id_column), ("--out-dir", out_dir)):
@@ -118,7 +118,7 @@ def generate(*, template: str | Path | None = None, output: Path | None = None, 
     elif output is not None:
         raise UsageError("-o names a single workbook; a class set is written to --out-dir")
     a = load_any(template)
-    if isinstance(a, LectureTemplate):
+    if not isinstance(a, Assignment):  # a LectureTemplate (its package is imported only for one)
         if roster is not None:
             raise UsageError("--roster makes per-student workbooks of manual-ML templates; a lecture template "
                              "is the same for everyone: generate it once and share the file")

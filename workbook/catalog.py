@@ -33,7 +33,9 @@ def load_any(name_or_path: str | Path | None) -> Assignment | LectureTemplate:
     The lecture package (and with it numpy and openpyxl) is imported only here, so listing or
     resolving templates (`manualml templates`) starts as fast as Python itself.
     """
+    path = resolve_template(name_or_path)
+    if not is_lecture(path):
+        return load(path)  # the lecture package's sheets are not imported for a manual-ML sheet (~12 ms)
     from workbook.lecture.template import load_lecture
 
-    path = resolve_template(name_or_path)
-    return load_lecture(path) if is_lecture(path) else load(path)
+    return load_lecture(path)

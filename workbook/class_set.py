@@ -139,13 +139,27 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
     }
     path = out_dir / "manifest.json"
     staged = out_dir / ".manifest.json.tmp"
-    staged.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    staged.write_text(manifest_text(manifest), encoding="utf-8")
     staged.replace(path)
     written = {p.name for p in paths}
     removed = tuple(p for p in (old or ()) if p.name not in written and p.is_file())
     for p in removed:
         p.unlink()
     return ClassSet(manifest=path, workbooks=tuple(paths), removed=removed, warning=warning)
+
+
+def manifest_text(manifest: dict) -> str:
+    """The manifest as JSON an instructor can read: a key a line, a student a line. (An indented dump goes
+    through json's pure-Python encoder: 70 ms for a class of 1,000, against 20 ms a line at a time.)"""
+    lines = []
+    for key, value in manifest.items():
+        if key == "students":
+            body = ",\n  ".join(json.dumps(e, ensure_ascii=False) for e in value)
+            text = f"[\n  {body}\n ]" if value else "[]"
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        lines.append(f" {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _check_file_names(students: Sequence[Student]) -> None:

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from workbook.errors import WorkbookError
+from workbook.xml_text import escape, quoteattr
 
 LEVEL = 1  # fixed (the compressor is part of the bytes); 1 deflates 3x faster than 6 for 10 % more bytes
 THREAD_AFTER = 4 << 20  # bytes: past these a stream is deflated in a second thread while the next chunks are made

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from xml.sax.saxutils import escape
 
 import numpy as np
 
 from workbook.address import col_index, col_letter
 from workbook.package import cached
+from workbook.xml_text import escape
 
 ROWS_PER_CHUNK = 500  # about 1 MB of XML for 8 inputs and 8-3-4-1: memory stays flat
 
