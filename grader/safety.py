@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import formats
+from grader import formats, zip_parts
 from grader.errors import SubmissionError
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -67,7 +68,7 @@ class _BoundedReader(io.RawIOBase):
 class SafeArchive:
     """A submission's zip, with bounded reads. Use as a context manager."""
 
-    def __init__(self, path: Path, kind: str, zf: zipfile.ZipFile, limits: Limits, *,
+    def __init__(self, path: Path, kind: str, zf: zipfile.ZipFile | zip_parts.LeanZip, limits: Limits, *,
                  workbook_part: str = "xl/workbook.xml") -> None:
         self.path, self.kind, self.zip, self.limits = path, kind, zf, limits
         self.workbook_part = workbook_part  # an xlsx's main part, where `_rels/.rels` says it is
@@ -135,7 +136,7 @@ def _size(n: int) -> str:
 
 
 class _Guarded:
-    """Turns damage found while inflating (bad CRC, short data) into a SubmissionError."""
+    """Turns damage found while inflating (bad CRC, short data, a broken deflate stream) into a SubmissionError."""
 
     def __init__(self, raw, archive: SafeArchive, name: str) -> None:
         self.raw, self.archive, self.name = raw, archive, name
@@ -143,7 +144,7 @@ class _Guarded:
     def read(self, n: int) -> bytes:
         try:
             return self.raw.read(n)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
             raise self.archive._fail(f"the part {self.name} is damaged ({exc}); the file was cut short or corrupted",
                                      "truncated") from None
 
@@ -187,8 +188,9 @@ def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchi
         cap = limits.max_file_bytes // 2**20
         raise SubmissionError(p, f"the file is {size / 2**20:.0f} MB, more than the {cap} MB the grader accepts",
                               code="too-large")
-    with path.open("rb") as handle:
-        head = handle.read(4096)
+    with path.open("rb") as handle:  # a small file is read whole: its zip is then read from memory
+        whole = handle.read() if size <= zip_parts.MAX_BYTES else None
+        head = whole[:4096] if whole is not None else handle.read(4096)
     if head.startswith(OLE_MAGIC):
         raise formats.refuse(path, formats.ole_kind(path))
     if formats.is_biff_2_to_4(head):
@@ -203,7 +205,9 @@ def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchi
         raise SubmissionError(p, f"this is not a spreadsheet: it looks like {_looks_like(head)}; hand in the .xlsx "
                                  "or .ods file itself", code="not-a-spreadsheet")
     try:
-        zf = zipfile.ZipFile(path)  # read-only
+        zf = zip_parts.read_ordinary(whole) if whole is not None else None
+        if zf is None:
+            zf = zipfile.ZipFile(path)  # read-only
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise SubmissionError(p, f"the file is damaged or cut short ({exc}); save it again and resubmit",
                               code="truncated") from None
@@ -215,7 +219,7 @@ def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchi
     return SafeArchive(path, kind, zf, limits, workbook_part=part)
 
 
-def _check_zip(path: Path, zf: zipfile.ZipFile, limits: Limits) -> tuple[str, str]:
+def _check_zip(path: Path, zf: zipfile.ZipFile | zip_parts.LeanZip, limits: Limits) -> tuple[str, str]:
     """The kind of workbook ("xlsx", "xlsm", "ods") and its main part, or the SubmissionError saying why not."""
     p = str(path)
     infos = zf.infolist()
