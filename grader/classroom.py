@@ -135,7 +135,7 @@ def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None
 
 class _Keys:
     """Which roster students a path's tokens could name: each student's keys (`_keys`) indexed by key, so a
-    class of n files costs n lookups, not n × n comparisons (a class of 1,000: 2 ms, was 0.3 s)."""
+    class of n files costs n lookups, not n × n comparisons (planning a class of 1,000: 0.15 s less)."""
 
     def __init__(self, keys: dict[str, tuple[set[str], set[str]]]):
         self.order = {sid: i for i, sid in enumerate(keys)}

@@ -137,7 +137,7 @@ def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> s
     computed cell are checked one by one, in sheet order."""
     cells = sub.cells
     if not cells.runs:  # a sheet read cell by cell: every issued formula is checked, the same list every file
-        checks = derived(sheet, "formulas", lambda: _issued_formulas(sheet, cells))
+        checks = derived(sheet, "formulas", lambda: _issued_formulas(sheet, cells), layout_only=True)
     else:
         checks = _issued_formulas(sheet, cells)
     overwritten, edited = [], []
@@ -307,7 +307,7 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], change
         findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
                                 "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
         return
-    if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells)):
+    if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells), layout_only=True):
         return
     for check, s in saved:
         expected = np.asarray(check.expect(sub.weights), dtype=float)
@@ -337,7 +337,7 @@ def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
     stray = []
     if edit is None and not cells.runs and (r2 - r1 + 1) * (c2 - c1 + 1) <= EXTENT_CELLS_MAX:
         # the usual file: each cell's address looked up among the extent's, listed once for the sheet
-        extent = derived(sheet, "extent cells", lambda: _extent_cells(sheet))
+        extent = derived(sheet, "extent cells", lambda: _extent_cells(sheet), layout_only=True)
         odd = set()  # an address written otherwise ("a11", "A011"): looked at as below
         for ref in refs:
             where = extent.get(ref, _OUTSIDE)

@@ -67,3 +67,60 @@ def test_roster_index_finds_what_a_scan_of_every_student_finds():
     for tokens in ({"s005"}, {"a7"}, {"annlee3"}, {"leeann3", "nobody"}, {"s001", "annlee3"}, {"zz"}, set()):
         assert index.named(tokens) == scan(tokens), tokens
     assert index.named({"annlee3"})[-1] == "dup"  # roster order, as the scan gives it
+
+
+def _variant(a, weights=None, target_scale=1.0):
+    from dataclasses import replace
+
+    from workbook.spec import Dataset
+
+    rows = tuple((*r[:-1], r[-1] * target_scale) for r in a.data.rows)
+    return replace(a, data=Dataset(inputs=a.data.inputs, target=a.data.target, rows=rows),
+                   weights={**a.weights, **(weights or {})})
+
+
+def test_variants_of_one_assignment_share_a_layout_key_and_other_sheets_do_not():
+    from workbook.catalog import load, load_any
+
+    a = load("house-prices-sigmoid")
+    one, two = a.graded_sheet(), _variant(a, {"b_out": 3.5}, target_scale=1.1).graded_sheet()
+    assert one is not two and one.start != two.start and one.layout_key == two.layout_key
+    others = [load(t).graded_sheet().layout_key for t in ("house-prices", "house-prices-linear", "exam-pass")]
+    others += [load_any(t).graded_sheet().layout_key for t in ("lecture-perceptron", "lecture-linear-regression")]
+    assert len({one.layout_key, *others}) == 6
+
+
+def test_what_a_variant_shares_never_hides_what_its_own_file_holds(tmp_path):
+    """Grading one variant's file first (its layout's checks then kept) must not change what another
+    variant's tampered file is told: the same findings as when graded alone."""
+    import openpyxl
+
+    from grader import per_sheet
+    from grader.grade import grade_file
+    from workbook.builder import build_workbook
+    from workbook.catalog import load
+
+    a = load("house-prices-sigmoid")
+    b = _variant(a, {"b_out": 3.5})
+    clean = build_workbook(a, tmp_path / "a.xlsx")
+    issued = build_workbook(b, tmp_path / "b.xlsx")
+    wb = openpyxl.load_workbook(issued)
+    ws = wb[b.graded_sheet().sheet]
+    pred = b.graded_sheet().region("prediction") if any(r.key == "prediction" for r in b.graded_sheet().regions) \
+        else next(r for r in b.graded_sheet().regions if r.role == "computed" and r.rows)
+    ws[pred.first] = 123.0  # a formula typed over
+    ws.cell(row=1, column=30, value=7)  # beyond the layout: content outside the extent
+    wb.save(tmp_path / "b-edited.xlsx")
+
+    per_sheet._MEMO.clear()
+    per_sheet._BY_LAYOUT.clear()
+    alone = grade_file(tmp_path / "b-edited.xlsx", b)
+    per_sheet._MEMO.clear()
+    per_sheet._BY_LAYOUT.clear()
+    assert grade_file(clean, a).status == "graded"
+    after = grade_file(tmp_path / "b-edited.xlsx", b)
+    codes = [f.code for f in after.findings]
+    assert "formula-overwritten" in codes
+    said = [(f.code, f.cell, f.message) for f in after.findings]
+    assert said == [(f.code, f.cell, f.message) for f in alone.findings]
+    assert after.metric == alone.metric and after.points == alone.points

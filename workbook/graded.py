@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -135,6 +136,15 @@ class GradedSheet:
     def graded_sheet(self) -> GradedSheet:
         """Itself: anything gradable (an Assignment, a lecture template) answers with its GradedSheet."""
         return self
+
+    @cached_property
+    def layout_key(self) -> tuple:
+        """Where everything sits and which formula each computed cell holds, without any value: equal for
+        every student's variant of one assignment (their data and starting weights differ, the sheet's
+        shape does not), so what the grader derives from the shape alone is worked out once per class."""
+        return (self.version, self.sheet, self.extent, self.decorations, self.metric_cell, self.baseline_cell,
+                tuple((r.key, r.role, r.area, r.name, r.formula, r.formulas, r.params, r.array, r.rows)
+                      for r in self.regions))
 
     @property
     def metric_label(self) -> str:
