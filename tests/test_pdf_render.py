@@ -5,7 +5,9 @@ an error or overflow marker in the text (`###`, `Err:`, `#VALUE`, `#NAME`, `#NUM
 more than six decimals (a General cell filling its column: -260.033725, 0.10751138432) or in scientific
 notation where the builder did not ask for it (1.298533E+01), on any label the builder wrote that the PDF
 does not contain whole (cut at a column edge, clipped at the page edge, or hidden under a row too short for
-its lines), and on pages of more than one paper size. A whole-number column (a 0/1 target) shows no decimals.
+its lines), on pages of more than one paper size, and on a page printed smaller than styles.MIN_PRINT_SCALE (a
+sheet too wide for one page prints on pages side by side instead). A whole-number column (a 0/1 target) shows no
+decimals.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import shutil
 import statistics
 import subprocess
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from workbook import libreoffice
+from workbook import libreoffice, styles
 from workbook.builder import build_workbook
 from workbook.catalog import builtin_templates, load_any, resolve_template
 from workbook.errors import TemplateError
@@ -99,6 +102,9 @@ def rendered(soffice, tmp_path_factory):
             template, src / f"{t.name}.xlsx")
     books["ice-cream"] = build_workbook(parse_template(ICE_CREAM), src / "ice-cream.xlsx")
     books["taught"] = build_workbook(parse_template(TAUGHT), src / "taught.xlsx")
+    with pytest.MonkeyPatch.context() as mp:  # the 3-4-3-1 network as it printed before: one page wide at 30 %
+        mp.setattr(styles, "plan_pages", lambda widths, **_: styles.PrintPlan(0.3))
+        books["exam-pass-one-page"] = build_workbook(load_any("exam-pass"), src / "exam-pass-one-page.xlsx")
     pdfs = libreoffice.recalculate(list(books.values()), tmp_path_factory.mktemp("pdf"), fmt="pdf")
     return {name: (path, pdf) for (name, path), pdf in zip(books.items(), pdfs, strict=True)}
 
@@ -251,6 +257,66 @@ def word_heights(pdf: Path) -> list[float]:
     return pages
 
 
+BODY = 14.3  # points: how tall pdftotext boxes a word of 11 pt text (the cells' font) printed at 100 %
+SMALLEST = styles.MIN_PRINT_SCALE - styles.SCALE_SLACK  # planned at the minimum, printed at most SCALE_SLACK under
+
+
+def page_scales(pdf: Path) -> list[float]:
+    """The scale each page prints at: its commonest word height (the cells' 11 pt text) over BODY."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    scales = []
+    for page in out.split("<page ")[1:]:
+        heights = Counter(round(float(y2) - float(y1), 1)
+                          for y1, y2 in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page))
+        scales.append(heights.most_common(1)[0][0] / BODY if heights else 1.0)
+    return scales
+
+
+def too_small(pdf: Path) -> list[str]:
+    return [f"page {i} ({pdf_text_page(pdf, i).strip().split(chr(10))[0][:40]!r}) at {scale:.0%}"
+            for i, scale in enumerate(page_scales(pdf), 1) if scale < SMALLEST]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_page_prints_at_a_readable_scale(rendered, name):
+    """Fitted to one page's width a wide sheet printed at 30 % (the 3-4-3-1 network, the perceptron) or 44 % (the
+    lecture's Manual Machine Learning sheet): 11 pt text 3.3 pt tall. Such a sheet prints on pages side by side."""
+    small = too_small(rendered[name][1])
+    assert not small, f"{name}: printed smaller than {SMALLEST:.0%}: {small}"
+
+
+def test_the_scale_check_catches_a_sheet_fitted_to_one_page(rendered):
+    assert page_scales(rendered["exam-pass-one-page"][1]) == [1.0, pytest.approx(0.30, abs=0.005)]
+    assert too_small(rendered["exam-pass-one-page"][1]) == ["page 2 ('Two hidden layers: will the student pass') "
+                                                            "at 30%"]
+
+
+@pytest.mark.parametrize(("name", "first_lines"), [
+    # the instructions; the inputs and hidden layer 1 with the chart; hidden layer 2, the output and the summary
+    ("exam-pass", ["Two hidden layers: will the student pass?", "Two hidden layers: will the student pass?",
+                   "Hidden layer 2 (tanh)"]),
+    # the weights and the results (the goal wrapped inside the first page), then the images, six a page
+    ("lecture-perceptron", ["The perceptron: circles and rectangles", "The perceptron (Rosenblatt, 1958)",
+                            "Image 1: circle (label 1)", "Image 7: circle (label 1)"]),
+])
+def test_a_wide_sheet_prints_on_pages_side_by_side_split_between_blocks(rendered, name, first_lines):
+    pdf = rendered[name][1]
+    pages = len(page_scales(pdf))
+    assert [pdf_text_page(pdf, i).strip().split("\n")[0] for i in range(1, pages + 1)] == first_lines
+    assert min(page_scales(pdf)) >= SMALLEST
+
+
+def test_the_lecture_sheet_splits_after_its_hidden_layer_with_the_goal_whole_on_the_first_page(rendered):
+    path, pdf = rendered["lecture"]
+    ws = openpyxl.load_workbook(path)["Manual Machine Learning"]
+    assert [b.id for b in ws.col_breaks.brk] == [12]  # A..L: inputs and the hidden layer; M..S: output, summary
+    assert "A3:L3" in {str(r) for r in ws.merged_cells.ranges}  # the goal wraps within the first page
+    text = " ".join(pdf_text(pdf).split())
+    assert ("Edit only the yellow cells (weights and biases) to make the Root Mean Squared Error as small as "
+            "possible. Improvement ≥ 99% earns all 10 points. True House Price and Predicted House Price are in "
+            "thousands of EUR.") in text
+
+
 def test_the_gradient_descent_sheet_prints_at_a_readable_scale(rendered):
     """Its three runs stood side by side, 24 columns wide: fitted to the page's width they printed at about 32 %
     (words 4.6 pt tall). One under another, with each chart beside its run, the sheet prints at about 80 %."""
@@ -299,3 +365,36 @@ def test_an_unknown_paper_size_is_refused():
     assert str(err.value) == "<string>: display.paper: unknown paper size 'B5' (choose from: A4, letter, A3, legal)"
     assert parse_template(ICE_CREAM.replace('paper = "letter"', 'paper = "LETTER"')).display.paper == "letter"
     assert parse_template(ICE_CREAM.replace('paper = "letter"\n', "")).display.paper == "A4"
+
+
+EXAM_PASS = [15, 15, 15, 2, *[17, 12] * 4, 2, *[17, 12] * 3, 2, 13, 17, 15, 13, 2, 25]  # its columns' widths
+LAYERS = (5, 14, 21, 26)  # the columns after its spacers: layer 1, layer 2, the output, the summary
+NEURONS = (5, 7, 9, 11, 14, 16, 18, 21, 26)
+
+
+@pytest.mark.parametrize(("widths", "options", "exp_scale", "exp_breaks", "exp_narrow"), [
+    ([62], {"landscape": False}, 1.0, (), False),  # the instructions: upright, at 100 %, normal margins
+    (EXAM_PASS, {}, 0.340, (), True),  # nowhere to break: one page wide however small
+    ([15, 15, 2, *[17, 12] * 3, 2, 13, 15, 13, 2, 25], {}, 0.609, (), True),  # 2-3-1: one page, narrow margins
+    (EXAM_PASS, {"starts": (LAYERS, NEURONS)}, 0.662, (14,), True),  # between the hidden layers
+    (EXAM_PASS, {"starts": (LAYERS, NEURONS), "paper": "letter"}, 0.621, (14,), True),
+    (EXAM_PASS, {"starts": (LAYERS,), "keep": 1300.0}, 0.453, (21, 26), True),  # never through the chart
+    ([100, 100, 100], {"starts": ((2, 3),)}, 1.0, (2, 3), True),  # two pages print at 58 %: three
+])
+def test_a_sheet_too_wide_for_one_readable_page_is_split_between_blocks(widths, options, exp_scale, exp_breaks,
+                                                                       exp_narrow):
+    got = styles.plan_pages(widths, **({"paper": "A4", "landscape": True} | options))
+    assert (round(got.scale, 3), got.breaks, got.narrow) == (exp_scale, exp_breaks, exp_narrow)
+
+
+def test_a_split_sheet_prints_at_a_fixed_scale_with_its_column_breaks():
+    ws = openpyxl.Workbook().active
+    styles.apply_print_plan(ws, styles.PrintPlan(0.662, (14,), narrow=True), landscape=True, paper="letter")
+    setup = ws.page_setup
+    assert (setup.orientation, setup.paperSize, setup.scale, ws.sheet_properties.pageSetUpPr.fitToPage) == \
+           ("landscape", 1, 64, False)
+    assert [b.id for b in ws.col_breaks.brk] == [13]  # the break's id is the last column before it: M
+    assert (ws.page_margins.left, ws.page_margins.right) == (0.25, 0.25)
+    styles.apply_print_plan(ws, styles.PrintPlan(0.8), landscape=False, paper="A4")
+    assert (setup.fitToWidth, setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True)
+    assert (ws.page_margins.left, setup.orientation, setup.paperSize, ws.col_breaks.brk) == (0.75, "portrait", 9, [])

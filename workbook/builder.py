@@ -384,14 +384,14 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
                                           goal)
     if fresh:
         _column_widths(ws, layout)
-        _fit_to_page_width(ws, landscape=True, paper=a.display.paper)
+        _fit_to_page_width(ws, landscape=True, paper=a.display.paper, layout=layout)
     tall = ws.__dict__.setdefault("_manualml_header_heights", {})
     key = tuple(headings.items())
     if key not in tall:
         tall[key] = _header_height(ws, headings)
     heights = {layout.header_row: tall[key], GOAL_ROW: _goal_height(ws, layout, goal)}
     if fresh:  # the goal wraps across the sheet: run on to the right it set the printed page's width
-        ws.merged_cells.add(f"A{GOAL_ROW}:{layout.summary_col}{GOAL_ROW}")
+        ws.merged_cells.add(f"A{GOAL_ROW}:{col_letter(_first_page_end(ws, layout))}{GOAL_ROW}")
     template, columns = _data_row_template(ws, a, layout, results)
     first, last = layout.first_row, layout.last_row
     last_col = max([template.width, *(c for cells in grid.values() for c in cells)])
@@ -475,21 +475,38 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     return template, [pick[kind](arg) for kind, arg in sources]
 
 
-def _fit_to_page_width(ws, *, landscape: bool, paper: str = styles.DEFAULT_PAPER) -> None:
+def _fit_to_page_width(ws, *, landscape: bool, paper: str = styles.DEFAULT_PAPER,
+                       layout: Layout | None = None) -> None:
     """Printed (and rendered to PDF) one page wide on the template's paper, so the network reads as one
-    picture and every page of the workbook has the same size."""
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.page_setup.paperSize = styles.PAPER_SIZES[paper]
+    picture and every page of the workbook has the same size; a network too wide to read so (a 3-4-3-1 printed
+    at 30 %) is printed on pages side by side instead, broken between layers (or neurons) clear of the chart."""
+    last = max((col_index(c) for c in ws.column_dimensions), default=1)
+    dims = ws.column_dimensions
+    widths = [getattr(dims.get(col_letter(c)), "width", None) or styles.DEFAULT_WIDTH for c in range(1, last + 1)]
+    starts = () if layout is None else _page_starts(layout)
+    keep = 18 * 72 / 2.54  # points: `_chart`'s 18 cm under the table, never cut by a break
+    plan = styles.plan_pages(widths, paper=paper, landscape=landscape, starts=starts, keep=keep)
+    styles.apply_print_plan(ws, plan, landscape=landscape, paper=paper)
+
+
+def _page_starts(layout: Layout) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Columns a printed page may start at: after a spacer (a layer, the output, the summary), else at a
+    hidden neuron's first column (its weights' labels stay beside their values)."""
+    layers = tuple(col_index(c) + 1 for c in layout.spacer_cols)
+    neurons = tuple(col_index(n.z_col) for label, n in layout.neurons.items() if label != "out")
+    return layers, tuple(sorted({*layers, *neurons}))
+
+
+def _first_page_end(ws, layout: Layout) -> int:
+    """The last column printed on the first page: where the goal wraps (merged further, it was cut across pages)."""
+    return ws.col_breaks.brk[0].id if ws.col_breaks.brk else col_index(layout.summary_col)
 
 
 def _goal_height(ws, layout: Layout, goal: str) -> float | None:
     """The goal row tall enough for the goal (bold) wrapped across the columns from A to the summary's."""
     dims = ws.column_dimensions
     width = sum(dims[col_letter(c)].width if col_letter(c) in dims else styles.DEFAULT_WIDTH
-                for c in range(1, col_index(layout.summary_col) + 1))
+                for c in range(1, _first_page_end(ws, layout) + 1))
     return _wrapped_height(goal, max(1.0, width / 1.12 - 1))
 
 

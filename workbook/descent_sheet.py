@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from openpyxl.chart import LineChart, Reference
 
 from workbook import styles
-from workbook.address import a1, col_letter, col_of, dollar, qualified, span
+from workbook.address import a1, col_index, col_letter, col_of, dollar, qualified, span
 from workbook.formulas import activation_formula
 from workbook.gradient_sheet import GRADIENT_FORMAT, metric_abbr
 from workbook.layout import Layout, activation_heading
@@ -237,10 +237,10 @@ def write_sheet(wb, assignment, layout: Layout) -> None:
         widths[col] = max(widths.get(col, 0), 12, len(titles[name]) + 2)
     for col, width in widths.items():
         ws.column_dimensions[col].width = max(width, ws.column_dimensions[col].width or 0)
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    # one page wide a network's weights and gradients side by side printed at 34 %: the gradients on their own page
+    plan = styles.plan_pages(styles.sheet_widths(ws)[0], paper=assignment.display.paper, landscape=True,
+                             starts=((col_index(min(c.grad_cols.values(), key=col_index)),),), keep=18 * 72 / 2.54)
+    styles.apply_print_plan(ws, plan, landscape=True, paper=assignment.display.paper)
     grid.emit()
     _chart(ws, c, abbr, assignment)
     ws.protection.sheet = True

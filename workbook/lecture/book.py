@@ -44,10 +44,12 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
     wb.calculation = CalcProperties(fullCalcOnLoad=True)
     _contents(wb, t)
     bodies, values = {}, {}
+    planned, starts = set(), {}  # the manual-ML sheet's print is planned by the builder, on the lecture's paper
     for kind, settings in t.sheets:
         if kind == MANUAL:
             assert t.manual is not None
             layout = layout_for(t.manual)
+            planned.add(layout.sheet)
             bodies[layout.sheet] = write_main_sheet(wb, t.manual, layout, loss(t.manual), "", "", None)
             teaching.add_sheets(wb, t.manual, layout)
             values |= {sheet: cells for sheet, cells in teaching.expected(t.manual, layout).items()
@@ -60,14 +62,28 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
         else:
             SHEETS[kind].build(wb, settings)
             values[SHEETS[kind].SHEET] = SHEETS[kind].expected(settings)
-    for ws in wb.worksheets:  # one paper size for every page, each sheet one page wide
-        ws.page_setup.paperSize = styles.PAPER_SIZES[t.paper]
-        one_page = ws.page_setup.fitToHeight == 1  # a sheet asked to print on one page (Linearity) keeps it
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 1 if one_page else 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if kind != MANUAL:
+            starts[SHEETS[kind].SHEET] = getattr(SHEETS[kind], "PAGE_STARTS", ())
+    for ws in wb.worksheets:  # one paper size for every page, each sheet one page wide or split where it may be
+        if ws.title not in planned:
+            _print_setup(ws, t.paper, starts.get(ws.title, ()))
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
     return save(wb, path, values=values, bodies=bodies)
+
+
+def _print_setup(ws, paper: str, starts) -> None:
+    """One page wide on `paper` (one page, if the sheet asked: Linearity), or, a sheet too wide to read so,
+    pages side by side at `starts` (columns a page may start at)."""
+    landscape = ws.page_setup.orientation == "landscape"
+    one_page = ws.page_setup.fitToHeight == 1
+    widths, chart = styles.sheet_widths(ws)
+    plan = styles.plan_pages(widths, paper=paper, landscape=landscape, starts=(starts,) if starts else (), keep=chart)
+    if one_page and plan.breaks:  # a sheet split across pages is not also squeezed onto one
+        one_page = False
+    styles.apply_print_plan(ws, plan, landscape=landscape, paper=paper)
+    if one_page:
+        ws.page_setup.fitToHeight = 1
 
 
 def _contents(wb, t: LectureTemplate) -> None:

@@ -33,6 +33,7 @@ GRID_LEFT = 2
 TABLE_COL = 23  # W..AB: the per-image results table, beside the weights
 IMAGES_LEFT = 30  # AD: the images, PER_BAND side by side, then the next band below
 PER_BAND = 3
+PAGE_STARTS = (IMAGES_LEFT,)  # too wide for one page (30 %): the images print on pages of their own
 PIXEL_WIDTH = 2.2  # characters: about 15 points, as tall as a row, so a pixel is square (2.6 drew circles as
 # wide ovals and made the printed sheet wider)
 NOTES_ROW = GRID_TOP + SIZE + 1  # under the weight grid, where a line may run on to the right
@@ -195,7 +196,7 @@ def build(wb, s: Settings, params: Mapping[str, float] | None = None, rubric: Ru
         ws.column_dimensions[col].width = width
     c.widths(ws, A=9, W=8, X=7, Y=11, Z=18, AA=8, AB=12, AC=14)
     c.landscape(ws)
-    ws.page_setup.fitToHeight = 1  # one page: its last band of images left a blank page behind
+    # one page wide it printed at 30 %: the book prints the images on pages of their own (PAGE_STARTS)
     c.protect(ws)
 
 
