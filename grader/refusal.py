@@ -32,11 +32,12 @@ def builtin_path(template_id: str):
 def _builtin_lecture(template_id: str):
     """The built-in lecture template whose id is `template_id`, or None (loaded once per process)."""
     from workbook.catalog import is_lecture
-    from workbook.lecture.template import load_lecture
 
     path = builtin_path(template_id)
     if path is None or not is_lecture(path):
         return None
+    from workbook.lecture.template import load_lecture  # imported only for a lecture (~12 ms)
+
     lecture = load_lecture(path)
     return lecture if lecture.id == template_id else None
 
@@ -57,6 +58,8 @@ def stamped_assignment(props: Mapping[str, str], assignment) -> str:
     """The assignment id the workbook counts as: its own stamp when that is `assignment`, or a lecture
     workbook that holds the graded sheet `assignment` describes; otherwise `assignment.id`."""
     stamped = props.get("assignment", "")
+    if stamped == assignment.id:  # the usual file: its own assignment (no template is looked up)
+        return stamped
     kind = getattr(assignment, "kind", None) or f"{MANUAL}:{assignment.id}"  # a Gradable has its sheet's kind
     if stamped and kind in _lecture_sheets(stamped):
         return stamped

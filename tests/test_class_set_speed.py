@@ -124,3 +124,19 @@ def test_what_a_variant_shares_never_hides_what_its_own_file_holds(tmp_path):
     said = [(f.code, f.cell, f.message) for f in after.findings]
     assert said == [(f.code, f.cell, f.message) for f in alone.findings]
     assert after.metric == alone.metric and after.points == alone.points
+
+
+def test_the_manifest_baseline_is_the_loss_of_each_students_starting_weights(tmp_path):
+    from workbook.catalog import load, resolve_template
+    from workbook.class_set import generate_class
+    from workbook.model import loss
+    from workbook.roster import Student, read_manifest, student_assignment
+
+    a = load("house-prices-sigmoid")
+    students = [Student(id=f"s{i}", name=f"S {i}", email="", extra={}) for i in range(4)]
+    made = generate_class(a, students, tmp_path / "class", template_path=resolve_template("house-prices-sigmoid"),
+                          secret=b"k")
+    entries = read_manifest(made.manifest)["students"]
+    assert len({e["baseline"] for e in entries}) == 4  # each student starts from their own weights
+    for e in entries:
+        assert e["baseline"] == loss(student_assignment(a, e))

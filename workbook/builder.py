@@ -124,9 +124,20 @@ class AssignmentBook:
         return package.write_hashed(self.parts(a, student_id=student_id, student_name=student_name,
                                                properties=properties, baseline=baseline), path)
 
+    def write_student(self, path: str | Path, a: Assignment, *, student_id: str, student_name: str = "",
+                      properties: Mapping[str, str] | None = None) -> tuple[str, float]:
+        """A student's file (`write_hashed`): its sha256 and the baseline it states, `loss(a)`, worked out
+        from the same forward pass as the sheet's cached results instead of a second one."""
+        fwd = forward(a.network, a.weights, a.data.X)
+        baseline = metric_value(a.metric, a.data.y, fwd.prediction)  # what loss(a) computes
+        parts = self.parts(a, student_id=student_id, student_name=student_name, properties=properties,
+                           baseline=baseline, fwd=fwd)
+        return package.write_hashed(parts, path), baseline
+
     def parts(self, a: Assignment, *, student_id: str = "", student_name: str = "",
-              properties: Mapping[str, str] | None = None, baseline: float | None = None) -> list:
-        """The zip entries of `a`'s workbook: the shared ones as they are, the student's own made now."""
+              properties: Mapping[str, str] | None = None, baseline: float | None = None, fwd=None) -> list:
+        """The zip entries of `a`'s workbook: the shared ones as they are, the student's own made now
+        (`fwd`: the forward pass of `a`'s starting weights over its data, if made already)."""
         if self.weights is not None and dict(a.weights) != self.weights:
             return AssignmentBook(a, password=self.password).parts(
                 a, student_id=student_id, student_name=student_name, properties=properties, baseline=baseline)
@@ -134,7 +145,7 @@ class AssignmentBook:
         bodies = {INSTRUCTIONS_SHEET: _instructions_sheet(self._wb, a, baseline, student_id, student_name,
                                                           ws=self._instructions),
                   self.layout.sheet: write_main_sheet(self._wb, a, self.layout, baseline, student_id, student_name,
-                                                      self.password, ws=self._main)}
+                                                      self.password, ws=self._main, fwd=fwd)}
         if len(self._wb._cell_styles) != self._styles:
             raise RuntimeError("a student's cells need a style the shared layout does not have")
         stamp = {"layout": LAYOUT_VERSION, "assignment": a.id, "student_id": student_id,
@@ -245,7 +256,7 @@ def _cell(ws, value, *, font=None, fill=None, fmt=None, align=None, border=None,
 
 
 def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
-                     password: str | None, *, ws=None) -> package.SheetBody:
+                     password: str | None, *, ws=None, fwd=None) -> package.SheetBody:
     """The manual-ML sheet: openpyxl gets its frame (widths, chart, protection), the returned body its cells,
     each formula with its NumPy result. Works in a write-only workbook and (for the lecture) an ordinary one.
     `ws` given (the sheet laid out for another student): only the cells are made again."""
@@ -255,7 +266,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     fmt = a.display.number_format
     grid: dict[int, dict[int, str]] = {}
     headings: dict[int, str] = {}  # the data table's column headings, for the heading row's height
-    results = main_sheet_values(a, layout, baseline) | teaching.expected(a, layout).get(layout.sheet, {})
+    results = main_sheet_values(a, layout, baseline, fwd) | teaching.expected(a, layout).get(layout.sheet, {})
 
     def put(ref: str, cell: WriteOnlyCell) -> None:
         """`cell` (from `_cell`) as SpreadsheetML text, a formula with its computed result."""
@@ -422,10 +433,11 @@ def _same(one: tuple, other: tuple) -> bool:
         return False
 
 
-def main_sheet_values(a: Assignment, layout: Layout, baseline: float) -> dict:
+def main_sheet_values(a: Assignment, layout: Layout, baseline: float, fwd=None) -> dict:
     """NumPy's value of every computed column ('E': array over the data rows) and summary cell ('M12': value):
-    the numbers LibreOffice computes from the same formulas (same operations in the same order)."""
-    fwd = forward(a.network, a.weights, a.data.X)
+    the numbers LibreOffice computes from the same formulas (same operations in the same order). `fwd`:
+    `forward` of `a`'s starting weights over its data, if made already."""
+    fwd = forward(a.network, a.weights, a.data.X) if fwd is None else fwd
     out: dict = {}
     for n in layout.neurons.values():
         if n.has_z_column:

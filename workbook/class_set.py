@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbook import LAYOUT_VERSION, model
+from workbook import LAYOUT_VERSION
 from workbook.errors import WorkbookError
 from workbook.roster import (
     MANIFEST_VERSION,
@@ -206,14 +206,12 @@ def _write_students(run: _Run, students: Sequence[tuple[int, Student]], progress
         if run.secret:
             props["signature"] = signature(run.secret, a.id, s.id, digest)
         path = run.out_dir / f"{file_stem(s.id)}.xlsx"
-        baseline = model.loss(v)
-        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name, "sha256": "",
-                 "variant_digest": digest, "baseline": baseline, "variant": variant_payload(v)}
         book = _BOOKS.get(run.password)
         if book is None:
             book = _BOOKS[run.password] = AssignmentBook(v, password=run.password)
-        entry["sha256"] = book.write_hashed(path, v, student_id=s.id, student_name=s.name, properties=props,
-                                            baseline=baseline)
+        sha, baseline = book.write_student(path, v, student_id=s.id, student_name=s.name, properties=props)
+        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name, "sha256": sha,
+                 "variant_digest": digest, "baseline": baseline, "variant": variant_payload(v)}
         if run.check is not None and i in run.checked:
             problem = run.check(path, json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"})))
             if problem:  # checked against the entry as the manifest will give it back
