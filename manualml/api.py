@@ -239,22 +239,24 @@ def self_check(path: Path, assignment, *, expected=None, student_id: str = "") -
     """Grade a workbook just written; it must grade as issued, else it is removed and the error names the cell.
 
     As issued means: no finding but `not-recalculated`, the stamped baseline, Improvement 0. A lecture
-    workbook is checked on its graded sheet when it has exactly one (the others carry no grade).
+    workbook is checked on each of its graded sheets (Linear Regression, Perceptron); the others carry no grade.
     """
     from grader.grade import grade_file
-    from workbook.lecture.template import LectureTemplate
+    from workbook.lecture.template import SHEETS, LectureTemplate
 
-    target = assignment
-    if isinstance(assignment, LectureTemplate):
-        if len(assignment.graded_kinds) != 1:
-            return
-        target = assignment.gradable()
-    result = grade_file(path, target, expected=expected, student_id=student_id)
-    problem = _not_as_issued(result, target)
-    if problem:
-        Path(path).unlink(missing_ok=True)
-        raise SelfCheckError(f"{assignment.id}: the workbook written to {path} does not grade as issued ({problem}); "
-                             "it was removed. This is a bug in manualml: please report it with the template")
+    targets = [assignment]
+    if isinstance(assignment, LectureTemplate):  # each graded sheet, as `grade -t lecture-<sheet>` reads it
+        targets = [SHEETS[kind].graded_sheet(assignment.settings(kind), assignment.rubric, assignment.id,
+                                             assignment.title) for kind in assignment.graded_kinds]
+    for target in targets:
+        result = grade_file(path, target, expected=expected, student_id=student_id)
+        problem = _not_as_issued(result, target)
+        if problem:
+            Path(path).unlink(missing_ok=True)
+            sheet = f" (sheet {target.sheet!r})" if target is not assignment else ""
+            raise SelfCheckError(f"{assignment.id}: the workbook written to {path}{sheet} does not grade as issued "
+                                 f"({problem}); it was removed. This is a bug in manualml: please report it with the "
+                                 "template")
 
 
 def _not_as_issued(result, target) -> str:

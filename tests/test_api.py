@@ -52,14 +52,23 @@ def test_a_workbook_that_does_not_grade_as_issued_is_an_error_and_is_removed(tmp
     assert not target.exists()
 
 
+def _double_the_baseline(monkeypatch, which) -> None:
+    """A class-set bug: the students `which` picks get a stamped baseline twice their starting loss."""
+    from workbook import builder, package
+    from workbook.model import loss
+
+    def write_student(self, path, a, *, student_id, student_name="", properties=None):
+        baseline = loss(a) * (2 if which(a) else 1)
+        parts = self.parts(a, student_id=student_id, student_name=student_name, properties=properties,
+                           baseline=baseline)
+        return package.write_hashed(parts, path), baseline
+
+    monkeypatch.setattr(builder.AssignmentBook, "write_student", write_student)
+
+
 def test_a_class_set_that_does_not_grade_as_issued_is_removed(tmp_path, monkeypatch):
-    import types
-
-    import workbook.class_set
-    from workbook import model
-
     # a class-set bug: every student's stamped baseline twice what it is (the grader's own model is untouched)
-    monkeypatch.setattr(workbook.class_set, "model", types.SimpleNamespace(loss=lambda v: model.loss(v) * 2))
+    _double_the_baseline(monkeypatch, lambda v: True)
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name\ns1,Ann\ns2,Bo\n", encoding="utf-8")
     monkeypatch.setenv("MANUALML_SECRET", "k")
@@ -73,16 +82,11 @@ def test_a_class_set_that_does_not_grade_as_issued_is_removed(tmp_path, monkeypa
 def test_a_class_file_written_by_a_forked_worker_is_checked_too(tmp_path, monkeypatch):
     """The sampled files are graded in the process that wrote them: the last student's file is written by
     the forked worker, and its wrong baseline removes the whole set."""
-    import types
-
-    import workbook.class_set
-    from workbook import model
     from workbook.catalog import load
     from workbook.roster import variant
 
     last = variant(load("house-prices-sigmoid"), "s119").weights
-    monkeypatch.setattr(workbook.class_set, "model", types.SimpleNamespace(
-        loss=lambda v: model.loss(v) * (2 if v.weights == last else 1)))
+    _double_the_baseline(monkeypatch, lambda v: v.weights == last)
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name\n" + "".join(f"s{i},N {i}\n" for i in range(120)), encoding="utf-8")
     monkeypatch.setenv("MANUALML_SECRET", "k")
@@ -187,3 +191,31 @@ def test_a_closed_pipe_ends_the_command_quietly():
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (1, "")
+
+
+@pytest.mark.parametrize("kind, sheet", [("linear-regression", "Linear Regression"), ("perceptron", "Perceptron")])
+def test_the_lecture_workbook_is_checked_on_each_graded_sheet(tmp_path, monkeypatch, kind, sheet):
+    """A builder bug on either graded lecture sheet (here: its baseline written one higher) stops
+    `generate -t lecture` as it stops `generate -t lecture-<sheet>`; the file is removed."""
+    from dataclasses import replace
+
+    from workbook.lecture import common
+    from workbook.lecture.template import SHEETS
+
+    real, module = common.write, SHEETS[kind]
+
+    def buggy(ws, regions, params=None):
+        if ws.title == sheet:
+            regions = [replace(r, values=(r.values[0] + 1,)) if r.key == "baseline" else r for r in regions]
+        return real(ws, regions, params)
+
+    monkeypatch.setattr(common, "write", buggy)
+    assert module.__name__.startswith("workbook.lecture.")
+    target = tmp_path / "lecture.xlsx"
+    with pytest.raises(api.SelfCheckError, match=rf"^lecture: the workbook written to .*lecture\.xlsx \(sheet "
+                                                 rf"'{sheet}'\) does not grade as issued \(baseline-edited at "):
+        api.generate(template="lecture", output=target)
+    assert not target.exists()
+    monkeypatch.setattr(common, "write", real)
+    api.generate(template="lecture", output=target)  # as built: both graded sheets grade as issued
+    assert target.exists()
