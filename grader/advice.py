@@ -300,7 +300,9 @@ def _best_text(best: float, average: float) -> str:
     return "almost 0" if best < 1e-4 * average else f"about {fmt(best)}"
 
 
-def _standing(assignment: Assignment, current: float, refs: References) -> Tip:
+def _standing(assignment: Assignment, current: float, refs: References, tampered: bool = False) -> Tip:
+    """Where the weights stand between predicting the average and the best; praise ("excellent work") only for a
+    file with nothing changed outside its weights (`tampered`: the facts alone)."""
     abbr = assignment.metric_abbr
     average, best = refs.average, refs.best
     best_text = "" if best is None else _best_text(best, average)
@@ -312,6 +314,9 @@ def _standing(assignment: Assignment, current: float, refs: References) -> Tip:
         return Tip("standing", f"Your {abbr} ({fmt(current)}) beats predicting the average for every row "
                                f"({fmt(average)}).")
     share = min((average - current) / (average - best), 1.0)
+    if share >= AT_BEST and tampered:
+        return Tip("standing", f"Your weights give {abbr} {fmt(current)}; manualml solve's best on this data is "
+                               f"{best_text}.")
     if share >= AT_BEST:
         return Tip("standing", f"You are at the best this network reaches ({abbr} {best_text}, found by "
                                "manualml solve): excellent work.")
@@ -357,10 +362,11 @@ def hidden_tip(assignment: Assignment, weights: Mapping[str, float], current: fl
 
 
 def advise(assignment: Assignment, weights: Mapping[str, float], refs: References | None = None, *,
-           hidden: bool = True) -> list[Tip]:
+           hidden: bool = True, tampered: bool = False) -> list[Tip]:
     """Model feedback for one set of weights, the big picture first, at most a handful of sentences.
 
-    `hidden=False` leaves out the hidden test rows (a student's self-check must not reveal them).
+    `hidden=False` leaves out the hidden test rows (a student's self-check must not reveal them);
+    `tampered=True` (the file changed outside its weights) praises nothing.
     """
     if any(name not in weights for name in assignment.network.parameter_names()):
         return []
@@ -375,6 +381,6 @@ def advise(assignment: Assignment, weights: Mapping[str, float], refs: Reference
         (refs.average - current) / (refs.average - refs.best) >= AT_BEST
     if not at_best and current > 0:
         tips += _weight_tips(assignment, weights, current)
-    tips.append(_standing(assignment, current, refs))
+    tips.append(_standing(assignment, current, refs, tampered))
     test_tip = hidden_tip(assignment, weights, current) if hidden else None
     return [*tips, test_tip] if test_tip else tips

@@ -112,8 +112,10 @@ MAX_WEIGHTS_LISTED = 40  # a perceptron has 401: a table of them helps nobody
 CONSTANT_HINT = ("Every row gets the same prediction, so your network ignores its inputs: no setting of the "
                  "output bias alone can do better than predicting the average. Give each hidden neuron a non-zero "
                  "weight from an input and the output a non-zero weight from each hidden neuron, then tune them.")
-TAMPERED_HINT = ("Your weights score well, but the grader found changes outside the yellow weight cells (listed "
-                 "above). Start again from the workbook you were given and change only the weights.")
+TAMPERED_HINT = ("The grader found changes outside the yellow weight cells (listed above). Start again from the "
+                 "workbook you were given and change only the weights.")
+FIX_FIRST = ("The grader found changes outside the yellow weight cells. They cannot raise your score (everything is "
+             "recomputed from your weights and the original data), but they must be undone:")
 OVERFIT_HINT = ("Full marks on your sheet. To do as well on data you have not seen, look for weights that "
                 "get every row roughly right rather than a few exactly right: a slightly higher error on your sheet "
                 "can be a better model.")
@@ -123,16 +125,17 @@ SHORT_HINT = ("Good progress, but not yet full marks. Compare each predicted val
 
 def next_step(result: GradeResult, assignment, tips=()) -> str:
     """What to try next, praising only what earned it: 'Excellent' needs full points, no change outside the
-    weights and a network that uses its inputs (a constant predictor can score well on the Improvement)."""
+    weights and a network that uses its inputs (a constant predictor can score well on the Improvement).
+    A change outside the weights comes first: no praise ("Good progress", "Excellent") beside it."""
     if any(f.kind == WEIGHT for f in result.findings):
         return hint(assignment, None)
+    if result.tamper_findings:
+        return TAMPERED_HINT
     if any(getattr(t, "code", "") == "constant" for t in tips):
         return CONSTANT_HINT
     text = hint(assignment, result.improvement)
     if not text.startswith("Excellent"):
         return text
-    if result.tamper_findings:
-        return TAMPERED_HINT
     if result.points < result.max_points:
         return SHORT_HINT
     if any(getattr(t, "code", "") == "overfitting" for t in tips):
@@ -158,21 +161,25 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
         lines += ["**This file could not be graded.**", "", result.error, "",
                   "Fix this and hand the file in again."]
         return "\n".join(lines) + "\n"
+    tampered = result.tamper_findings
+    if tampered:  # what must be fixed leads: the figures below count only once it is undone
+        lines += ["## Fix this first", FIX_FIRST, *(f"- {f.message}" for f in tampered), ""]
     lines += [
         f"- Your {abbr}: **{metric_text(result.metric_name, result.metric, _num)}** (recomputed from your weights "
         "and the original data)",
         f"- Baseline {abbr} (starting weights): {metric_text(result.metric_name, result.baseline, _num)}",
         f"- Improvement: **{_pct(result.improvement)}**",
         f"- Points: **{result.points:g} of {result.max_points:g}**"
-        + (" (set to 0 because of the integrity findings below)" if result.penalised else ""),
+        + (" (set to 0 because of the changes listed above)" if result.penalised else ""),
         f"- Full marks: {assignment.rubric.full_marks(abbr)}",
         *(hidden_lines(result, assignment) if hidden else []),
         "",
     ]
-    if result.findings:
+    noticed = [f for f in result.findings if f.kind != TAMPER]
+    if noticed:
         lines.append("## What the grader noticed")
-        for f in result.findings:
-            tag = {TAMPER: "changed", WEIGHT: "weight"}.get(f.kind, "note")
+        for f in noticed:
+            tag = {WEIGHT: "weight"}.get(f.kind, "note")
             lines.append(f"- ({tag}) {f.message}")
         lines.append("")
     tips = model_tips(result, assignment, refs, hidden=hidden)
@@ -208,7 +215,7 @@ def model_tips(result: GradeResult, assignment: Assignment, refs: advice.Referen
     """The model's feedback on a graded manual-ML result with every weight readable (else nothing)."""
     if not result.graded or not isinstance(assignment, Assignment) or any(f.kind == WEIGHT for f in result.findings):
         return []
-    return advice.advise(assignment, result.weights, refs, hidden=hidden)
+    return advice.advise(assignment, result.weights, refs, hidden=hidden, tampered=bool(result.tamper_findings))
 
 
 def feedback_name(result: GradeResult) -> str:

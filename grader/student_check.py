@@ -17,7 +17,7 @@ from grader import advice
 from grader.cells import read_cells
 from grader.errors import GraderError
 from grader.grade import grade_file
-from grader.report import next_step
+from grader.report import FIX_FIRST, next_step
 from grader.results import TAMPER, WEIGHT, GradeResult
 from grader.safety import Limits, open_submission
 from workbook import PROPERTY_PREFIX
@@ -136,6 +136,12 @@ def _without_hidden(assignment):
     return replace(assignment, test=None, rubric=replace(rubric, score_on="sheet")), note
 
 
+def _noticed(f) -> str:
+    """One finding as the check lists it: in a student's words first, then the grader's message."""
+    lead = LEADS.get(f.code)
+    return f"  - {lead}: {f.message}" if lead and f.kind == TAMPER else f"  - {f.message}"
+
+
 def check_workbook(path: str | Path, *, template: str | Path | None = None,
                    limits: Limits | None = None) -> StudentCheck:
     """Grade a student's own workbook as the grader will, and say it in the student's words."""
@@ -155,6 +161,9 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
         return StudentCheck(assignment.id, result, (), tuple(lines))
     abbr = assignment.metric_abbr
     usable = not any(f.kind == WEIGHT for f in result.findings)
+    tampered = result.tamper_findings
+    if tampered:  # what must be fixed leads, as in the feedback file
+        lines += [f"Fix this first: {FIX_FIRST[0].lower()}{FIX_FIRST[1:]}", *(_noticed(f) for f in tampered)]
     if usable:
         shown = {k: metric_text(result.metric_name, v, advice.fmt) for k, v in
                  (("metric", result.metric), ("baseline", result.baseline))}
@@ -162,24 +171,23 @@ def check_workbook(path: str | Path, *, template: str | Path | None = None,
                   f"{percent(result.improvement)})",
                   f"Points{' on your sheet' if hidden_note and assignment.rubric.score_on != 'sheet' else ''}: "
                   f"{result.points:g} of {result.max_points:g}"
-                  + (" (0 because of the changes listed below)" if result.penalised else ""),
+                  + (" (0 because of the changes listed above)" if result.penalised else ""),
                   f"Full marks: {assignment.rubric.full_marks(abbr)}"]
     else:
         lines.append(f"Points: 0 of {result.max_points:g}: some weights cannot be read (see below)")
-    shown = [f for f in result.findings if f.code != "not-recalculated"]
+    shown = [f for f in result.findings if f.code != "not-recalculated" and f.kind != TAMPER]
     if shown:
-        lines.append("What the grader will notice:")
-        for f in shown:
-            lead = LEADS.get(f.code)
-            lines.append(f"  - {lead}: {f.message}" if lead and f.kind == TAMPER else f"  - {f.message}")
-    elif result.findings:  # only "not-recalculated": a file written by a program, never opened
+        lines.append("What the grader will notice:" if not tampered else "The grader will also notice:")
+        lines += [_noticed(f) for f in shown]
+    elif result.findings and not tampered:  # only "not-recalculated": a file written by a program, never opened
         lines.append("The grader will notice nothing but your weights (open and save the file in your spreadsheet "
                      "program before you hand it in, so it carries its results).")
-    else:
+    elif not tampered:
         lines.append("The grader will notice nothing but your weights.")
     if hidden_note:
         lines.append(hidden_note)
-    tips = tuple(advice.advise(sheet_only, result.weights)) if usable and isinstance(assignment, Assignment) else ()
+    tips = tuple(advice.advise(sheet_only, result.weights, tampered=bool(tampered))) \
+        if usable and isinstance(assignment, Assignment) else ()
     if tips:
         lines.append("What your network is doing:")
         lines += [f"  - {t.message}" for t in tips]

@@ -54,3 +54,56 @@ def test_short_of_full_marks_is_good_progress_not_excellent(hp, tmp_path):
     assert 0.9 <= r.improvement < 0.99 and r.points < 10, (r.improvement, r.points)
     text = feedback(r, hp)
     assert "Excellent" not in text and SHORT_HINT in text
+
+
+PRAISE = ("excellent", "well done", "good progress", "score well", "you are at the best")
+
+
+def test_solved_weights_with_typed_over_predictions_are_not_praised_and_the_fix_leads(hp, tmp_path):
+    """`manualml solve`'s weights (the best this network reaches) and 200 typed over the six predictions: 10 points,
+    but the feedback and `manualml check` lead with what must be undone and praise nothing."""
+    from grader.report import FIX_FIRST
+    from grader.student_check import check_workbook
+    from workbook.solve import solve
+
+    layout = layout_for(hp)
+
+    def overwrite(wb):
+        for row in range(layout.first_row, layout.last_row + 1):
+            wb[layout.sheet][f"{layout.pred_col}{row}"] = 200
+
+    src = build_workbook(hp, tmp_path / "src.xlsx", weights=solve(hp).weights)
+    path = openpyxl_tamper(src, tmp_path / "tampered.xlsx", overwrite)
+    r = grade_file(path, hp)
+    assert r.points == 10 and [f.code for f in r.tamper_findings] == ["formula-overwritten"] * 6
+    assert r.metric < 1e-9
+    text = feedback(r, hp)
+    assert not [word for word in PRAISE if word in text.lower()], text
+    first = ("## Fix this first\n" + FIX_FIRST + "\n- cell J11 should hold the formula "
+             "=w_h1_out*E11+w_h2_out*G11+b_out but holds 200: typed values are ignored, the grader recomputes "
+             "everything from the original data\n")
+    assert text.split("\n\n", 2)[2].startswith(first), text  # right under the title and the file's name
+    assert text.index("## Fix this first") < text.index("- Your RMSE:") < text.index("## What the grader noticed")
+    assert "- Your weights give RMSE 9.521e-13; manualml solve's best on this data is almost 0.\n" in text
+    assert text.split("## What to try next\n")[1].startswith(TAMPERED_HINT + "\n")
+    assert TAMPERED_HINT == ("The grader found changes outside the yellow weight cells (listed above). Start again "
+                             "from the workbook you were given and change only the weights.")
+    lines = check_workbook(path).lines
+    assert not [word for word in PRAISE if word in " ".join(lines).lower()], lines
+    assert lines[1:3] == (
+        "Fix this first: the grader found changes outside the yellow weight cells. They cannot raise your score "
+        "(everything is recomputed from your weights and the original data), but they must be undone:",
+        "  - You typed over a formula: cell J11 should hold the formula =w_h1_out*E11+w_h2_out*G11+b_out but holds "
+        "200: typed values are ignored, the grader recomputes everything from the original data")
+    assert lines[8] == "Your RMSE: 9.521e-13 (baseline 3,731, improvement 100.00%)"
+    assert "  - Your weights give RMSE 9.521e-13; manualml solve's best on this data is almost 0." in lines
+    assert lines[-1] == f"Next: {TAMPERED_HINT}"
+
+
+def test_the_same_weights_untouched_are_praised(hp, tmp_path):
+    from workbook.solve import solve
+
+    r = grade_file(build_workbook(hp, tmp_path / "best.xlsx", weights=solve(hp).weights), hp)
+    text = feedback(r, hp)
+    assert "- You are at the best this network reaches (RMSE almost 0, found by manualml solve): excellent work.\n" \
+        in text and "## Fix this first" not in text

@@ -65,16 +65,18 @@ def test_saved_by_libreoffice_with_a_typed_over_prediction(runner, tmp_path, uno
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "typed.xlsx: Manual Machine Learning: house prices (house-prices)",
-        "Your RMSE: 28.03 (baseline 3,731, improvement 99.24%)",
-        "Points: 10 of 10",
-        "Full marks: Improvement ≥ 99% earns all 10 points",
-        "What the grader will notice:",
+        # what must be undone leads, and nothing is praised beside it (it said "Your weights score well")
+        "Fix this first: the grader found changes outside the yellow weight cells. They cannot raise your score "
+        "(everything is recomputed from your weights and the original data), but they must be undone:",
         "  - You typed over a formula: cell J14 should hold the formula =w_h1_out*E14+w_h2_out*G14+b_out but holds "
         "750: typed values are ignored, the grader recomputes everything from the original data",
         # (the saved RMSE in M11 follows the typed 750: not blamed again as "a saved result does not match")
+        "Your RMSE: 28.03 (baseline 3,731, improvement 99.24%)",
+        "Points: 10 of 10",
+        "Full marks: Improvement ≥ 99% earns all 10 points",
         *GOOD_TIPS[:-1],
-        "Next: Your weights score well, but the grader found changes outside the yellow weight cells (listed above). "
-        "Start again from the workbook you were given and change only the weights.",
+        "Next: The grader found changes outside the yellow weight cells (listed above). Start again from the "
+        "workbook you were given and change only the weights.",
     ]
     lines = runner.invoke(main, ["check", str(clean)]).output.splitlines()
     assert lines[:5] == ["clean.ods: Manual Machine Learning: house prices (house-prices)",
