@@ -121,6 +121,8 @@ def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
                                     f"use it break, and the grader read its issued cells {issued}", cell=name,
                                     expected=issued))
             continue
+        if edit is not None and "#REF!" in defined[name] and any(name in _named_cells(e, sheet) for e in edit.edits):
+            continue  # its cell went with a deleted row or column: the edit's finding names it
         target_sheet, ref = parse_reference(defined[name])
         if edit is not None:
             issued = _moved_area(edit, issued) or issued
@@ -483,10 +485,26 @@ def _edit_finding(edit: Edit, sheet: GradedSheet) -> Finding:
         m, gone = _counts(edit, region.area)
         moved, lost = moved + m, lost + gone
     gone = f", and {_cells_text(lost)} {'was' if lost == 1 else 'were'} deleted with it" if lost else ""
+    named = [f"{name} (issued in cell {area})" for name, area in _named_cells(edit, sheet).items()]
+    if named:  # a summary cell's name (#REF! now) is said here, not as a name of its own that "moved"
+        gone += f", among them {' and '.join(named)}"
     return Finding(edit.code, TAMPER, f"{edit.describe()}: {_cells_text(moved)} moved{gone}. The grader "
                    "checked every cell where it went and grades from the issued data; undo it, or start again "
                    "from the workbook you were given", found=edit.describe(), expected="no rows or columns "
                    "inserted or deleted")
+
+
+def _named_cells(edit: Edit, sheet: GradedSheet) -> dict[str, str]:
+    """The named cells (not weights: those are the reader's) that `edit` deleted, every cell of them."""
+    weights = {r.name for r in sheet.of(Role.EDITABLE) if r.name}
+    found = {}
+    for name, area in sheet.names.items():
+        if name not in weights and edit.count < 0:
+            r1, c1, r2, c2 = box(area)
+            lo, hi = (r1, r2) if edit.axis == "row" else (c1, c2)
+            if all(edit.index(i) is None for i in range(lo, hi + 1)):
+                found[name] = area
+    return found
 
 
 def _cells_text(n: int) -> str:

@@ -39,6 +39,8 @@ def edited(uno_python, hp, tmp_path_factory):
         "row-deleted": {f"delete-rows:{SHEET}!A{r}": 1},
         "row-inserted": {f"insert-rows:{SHEET}!A{r}": 1},
         "column-inserted": {f"insert-columns:{SHEET}!E{r}": 1},
+        "baseline-row-deleted": {f"delete-rows:{SHEET}!A{position(hp.graded_sheet().names['baseline_rmse'])[0]}": 1},
+        "metric-row-deleted": {f"delete-rows:{SHEET}!A{position(hp.graded_sheet().names['current_rmse'])[0]}": 1},
         "row-deleted-and-more": {f"delete-rows:{SHEET}!A{r}": 1, "w_in1_h1": 1.0,
                                  f"{SHEET}!{lay.input_cols[0]}{lay.last_row - 1}": 999.0},  # after the deletion
     }
@@ -64,6 +66,23 @@ def test_deleted_row_is_one_finding(edited, hp, suffix):
         ("row-deleted", f"row {row} was deleted: {moved} issued cells moved, and {lost} issued cells were deleted "
                         f"with it{TAIL}")]
     assert r.weights == dict(hp.weights) and r.improvement == 0.0  # graded from the issued data
+
+
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+@pytest.mark.parametrize(("plan", "name", "cell"), [("baseline-row-deleted", "baseline_rmse", "M14"),
+                                                    ("metric-row-deleted", "current_rmse", "M11")])
+def test_deleted_row_with_a_named_summary_cell_is_one_finding(edited, hp, suffix, plan, name, cell):
+    """The summary cell's name is #REF! after the deletion: said in the row's finding, like a weight deleted with
+    its row, not as a second finding "the name baseline_rmse now points at #REF! instead of M14"."""
+    r = grade_file(edited[plan + suffix], hp)
+    assert r.status == "graded", r.error
+    assert hp.graded_sheet().names[name] == cell
+    row = position(cell)[0]
+    moved, lost = _cells(hp, lambda r, c: r > row), _cells(hp, lambda r, c: r == row)
+    assert [(f.code, f.message) for f in r.findings] == [
+        ("row-deleted", f"row {row} was deleted: {moved} issued cells moved, and {lost} issued cells were deleted "
+                        f"with it, among them {name} (issued in cell {cell}){TAIL}")]
+    assert r.weights == dict(hp.weights) and r.improvement == 0.0
 
 
 @pytest.mark.parametrize("suffix", ["", ".ods"])
