@@ -73,7 +73,7 @@ def validate(*, template: str | Path) -> Outcome:
                          f"{g.rubric.max_points:g} points")
     else:
         lines.append(f"  {a.title}: network {a.network.shape}, {len(a.data.rows)} rows, metric {a.metric}, "
-                     f"baseline {a.metric_abbr} {loss(a):,.6g}, {a.rubric.max_points:g} points")
+                     f"baseline {a.metric_abbr} {_plain(loss(a))}, {a.rubric.max_points:g} points")
         if a.test is not None:
             counted = {"sheet": "scored, not counted", "hidden": "the points come from them",
                        "mix": f"{a.rubric.hidden_weight:.0%} of the points come from them"}[a.rubric.score_on]
@@ -137,7 +137,7 @@ def generate(*, template: str | Path | None = None, output: Path | None = None, 
         if check:
             self_check(path, a)
         return Outcome(lines=(f"Wrote {path.resolve()}", f"  {a.title}: network {a.network.shape}, "
-                              f"{len(a.data.rows)} rows, baseline {a.metric_abbr} {loss(a):,.6g}"),
+                              f"{len(a.data.rows)} rows, baseline {a.metric_abbr} {_plain(loss(a))}"),
                        warnings=warnings, paths=(path,), data=a)
     return _generate_class(a, template=template, roster=roster, out_dir=out_dir, key_file=key_file,
                            password=password, workers=workers, progress_factory=progress_factory, check=check,
@@ -620,3 +620,8 @@ def templates() -> Outcome:
     from workbook.template_files import builtin_templates
 
     return Outcome(lines=tuple(f"{t.name:<26} {t.description}" for t in builtin_templates()))
+
+
+def _plain(value: float) -> str:
+    """3,731.39 as before, but 2,043,562 rather than 2.04356e+06 for a template of big numbers."""
+    return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"

@@ -28,7 +28,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, package, sheet_xml, styles, teaching
+from workbook import LAYOUT_VERSION, PROPERTY_PREFIX, number_text, package, sheet_xml, styles, teaching
 from workbook.address import a1, col_index, col_letter, position
 from workbook.formulas import improvement_digits, row_templates, summary_formulas
 from workbook.layout import (
@@ -394,7 +394,7 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
                                           {c: t for c, t in headings.items() if (layout.header_row, c) in common},
                                           goal)
     if fresh:
-        _column_widths(ws, layout)
+        _column_widths(ws, layout, a, results)
         _fit_to_page_width(ws, landscape=True, paper=a.display.paper, layout=layout)
     tall = ws.__dict__.setdefault("_manualml_header_heights", {})
     key = tuple(headings.items())
@@ -540,7 +540,9 @@ def _column_formats(layout: Layout, fmt: str) -> dict[str, str]:
     return formats
 
 
-def _column_widths(ws, layout: Layout) -> None:
+def _column_widths(ws, layout: Layout, a: Assignment, results: dict) -> None:
+    """Each column's width for its role, widened where the issued numbers need more: a template of villa
+    prices in euros squares errors of a million into 13 digits, which a 13-wide column shows as ###."""
     widths = {c: styles.WIDTHS["input"] for c in layout.input_cols}
     for n in layout.neurons.values():
         widths[n.z_col] = styles.WIDTHS["label"]
@@ -550,6 +552,13 @@ def _column_widths(ws, layout: Layout) -> None:
     widths[layout.pred_col] = styles.WIDTHS["prediction"]
     widths[layout.error_col] = styles.WIDTHS["error"]
     widths[layout.summary_col] = styles.WIDTHS["summary"]
+    fmt = a.display.number_format
+    y = a.data.y
+    shown = [(col, a.data.X[:, i], "General") for i, col in enumerate(layout.input_cols)]
+    shown.append((layout.target_col, y, styles.whole_number_format(fmt) if bool(np.all(y == np.round(y))) else fmt))
+    shown += [(col, results[col], f) for col, f in _column_formats(layout, fmt).items() if col in results]
+    for col, values, f in shown:
+        widths[col] = max(widths[col], number_text.shown_width(values, f) + 2)
     for col, width in widths.items():
         ws.column_dimensions[col].width = width
 
@@ -641,7 +650,7 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
         _para("4. Save the file (keep .xlsx, or save as .ods) and hand it in."),
         None,
         _para("How it is graded", font=styles.HEADING_FONT),
-        _para(f"Starting {a.metric_abbr} (baseline): {baseline:,.4g}. "
+        _para(f"Starting {a.metric_abbr} (baseline): {number_text.plain_number(baseline)}. "
                   f"Improvement = (baseline − your {a.metric_abbr}) / baseline."),
     ]
     if a.rubric.partial_credit == "linear":
