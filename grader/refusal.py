@@ -5,8 +5,9 @@ Scoring such a file gives a number that means nothing (0/10 and twenty findings 
 scored the grader asks two questions of what it has already read (stamp, sheet names, defined
 names) and makes the file an error result if either fails:
 
-- the stamp names another assignment → "this is the workbook for 'X': grade it with -t X"
-  (a lecture workbook graded for one of its own sheets is the same assignment);
+- the stamp names another assignment → "this is the workbook for 'X': grade it with -t X" (an id that is
+  no built-in: "-t FILE.toml (the template the workbook was made from, id 'X')"); a lecture workbook graded
+  for one of its own sheets is the same assignment;
 - there is no stamp, no sheet of the assignment and none of its weight names → "not the
   house-prices workbook: hand in the workbook you were given".
 """
@@ -54,6 +55,14 @@ def _lecture_sheets(template_id: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def grade_with(assignment_id: str) -> str:
+    """The -t option that grades a workbook stamped `assignment_id`: a built-in's name, else the template file
+    the workbook was made from (`-t my-course` would be a usage error: no built-in has that name)."""
+    if builtin_path(assignment_id) is not None:
+        return f"-t {assignment_id}"
+    return f"-t FILE.toml (the template the workbook was made from, id '{assignment_id}')"
+
+
 def stamped_assignment(props: Mapping[str, str], assignment) -> str:
     """The assignment id the workbook counts as: its own stamp when that is `assignment`, or a lecture
     workbook that holds the graded sheet `assignment` describes; otherwise `assignment.id`."""
@@ -89,7 +98,7 @@ def check(path: str, props: Mapping[str, str], sheet_names: Iterable[str], defin
     """
     stamped = props.get("assignment", "")
     if stamped and stamped != stamped_assignment(props, assignment):
-        raise SubmissionError(path, f"this is the workbook for '{stamped}': grade it with -t {stamped}",
+        raise SubmissionError(path, f"this is the workbook for '{stamped}': grade it with {grade_with(stamped)}",
                               code="other-assignment")
     if stamped:
         return

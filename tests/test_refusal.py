@@ -34,7 +34,9 @@ def test_another_assignments_workbook_is_refused(tmp_path, ice_cream):
                                                  "'house-prices': grade it with -t house-prices")
     ice = build_workbook(ice_cream, tmp_path / "ice.xlsx")
     r = grade_file(ice, load("house-prices"))
-    assert r.error == "this is the workbook for 'ice-cream': grade it with -t ice-cream"
+    # not "-t ice-cream": no built-in has that name, so that -t is a usage error
+    assert r.error == ("this is the workbook for 'ice-cream': grade it with -t FILE.toml (the template the workbook "
+                       "was made from, id 'ice-cream')")
     assert grade_file(ice, ice_cream).status == "graded"
 
 
@@ -96,3 +98,27 @@ def test_gnumeric_made_and_gnumeric_saved(tmp_path, ssconvert):
     r = grade_file(saved, load("house-prices"))
     assert r.status == "graded", r.error
     assert r.metric == pytest.approx(grade_file(ours, load("house-prices")).metric)
+
+
+def test_the_hint_for_a_custom_template_can_be_followed(tmp_path):
+    """`generate -t my.toml` (id "my-course"), then `grade my.xlsx`: the hint names the template file, since
+    `grade my.xlsx -t my-course` is a usage error (no built-in template of that name); `-t my.toml` grades it."""
+    from click.testing import CliRunner
+
+    from manualml.cli import main
+
+    text = (templates_dir() / "house-prices.toml").read_text(encoding="utf-8")
+    toml = tmp_path / "my.toml"
+    toml.write_text(text.replace('id = "house-prices"', 'id = "my-course"', 1), encoding="utf-8")
+    for extra in templates_dir().glob("house-prices*.csv"):
+        shutil.copy(extra, tmp_path)
+    runner = CliRunner()
+    book = tmp_path / "my.xlsx"
+    assert runner.invoke(main, ["generate", "-t", str(toml), "-o", str(book)]).exit_code == 0
+    refused = runner.invoke(main, ["grade", str(book)])
+    assert refused.exit_code == 1
+    assert ("this is the workbook for 'my-course': grade it with -t FILE.toml (the template the workbook was made "
+            "from, id 'my-course')") in " ".join(refused.output.split())
+    assert runner.invoke(main, ["grade", str(book), "-t", "my-course"]).exit_code == 2  # why the hint says FILE.toml
+    graded = runner.invoke(main, ["grade", str(book), "-t", str(toml)])
+    assert graded.exit_code == 0 and "1 of 1 graded." in graded.output
