@@ -42,7 +42,7 @@ from workbook.address import (
     qualified,
     undollar,
 )
-from workbook.graded import GradedSheet, Region, Role
+from workbook.graded import CacheCheck, GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9  # relative: issued data and baseline are written exactly
 CACHE_TOLERANCE = 1e-6  # relative: a spreadsheet's cached results vs NumPy
@@ -223,7 +223,15 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[
     where = sub.sheet
     suspects: list[tuple[int, int, float, Region]] = []  # (row, column, issued value, region)
     given = derived(sheet, "given columns", lambda: _given_columns(sheet))
-    if given:  # every column read, then compared in one go (a few small columns: NumPy's cost is per call)
+    listed = derived(sheet, "given cells", lambda: _given_cell_list(given))
+    if given and not cells.runs and len(listed) <= SMALL_CELLS:
+        # a small sheet read cell by cell: each cell compared in plain Python (NumPy's cost is per call), the
+        # same decision as the arrays' below, bit for bit
+        for ref, r, c, expected, region in listed:
+            saved = cells.saved(ref)
+            if saved is None or saved[1] is not None or not _close(saved[0], expected, VALUE_TOLERANCE, 1e-12):
+                suspects.append((r, c, expected, region))
+    elif given:  # every column read, then compared in one go (a few small columns: NumPy's cost is per call)
         columns = [cells.column(col, r1, r2) for _, col, _, r1, r2 in given]
         number, is_number, has_formula = (np.concatenate([getattr(c, name) for c in columns])
                                           for name in ("number", "is_number", "has_formula"))
@@ -243,15 +251,19 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[
                               cell=qualified(where, ref), expected=f"{expected:g}", found=describe(cell)))
     report_batch(findings, edited, "data-edited", "data changed")
     changed = _rows_of(edited)
-    for region in sheet.of(Role.CONSTANT):
-        for ref, expected in zip(region.refs, np.asarray(region.values, dtype=float).ravel(), strict=True):
-            cell = cells.get(ref)
-            if not same_number(cell, float(expected)):
-                findings.append(Finding(f"{region.key}-edited", TAMPER, f"the {region.caption} cell {ref} should be "
-                                        f"{expected:.6g} but is {describe(cell)}; the issued {region.caption} is used",
-                                        cell=qualified(where, ref), expected=f"{expected:.17g}",
-                                        found=describe(cell)))
+    for region, ref, expected in derived(sheet, "constants", lambda: _constants(sheet)):
+        cell = cells.get(ref)
+        if not same_number(cell, float(expected)):
+            findings.append(Finding(f"{region.key}-edited", TAMPER, f"the {region.caption} cell {ref} should be "
+                                    f"{expected:.6g} but is {describe(cell)}; the issued {region.caption} is used",
+                                    cell=qualified(where, ref), expected=f"{expected:.17g}", found=describe(cell)))
     return changed
+
+
+def _constants(sheet: GradedSheet) -> list[tuple[Region, str, np.float64]]:
+    """(region, cell, issued value) of every constant (the baseline)."""
+    return [(region, ref, expected) for region in sheet.of(Role.CONSTANT)
+            for ref, expected in zip(region.refs, np.asarray(region.values, dtype=float).ravel(), strict=True)]
 
 
 def _given_columns(sheet: GradedSheet) -> list[tuple[Region, str, np.ndarray, int, int]]:
@@ -264,12 +276,31 @@ def _given_columns(sheet: GradedSheet) -> list[tuple[Region, str, np.ndarray, in
     return found
 
 
+SMALL_CELLS = 256  # a sheet read cell by cell with at most this many cells to compare is compared in plain Python
+
+
+def _given_cell_list(given: list[tuple[Region, str, np.ndarray, int, int]]
+                     ) -> list[tuple[str, int, int, float, Region]]:
+    """(cell, row, column, issued value, region) of every cell of issued data, column by column."""
+    return [(a1(r1 + i, c), r1 + i, c, expected, region) for region, col, values, r1, _ in given
+            for c in (col_index(col),) for i, expected in enumerate(values.tolist())]
+
+
+def _close(value, expected: float, rel_tol: float, abs_tol: float) -> bool:
+    """`value` is a number (not a boolean) and `close` to `expected`: one cell of the element-wise comparison,
+    in plain Python (the same float64 operations, so the same answer, nan and infinities included)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    diff = abs(value - expected)
+    return value == expected or (diff < math.inf and diff <= max(rel_tol * max(abs(value), abs(expected)), abs_tol))
+
+
 def close(values: np.ndarray, expected: np.ndarray, rel_tol: float, abs_tol: float) -> np.ndarray:
-    """math.isclose, element-wise (symmetric, unlike numpy.isclose)."""
+    """math.isclose, element-wise (symmetric, unlike numpy.isclose): an infinity is close only to itself."""
     with np.errstate(invalid="ignore"):
         diff = np.abs(values - expected)
-        return (values == expected) | (diff <= np.maximum(rel_tol * np.maximum(np.abs(values), np.abs(expected)),
-                                                          abs_tol))
+        return (values == expected) | (np.isfinite(diff) & (diff <= np.maximum(
+            rel_tol * np.maximum(np.abs(values), np.abs(expected)), abs_tol)))
 
 
 def same_number(cell: Cell | None, expected: float) -> bool:
@@ -303,7 +334,12 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], change
     the first cell that disagrees is reported. Not where a reported change explains it (`changed`: the rows
     of data edited and formulas typed over or changed, whose saved results follow the change): neither a row
     among them, nor a one-cell result (the metric) once there is any, since it sums up every row."""
-    saved = [(check, _Saved(sub.cells, check.area)) for check in sheet.caches]
+    cells = sub.cells
+    if not cells.runs and (small := derived(sheet, "cache cells", lambda: _cache_cells(sheet))) is not None \
+            and sum(len(refs) for _, refs in small) <= SMALL_CELLS:
+        _caches_small(sub, sheet, findings, changed, small)
+        return
+    saved = [(check, _Saved(cells, check.area)) for check in sheet.caches]
     has_formula = any(s.formula.any() for _, s in saved)
     if has_formula and not any((s.formula & s.has_value).any() for _, s in saved):
         findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
@@ -326,6 +362,59 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], change
                                     "weights", cell=qualified(sub.sheet, ref), expected=f"{expected[i]:.17g}",
                                     found=f"{s.number[i]:.17g}"))
             return
+
+
+def _cache_cells(sheet: GradedSheet) -> list[tuple[CacheCheck, list[tuple[str, int]]]] | None:
+    """Each saved-results check with its cells and their rows, when every check is one column; else None."""
+    found = []
+    for check in sheet.caches:
+        r1, c1, r2, c2 = box(check.area)
+        if c1 != c2:
+            return None
+        found.append((check, [(a1(r, c1), r) for r in range(r1, r2 + 1)]))
+    return found
+
+
+def _caches_small(sub: Submission, sheet: GradedSheet, findings: list[Finding], changed: set[int],
+                  checked: list[tuple[CacheCheck, list[tuple[str, int]]]]) -> None:
+    """`_caches` for a small sheet read cell by cell, in plain Python: the same cells read the same way
+    (`SheetCells.saved`, as `SheetCells.column` reads them), the same comparisons, the same finding."""
+    cells = sub.cells
+    checks = []
+    has_formula = recalculated = False
+    for check, refs in checked:
+        saved = [cells.saved(ref) for ref, _ in refs]
+        for found in saved:
+            if found is not None and found[1] is not None:
+                has_formula = True
+                if found[0] is not None:
+                    recalculated = True
+        checks.append((check, refs, saved))
+    if has_formula and not recalculated:
+        findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
+                                "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
+        return
+    if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells)):
+        return
+    for check, refs, saved in checks:
+        expected = np.asarray(check.expect(sub.weights), dtype=float)
+        if changed and expected.size == 1:
+            continue
+        if expected.shape != (len(refs),):  # as NumPy would broadcast it: compared as arrays
+            expected = np.broadcast_to(expected, (len(refs),))
+        for (ref, row), found, value in zip(refs, saved, expected.tolist(), strict=True):
+            if found is None or found[1] is None or not _is_number(found[0]) or not math.isfinite(value) \
+                    or row in changed or _close(found[0], value, CACHE_TOLERANCE, 1e-9):
+                continue
+            findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {found[0]:.6g} but these "
+                                    f"weights give {value:.6g}: the saved results do not belong to the saved "
+                                    "weights", cell=qualified(sub.sheet, ref), expected=f"{value:.17g}",
+                                    found=f"{found[0]:.17g}"))
+            return
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
