@@ -102,6 +102,9 @@ def rendered(soffice, tmp_path_factory):
             template, src / f"{t.name}.xlsx")
     books["ice-cream"] = build_workbook(parse_template(ICE_CREAM), src / "ice-cream.xlsx")
     books["taught"] = build_workbook(parse_template(TAUGHT), src / "taught.xlsx")
+    thirty = resolve_template("lecture-perceptron").read_text(encoding="utf-8").replace("images = 12", "images = 30")
+    books["perceptron-30"] = build_lecture(load_any(write(src / "perceptron-30.toml", thirty)),
+                                           src / "perceptron-30.xlsx")
     with pytest.MonkeyPatch.context() as mp:  # the 3-4-3-1 network as it printed before: one page wide at 30 %
         mp.setattr(styles, "plan_pages", lambda widths, **_: styles.PrintPlan(0.3))
         books["exam-pass-one-page"] = build_workbook(load_any("exam-pass"), src / "exam-pass-one-page.xlsx")
@@ -110,6 +113,11 @@ def rendered(soffice, tmp_path_factory):
 
 
 NAMES = [*(t.name for t in builtin_templates()), "ice-cream", "taught"]
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def pdf_text(pdf: Path) -> str:
@@ -258,7 +266,7 @@ def word_heights(pdf: Path) -> list[float]:
 
 
 BODY = 14.3  # points: how tall pdftotext boxes a word of 11 pt text (the cells' font) printed at 100 %
-SMALLEST = styles.MIN_PRINT_SCALE - styles.SCALE_SLACK  # planned at the minimum, printed at most SCALE_SLACK under
+SMALLEST = styles.SMALLEST_SCALE  # planned at the minimum, printed at most SCALE_SLACK under
 
 
 def page_scales(pdf: Path) -> list[float]:
@@ -304,6 +312,14 @@ def test_a_wide_sheet_prints_on_pages_side_by_side_split_between_blocks(rendered
     pages = len(page_scales(pdf))
     assert [pdf_text_page(pdf, i).strip().split("\n")[0] for i in range(1, pages + 1)] == first_lines
     assert min(page_scales(pdf)) >= SMALLEST
+
+
+def test_no_page_breaks_through_an_image(rendered):
+    # 30 images, 10 bands of three: left to LibreOffice a page ended under the titles of images 13-15
+    pdf = rendered["perceptron-30"][1]
+    pages = [[int(n) for n in re.findall(r"Image (\d+):", pdf_text_page(pdf, i))] for i in range(3, 8)]
+    assert pages == [list(range(k, k + 6)) for k in range(1, 31, 6)]
+    assert len(page_scales(pdf)) == 7 and min(page_scales(pdf)) >= SMALLEST
 
 
 def test_the_lecture_sheet_splits_after_its_hidden_layer_with_the_goal_whole_on_the_first_page(rendered):
@@ -394,7 +410,23 @@ def test_a_split_sheet_prints_at_a_fixed_scale_with_its_column_breaks():
     assert (setup.orientation, setup.paperSize, setup.scale, ws.sheet_properties.pageSetUpPr.fitToPage) == \
            ("landscape", 1, 64, False)
     assert [b.id for b in ws.col_breaks.brk] == [13]  # the break's id is the last column before it: M
+    styles.apply_print_plan(ws, styles.PrintPlan(0.662, (14,), True, rows=(52,), percent=60), landscape=True,
+                            paper="letter")
+    assert ([b.id for b in ws.col_breaks.brk], [b.id for b in ws.row_breaks.brk], setup.scale) == ([13], [51], 60)
     assert (ws.page_margins.left, ws.page_margins.right) == (0.25, 0.25)
     styles.apply_print_plan(ws, styles.PrintPlan(0.8), landscape=False, paper="A4")
     assert (setup.fitToWidth, setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True)
     assert (ws.page_margins.left, setup.orientation, setup.paperSize, ws.col_breaks.brk) == (0.75, "portrait", 9, [])
+    assert [b.id for b in ws.row_breaks.brk] == [51]  # a sheet's own row breaks stay (Gradient Descent's runs)
+
+
+@pytest.mark.parametrize(("heights", "starts", "exp_rows", "exp_percent"), [
+    # the perceptron's rows: its title and two bands of images fit on a page at 60 %, not at 61 %
+    ([15.0, 15.0, 32.0, 15.0, 15.0, 32.0, *[15.0] * 89], (52, 75), (52,), 60),
+    ([15.0] * 200, (30, 60, 90, 120, 150, 180), (30, 60, 90, 120, 150), 61),  # a page of 53 rows: 30 each
+    ([15.0] * 40, (20,), (), 61),  # all on one page: no break
+])
+def test_a_split_sheet_breaks_its_rows_only_where_a_page_may_start(heights, starts, exp_rows, exp_percent):
+    plan = styles.plan_rows(heights, starts, styles.PrintPlan(0.633, (30,), narrow=True), paper="A4", landscape=True)
+    assert (plan.rows, styles.print_percent(plan)) == (exp_rows, exp_percent)
+    assert styles.plan_rows(heights, starts, styles.PrintPlan(0.8), paper="A4", landscape=True).rows == ()

@@ -6,9 +6,11 @@ pale blue = the assignment's given data; grey = computed by formulas; bold = hea
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -93,6 +95,7 @@ NORMAL_MARGINS = {"left": 0.75, "right": 0.75, "top": 1.0, "bottom": 1.0, "heade
 NARROW_MARGINS = {"left": 0.25, "right": 0.25, "top": 0.75, "bottom": 0.75, "header": 0.3, "footer": 0.3}  # Excel's
 # "Narrow": a sheet that has to shrink shrinks 10 % less; a page of text keeps the normal, wider margins
 SCALE_SLACK = 0.02  # a fixed scale this much under the plan: a page a few points wider than counted still fits
+SMALLEST_SCALE = MIN_PRINT_SCALE - SCALE_SLACK  # what a page planned at the minimum prints at, at the least
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class PrintPlan:
     scale: float  # the scale its widest page prints at (LibreOffice without Calibri; Excel prints the same or larger)
     breaks: tuple[int, ...] = ()  # columns (1-based) that start a new page; () = fitted to one page wide
     narrow: bool = False  # printed with NARROW_MARGINS
+    rows: tuple[int, ...] = ()  # rows (1-based) that start a new page (a split sheet only; `plan_rows`)
+    percent: int = 0  # the fixed scale a split sheet prints at, if not the plan's less SCALE_SLACK (`plan_rows`)
 
 
 def printable_width(paper: str, *, landscape: bool, narrow: bool) -> float:
@@ -169,21 +174,56 @@ def _narrowest_split(edges: list[float], cuts: list[int], pages: int) -> tuple[f
     return widest, list(breaks)
 
 
+def plan_rows(heights: Sequence[float], starts: Sequence[int], plan: PrintPlan, *, paper: str,
+              landscape: bool) -> PrintPlan:
+    """`plan` with row breaks at `starts` (rows a page may start at: a band of images) wherever the rows from
+    the page's top to the next start would not fit under it: left to itself a page broke through an image.
+    The scale may go down a few percent (never under the minimum) if that saves a page: the perceptron's two
+    bands of images and its title fit on a page at 60 %, not at 61 %. `heights`: the rows' in points, from row 1."""
+    if not plan.breaks:
+        return plan  # fitted to a page's width, the application sets the scale: nothing to count with
+    margins = NARROW_MARGINS if plan.narrow else NORMAL_MARGINS
+    room = PAPER_POINTS[paper][0 if landscape else 1] - 72 * (margins["top"] + margins["bottom"])
+    cuts = [*sorted(r for r in set(starts) if 1 < r <= len(heights)), len(heights) + 1]
+    options = []
+    for percent in range(print_percent(plan), min(print_percent(plan), round(100 * SMALLEST_SCALE)) - 1, -1):
+        rows, top, previous = [], 1, None
+        for start in cuts:
+            if previous is not None and previous > top and percent / 100 * sum(heights[top - 1:start - 1]) > room:
+                rows.append(previous)
+                top = previous
+            previous = start
+        tops = [1, *rows, len(heights) + 1]  # a page still too tall is broken again by the application: counted
+        pages = sum(math.ceil(percent / 100 * sum(heights[a - 1:b - 1]) / room) for a, b in itertools.pairwise(tops))
+        options.append((pages, -percent, tuple(rows)))
+    _pages, percent, rows = min(options)
+    return replace(plan, rows=rows, percent=-percent)
+
+
+def print_percent(plan: PrintPlan) -> int:
+    """The fixed scale a split sheet is printed at, in percent: the plan's less SCALE_SLACK, unless set."""
+    return plan.percent or max(10, int(100 * (plan.scale - SCALE_SLACK)))
+
+
 def apply_print_plan(ws, plan: PrintPlan, *, landscape: bool, paper: str) -> None:
     """Write the plan into the sheet's page setup (orientation, paper, margins, fit or scale, column breaks)."""
     from openpyxl.worksheet.page import PageMargins
-    from openpyxl.worksheet.pagebreak import Break, ColBreak
+    from openpyxl.worksheet.pagebreak import Break, ColBreak, RowBreak
 
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.paperSize = PAPER_SIZES[paper]
     ws.page_margins = PageMargins(**(NARROW_MARGINS if plan.narrow else NORMAL_MARGINS))
     ws.sheet_properties.pageSetUpPr.fitToPage = not plan.breaks
     ws.col_breaks = ColBreak()
+    if plan.rows:  # else the sheet's own row breaks stay (Gradient Descent's runs, each on a page of its own)
+        ws.row_breaks = RowBreak()
     if plan.breaks:  # a fixed scale: applications ignore manual breaks on a sheet fitted to pages
-        ws.page_setup.scale = max(10, int(100 * (plan.scale - SCALE_SLACK)))
+        ws.page_setup.scale = print_percent(plan)
         ws.page_setup.pageOrder = "overThenDown"  # a page's neighbour on the right prints next, not its rows below
         for col in plan.breaks:
             ws.col_breaks.append(Break(id=col - 1))  # a break's id: the last column before it (1-based)
+        for row in plan.rows:
+            ws.row_breaks.append(Break(id=row - 1))
     else:
         ws.page_setup.pageOrder = None
         ws.page_setup.fitToWidth = 1

@@ -63,22 +63,28 @@ def build_lecture(t: LectureTemplate, path: str | Path, *, params: Mapping[str, 
             SHEETS[kind].build(wb, settings)
             values[SHEETS[kind].SHEET] = SHEETS[kind].expected(settings)
         if kind != MANUAL:
-            starts[SHEETS[kind].SHEET] = getattr(SHEETS[kind], "PAGE_STARTS", ())
+            page_rows = getattr(SHEETS[kind], "page_rows", None)
+            starts[SHEETS[kind].SHEET] = (getattr(SHEETS[kind], "PAGE_STARTS", ()),
+                                          page_rows(settings) if page_rows else ())
     for ws in wb.worksheets:  # one paper size for every page, each sheet one page wide or split where it may be
         if ws.title not in planned:
-            _print_setup(ws, t.paper, starts.get(ws.title, ()))
+            _print_setup(ws, t.paper, *starts.get(ws.title, ((), ())))
     for key, value in {"layout": LECTURE_LAYOUT_VERSION, "assignment": t.id}.items():
         wb.custom_doc_props.append(StringProperty(name=PROPERTY_PREFIX + key, value=value))
     return save(wb, path, values=values, bodies=bodies)
 
 
-def _print_setup(ws, paper: str, starts) -> None:
+def _print_setup(ws, paper: str, starts, rows) -> None:
     """One page wide on `paper` (one page, if the sheet asked: Linearity), or, a sheet too wide to read so,
-    pages side by side at `starts` (columns a page may start at)."""
+    pages side by side at `starts` (columns a page may start at), each page starting at one of `rows`."""
     landscape = ws.page_setup.orientation == "landscape"
     one_page = ws.page_setup.fitToHeight == 1
     widths, chart = styles.sheet_widths(ws)
     plan = styles.plan_pages(widths, paper=paper, landscape=landscape, starts=(starts,) if starts else (), keep=chart)
+    if rows:
+        heights = [ws.row_dimensions[r].height or styles.LINE_HEIGHT if r in ws.row_dimensions else styles.LINE_HEIGHT
+                   for r in range(1, ws.max_row + 1)]
+        plan = styles.plan_rows(heights, rows, plan, paper=paper, landscape=landscape)
     if one_page and plan.breaks:  # a sheet split across pages is not also squeezed onto one
         one_page = False
     styles.apply_print_plan(ws, plan, landscape=landscape, paper=paper)

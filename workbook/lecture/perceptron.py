@@ -103,6 +103,11 @@ def image_area(k: int) -> tuple[int, int]:
     return GRID_TOP + band * (SIZE + 3), IMAGES_LEFT + slot * (SIZE + 1)
 
 
+def page_rows(s: Settings) -> tuple[int, ...]:
+    """Rows a printed page may start at: each band of images' title row (a page broke through an image)."""
+    return tuple(image_area(k)[0] - 1 for k in range(PER_BAND, s.images, PER_BAND))
+
+
 def image_range(k: int) -> str:
     top, left = image_area(k)
     return f"{col_letter(left)}{top}:{col_letter(left + SIZE - 1)}{top + SIZE - 1}"
