@@ -3,8 +3,9 @@
 The policy lives here so every caller (the CLI, a notebook, Gradescope's run_autograder) gets
 the same decisions: the folder walk's verdict on every file, the assignment each workbook is
 graded against (the one asked for, or with no template the one its stamp names: a built-in, or
-the manifest's), the class matching of `grader.classroom`, and for Gradescope the one upload
-to grade (none or several: a result saying what to upload, so results.json is always written).
+the manifest's; a lecture workbook with several graded sheets is refused, naming the -t of
+each), the class matching of `grader.classroom`, and for Gradescope the one upload to grade
+(none or several: a result saying what to upload, so results.json is always written).
 """
 
 from __future__ import annotations
@@ -57,35 +58,53 @@ class GradingPlan:
 
 
 def _gradable(template):
-    """A template name or path -> what grade_file takes (a lecture template's one graded sheet)."""
+    """A template name or path -> what grade_file takes (a lecture template's one graded sheet). A lecture
+    with several graded sheets (or none) is a PlanError naming the -t of each: none is picked silently."""
+    from grader.refusal import several_sheets
     from workbook.catalog import load_any
     from workbook.lecture.template import LectureTemplate
 
     loaded = load_any(template)
-    return loaded.gradable() if isinstance(loaded, LectureTemplate) else loaded
+    if not isinstance(loaded, LectureTemplate):
+        return loaded
+    several = several_sheets(loaded, "template")
+    if several is not None:
+        raise PlanError(f"{template}: {several}")
+    return loaded.gradable()
 
 
-def _from_stamps(paths: list[Path], stamped_ids: dict[Path, str]) -> tuple[list[object], object]:
-    """With no template: each workbook against the built-in its stamp names, else the default template."""
-    from grader.refusal import builtin_path
+def _from_stamps(paths: list[Path], stamped_ids: dict[Path, str]) -> tuple[list[object | str], object]:
+    """With no template: each workbook against the built-in its stamp names, else the default template. A
+    workbook stamped with a lecture of several graded sheets gets, instead, why it is refused (a str)."""
+    from grader.refusal import builtin_lecture, builtin_path, several_sheets
     from workbook.catalog import DEFAULT_TEMPLATE
     from workbook.errors import WorkbookError
 
     default = _gradable(DEFAULT_TEMPLATE)
-    cache: dict[str, object] = {}
-    chosen = []
+    cache: dict[str, object | str] = {}
+    chosen: list[object | str] = []
     for path in paths:
         stamped = stamped_ids[path]
         if stamped and stamped not in cache:
             builtin = builtin_path(stamped)
-            try:
-                cache[stamped] = _gradable(builtin) if builtin is not None else default
-            except WorkbookError:  # e.g. the whole lecture (two graded sheets): its manual-ML sheet, by default
+            lecture = builtin_lecture(stamped) if builtin is not None else None
+            several = several_sheets(lecture) if lecture is not None else None
+            try:  # the whole lecture: grading it as one of its sheets would ignore the others
+                cache[stamped] = several or (_gradable(builtin) if builtin is not None else default)
+            except WorkbookError:
                 cache[stamped] = default
         chosen.append(cache.get(stamped, default) if stamped else default)
-    counts = Counter(id(a) for a in chosen)
-    base = max(chosen, key=lambda a: counts[id(a)]) if chosen else default
+    graded = [a for a in chosen if not isinstance(a, str)]
+    counts = Counter(id(a) for a in graded)
+    base = max(graded, key=lambda a: counts[id(a)]) if graded else default
     return chosen, base
+
+
+def _refused(path: Path, peek, why: str, base) -> GradeResult:
+    """The error result of a workbook the plan refuses to grade (a lecture workbook with several graded sheets)."""
+    return GradeResult(file=str(path), status="error", student_id=peek.student_id,
+                       student_name=peek.stamp.get("student_name", ""), assignment=peek.assignment,
+                       max_points=base.rubric.max_points, error_code="several-sheets", error=why)
 
 
 def _varies(assignment) -> bool:
@@ -176,16 +195,19 @@ def plan_grading(submissions: list[Path], *, template=None, manifest: Path | Non
     else:
         peeks = {p: peek(p) for p in paths}
         assignments, base = _from_stamps(paths, {p: peeks[p].assignment for p in paths})
+    refused = [_refused(p, peeks[p], a, base) for p, a in zip(paths, assignments, strict=True) if isinstance(a, str)]
     assignments = [own_copy(peeks[p], a) if p in peeks else a for p, a in zip(paths, assignments, strict=True)]
     notes: list[str] = []
     if gradescope:
         chosen, problem, notes = gradescope_upload(paths, found.skipped, base)
-        if problem is not None:
-            return GradingPlan(jobs=[], base=base, skipped=found.skipped, extra=[problem])
+        refused = [r for r in refused if Path(r.file) in chosen]
+        if problem is not None or refused:
+            return GradingPlan(jobs=[], base=base, skipped=found.skipped, extra=[problem] if problem else refused)
         assignments = [a for p, a in zip(paths, assignments, strict=True) if p in chosen]
         paths = chosen
-    jobs = [Job(p, a, options) for p, a in zip(paths, assignments, strict=True)]
-    return GradingPlan(jobs=jobs, base=base, skipped=found.skipped, notes=notes, upload_notes=notes)
+    jobs = [Job(p, a, options) for p, a in zip(paths, assignments, strict=True) if not isinstance(a, str)]
+    return GradingPlan(jobs=jobs, base=base, skipped=found.skipped, notes=notes, upload_notes=notes,
+                       extra=refused)
 
 
 def shared_stamps(results: list[GradeResult], plan: GradingPlan) -> list[str]:

@@ -7,7 +7,7 @@ names) and makes the file an error result if either fails:
 
 - the stamp names another assignment → "this is the workbook for 'X': grade it with -t X" (an id that is
   no built-in: "-t FILE.toml (the template the workbook was made from, id 'X')"); a lecture workbook graded
-  for one of its own sheets is the same assignment;
+  for one of its own sheets is the same assignment, and one with several graded sheets names the -t of each;
 - there is no stamp, no sheet of the assignment and none of its weight names → "not the
   house-prices workbook: hand in the workbook you were given".
 """
@@ -30,7 +30,7 @@ def builtin_path(template_id: str):
 
 
 @lru_cache(maxsize=64)
-def _builtin_lecture(template_id: str):
+def builtin_lecture(template_id: str):
     """The built-in lecture template whose id is `template_id`, or None (loaded once per process)."""
     from workbook.catalog import is_lecture
 
@@ -46,7 +46,7 @@ def _builtin_lecture(template_id: str):
 @lru_cache(maxsize=64)
 def _lecture_sheets(template_id: str) -> frozenset[str]:
     """The sheet kinds of a built-in lecture template, by its id (empty if it is none)."""
-    lecture = _builtin_lecture(template_id)
+    lecture = builtin_lecture(template_id)
     if lecture is None:
         return frozenset()
     kinds = {kind for kind, _ in lecture.sheets}
@@ -61,6 +61,46 @@ def grade_with(assignment_id: str) -> str:
     if builtin_path(assignment_id) is not None:
         return f"-t {assignment_id}"
     return f"-t FILE.toml (the template the workbook was made from, id '{assignment_id}')"
+
+
+def sheet_options(lecture) -> list[str]:
+    """The -t options that grade a lecture workbook's graded sheets, one each, in workbook order: its Linear
+    Regression and Perceptron sheets (the built-in lecture-<sheet> templates) and its Manual Machine Learning
+    sheet (the template that sheet was built from)."""
+    options = []
+    for kind, _ in lecture.sheets:
+        if kind == MANUAL and lecture.manual is not None:
+            options.append(f"{grade_with(lecture.manual.id)} (its Manual Machine Learning sheet)")
+        elif kind in ("linear-regression", "perceptron"):
+            options.append(f"-t lecture-{kind}")
+    return options
+
+
+def _sheets_clause(lecture, verb: str) -> str | None:
+    """'has 3 graded sheets: grade each on its own with -t a, -t b or -t c' (None: exactly one graded sheet)."""
+    if len(lecture.graded_kinds) == 1:
+        return None
+    options = sheet_options(lecture)
+    if not options:
+        return "has no graded sheet (Linear Regression, Perceptron and Manual Machine Learning are graded)"
+    if len(options) == 1:
+        return f"has one graded sheet: {verb} it with {options[0]}"
+    return f"has {len(options)} graded sheets: {verb} each on its own with {', '.join(options[:-1])} or {options[-1]}"
+
+
+def several_sheets(lecture, what: str = "workbook", verb: str = "grade") -> str | None:
+    """Why a lecture workbook (or template) is not graded as a whole: it has no graded sheet or several, each
+    graded on its own with its own -t (the grader never picks one silently). None: one graded sheet."""
+    clause = _sheets_clause(lecture, verb)
+    return None if clause is None else f"the lecture {what} '{lecture.id}' {clause}"
+
+
+def how_to_grade(assignment_id: str) -> str:
+    """What follows "this is the workbook for 'X'": ': grade it with -t X', or for a built-in lecture with
+    several graded sheets ', which has 3 graded sheets: grade each on its own with …' (one -t each)."""
+    lecture = builtin_lecture(assignment_id)
+    clause = _sheets_clause(lecture, "grade") if lecture is not None else None
+    return f", which {clause}" if clause is not None else f": grade it with {grade_with(assignment_id)}"
 
 
 def stamped_assignment(props: Mapping[str, str], assignment) -> str:
@@ -81,7 +121,7 @@ def as_laid_out(props: Mapping[str, str], assignment):
     stamped = props.get("assignment", "")
     if not stamped or getattr(assignment, "kind", None) or stamped_assignment(props, assignment) == assignment.id:
         return assignment
-    lecture = _builtin_lecture(stamped)
+    lecture = builtin_lecture(stamped)
     hints = lecture.manual.hints if lecture is not None and lecture.manual is not None else None
     if hints is None or hints == assignment.hints:
         return assignment
@@ -98,7 +138,7 @@ def check(path: str, props: Mapping[str, str], sheet_names: Iterable[str], defin
     """
     stamped = props.get("assignment", "")
     if stamped and stamped != stamped_assignment(props, assignment):
-        raise SubmissionError(path, f"this is the workbook for '{stamped}': grade it with {grade_with(stamped)}",
+        raise SubmissionError(path, f"this is the workbook for '{stamped}'{how_to_grade(stamped)}",
                               code="other-assignment")
     if stamped:
         return

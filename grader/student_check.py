@@ -98,11 +98,11 @@ def _load(path: str | Path, template: str | Path | None, stamp: dict[str, str]):
     from workbook.lecture.template import LectureTemplate
 
     if isinstance(loaded, LectureTemplate):
-        if len(loaded.graded_kinds) != 1:
-            kinds = loaded.graded_kinds
-            which = (f"{len(kinds)} graded sheets: check one with " + " or ".join(f"-t lecture-{k}" for k in kinds)
-                     if kinds else "no graded sheet (only Linear Regression and Perceptron are graded)")
-            raise CheckError(f"{path}: the lecture workbook '{loaded.id}' has {which}")
+        from grader.refusal import several_sheets
+
+        several = several_sheets(loaded, verb="check")  # the grader's own words, with "check" for "grade"
+        if several is not None:
+            raise CheckError(f"{path}: {several}")
         return loaded.graded_sheet()
     return loaded
 

@@ -86,7 +86,8 @@ def test_cli_lecture_commands(tmp_path):
     title = "Intro to Artificial Neural Networks: the whole lecture, live"
     assert made.output.splitlines()[1] == f"  {title}: sheets {ORDER}"
     graded = runner.invoke(main, ["grade", str(out), "-t", "lecture"])
-    assert graded.exit_code == 2 and "grading needs a template with exactly one graded sheet" in graded.output
+    assert graded.exit_code == 2 and "the lecture template 'lecture' has 3 graded sheets: grade each on its own " \
+        "with -t lecture-perceptron, -t lecture-linear-regression or -t house-prices" in graded.output
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name,email\ns1,Ann,a@x\n")
     refused = runner.invoke(main, ["generate", "-t", "lecture-neuron", "--roster", str(roster)])

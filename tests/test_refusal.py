@@ -82,7 +82,44 @@ def test_lecture_workbook_graded_for_one_of_its_sheets(tmp_path):
     assert r.baseline == pytest.approx(grade_file(build_workbook(load("house-prices"), tmp_path / "hp.xlsx"),
                                                   load("house-prices")).baseline)
     r = grade_file(lecture, load("house-prices-sigmoid"))
-    assert r.error == "this is the workbook for 'lecture': grade it with -t lecture"
+    # not "grade it with -t lecture": that -t is refused (it has several graded sheets)
+    assert r.error == f"this is the workbook for 'lecture', which has 3 graded sheets: {EACH}"
+
+
+EACH = ("grade each on its own with -t lecture-perceptron, -t lecture-linear-regression or -t house-prices (its "
+        "Manual Machine Learning sheet)")
+
+
+def test_the_whole_lecture_is_refused_naming_each_graded_sheet(tmp_path):
+    """`generate -t lecture` then `grade lecture.xlsx`: it was graded as house-prices (its Manual Machine Learning
+    sheet, RMSE 3,731.39, ok, exit 0) without a word about Linear Regression and Perceptron; `-t lecture` was a
+    bare usage error. Both now say which -t grades each graded sheet, and each of those grades it."""
+    from click.testing import CliRunner
+
+    from manualml.cli import main
+
+    runner = CliRunner()
+    book = tmp_path / "lecture.xlsx"
+    assert runner.invoke(main, ["generate", "-t", "lecture", "-o", str(book)]).exit_code == 0
+    plain = runner.invoke(main, ["grade", str(book)])
+    assert plain.exit_code == 1
+    said = " ".join(plain.output.split())
+    assert f"lecture.xlsx — — — — several-sheets the lecture workbook 'lecture' has 3 graded sheets: {EACH} " \
+           "0 of 1 graded; 1 could not be graded." in said, plain.output
+    whole = runner.invoke(main, ["grade", str(book), "-t", "lecture"])
+    assert (whole.exit_code, whole.output) == (2, f"Error: lecture: the lecture template 'lecture' has 3 graded "
+                                                  f"sheets: {EACH}\n")
+    for option, metric in (("lecture-perceptron", "ACCURACY"), ("lecture-linear-regression", "RMSE"),
+                           ("house-prices", "RMSE")):
+        one = runner.invoke(main, ["grade", str(book), "-t", option])
+        assert one.exit_code == 0 and metric in one.output.splitlines()[0] and "1 of 1 graded." in one.output, \
+            (option, one.output)
+    gradescope = tmp_path / "results.json"  # an upload with no -t: the reason is the student's result
+    assert runner.invoke(main, ["grade", str(book), "--gradescope", str(gradescope)]).exit_code == 0
+    import json
+
+    assert json.loads(gradescope.read_text("utf-8"))["output"] == (
+        f"This file could not be graded: the lecture workbook 'lecture' has 3 graded sheets: {EACH}")
 
 
 def test_gnumeric_made_and_gnumeric_saved(tmp_path, ssconvert):

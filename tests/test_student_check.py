@@ -172,8 +172,12 @@ def test_a_graded_lecture_sheet_and_the_whole_lecture(runner, tmp_path):
     result = runner.invoke(main, ["check", str(whole)])
     assert result.exit_code == 1
     # it says which -t to give (it said only "has no single graded sheet to check")
-    assert result.output == (f"Error: {whole}: the lecture workbook 'lecture' has 2 graded sheets: check one with "
-                             "-t lecture-perceptron or -t lecture-linear-regression\n")
+    # the grader's words: its Manual Machine Learning sheet is checked with -t house-prices
+    assert result.output == (f"Error: {whole}: the lecture workbook 'lecture' has 3 graded sheets: check each on its "
+                             "own with -t lecture-perceptron, -t lecture-linear-regression or -t house-prices (its "
+                             "Manual Machine Learning sheet)\n")
+    assert runner.invoke(main, ["check", str(whole), "-t", "house-prices"]).output.splitlines()[0] == \
+        "lecture.xlsx: Manual Machine Learning: house prices (house-prices)"
     result = runner.invoke(main, ["check", str(whole), "-t", "lecture-linear-regression"])
     assert result.exit_code == 0, result.output
     # the lecture's prices: RMSE 67,669 in whole numbers, not the 6.767e+04 four significant digits print
