@@ -127,3 +127,18 @@ def test_every_allowed_label_round_trips(soffice, tmp_path):
         result = grade_file(done, a)
         assert (result.status, [f.code for f in result.findings]) == ("graded", [])
         assert result.improvement == 0.0
+
+
+def test_only_the_address_module_turns_numbers_into_letters_or_parses_cells():
+    """openpyxl's own address helpers (get_column_letter, column_index_from_string, coordinate_to_tuple,
+    range_boundaries...) or column arithmetic (chr(65 + i)) anywhere else would be a second rule."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    banned = re.compile(r"get_column_letter|column_index_from_string|coordinate_to_tuple|coordinate_from_string|"
+                        r"range_boundaries|cols_from_range|rows_from_range|chr\(\s*6[45]\s*\+|ord\(\s*['\"]A['\"]")
+    found = [f"{p.relative_to(root)}:{i}" for package in ("workbook", "grader", "manualml")
+             for p in sorted((root / package).rglob("*.py")) if p.name != "address.py"
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1) if banned.search(line)]
+    assert found == []

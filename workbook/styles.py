@@ -235,14 +235,14 @@ def sheet_widths(ws) -> tuple[list[float], float]:
 
     The last column is the last one written or sized; a chart reaching further right (LibreOffice prints it)
     is counted as one more column as wide as the rest of the chart."""
-    from openpyxl.utils import column_index_from_string, coordinate_to_tuple, get_column_letter
+    from workbook.address import col_index, col_letter, position
 
     dims = ws.column_dimensions
-    last = max([getattr(ws, "max_column", 1), *(column_index_from_string(c) for c in dims)])
-    widths = [getattr(dims.get(get_column_letter(c)), "width", None) or DEFAULT_WIDTH for c in range(1, last + 1)]
+    last = max([getattr(ws, "max_column", 1), *(col_index(c) for c in dims)])
+    widths = [getattr(dims.get(col_letter(c)), "width", None) or DEFAULT_WIDTH for c in range(1, last + 1)]
     right = 0.0
     for chart in ws._charts:
-        col = coordinate_to_tuple(chart.anchor)[1] if isinstance(chart.anchor, str) else 1
+        col = position(chart.anchor)[1] if isinstance(chart.anchor, str) else 1
         right = max(right, CHAR_POINTS * sum(widths[:col - 1]) + chart.width * 72 / 2.54)
     beyond = right / CHAR_POINTS - sum(widths)
     return ([*widths, beyond] if beyond > 0 else widths), right

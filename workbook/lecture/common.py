@@ -17,13 +17,12 @@ from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.chart.data_source import NumFmt
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 
 from workbook import styles
-from workbook.address import absolute, qualified
+from workbook.address import absolute, col_letter, qualified
 from workbook.graded import Region, Role
 
 POINT_COLOUR = "1F4E78"
@@ -214,7 +213,7 @@ def fit_text(ws) -> None:
     A label with nothing on its right may run on across the empty cells, as a title does.
     """
     heights: dict[int, float] = {}
-    merged = {str(r.start_cell.coordinate): [get_column_letter(col) for col in range(r.min_col, r.max_col + 1)]
+    merged = {str(r.start_cell.coordinate): [col_letter(col) for col in range(r.min_col, r.max_col + 1)]
               for r in ws.merged_cells.ranges}
 
     def width_of(letter: str) -> float:
