@@ -8,6 +8,7 @@ result. Small batches run in-process (a pool costs more to start than it saves).
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -69,7 +70,17 @@ def _debris(path: Path, root: Path) -> str | None:
         return "a LibreOffice lock file (.~lock.…#), left while the workbook was open"
     if name in (".DS_Store", "Thumbs.db", "desktop.ini") or name.startswith("._"):
         return "operating-system metadata"
+    if name == "manifest.json":
+        return "a class set's manifest (manualml generate --roster writes it beside the workbooks)"
+    if name == "submission_metadata.yml":
+        return "the Gradescope export's list of submitters"
+    if _BLACKBOARD_INFO.fullmatch(name):
+        return "Blackboard's details of the attempt (…_attempt_….txt)"
     return None
+
+
+# Blackboard writes one beside each attempt's files: "Homework 1_s001_attempt_2026-11-30-10-00-00.txt"
+_BLACKBOARD_INFO = re.compile(r".+_attempt_\d{4}(?:-\d\d){5}\.txt", re.IGNORECASE)
 
 
 def _spreadsheet_xml(path: Path) -> bool:

@@ -53,6 +53,12 @@ class GradingPlan:
         return [r for r in results if r.student_id in self.roster and r.file not in unmatched]
 
     @property
+    def not_graded(self) -> list[Skipped]:
+        """Files handed in and not graded (not a spreadsheet, a zip entry refused): each is a file without a grade,
+        so the run's exit code is 1. Lock files and OS debris, skipped on purpose, are not among them."""
+        return [s for s in self.skipped if not s.on_purpose]
+
+    @property
     def assignments(self) -> list:
         return [j.assignment for j in self.jobs] + [self.base] * len(self.extra)
 

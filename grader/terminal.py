@@ -71,7 +71,8 @@ def table(results: Sequence[GradeResult]) -> str:
     return "\n".join(lines)
 
 
-def summary(results: Sequence[GradeResult]) -> str:
+def summary(results: Sequence[GradeResult], not_graded: int = 0) -> str:
+    """`not_graded`: the other files found and not graded (listed above the summary)."""
     graded = [r for r in results if r.graded]
     missing = sum(r.status == "missing" for r in results)
     errors = len(results) - len(graded) - missing
@@ -80,6 +81,8 @@ def summary(results: Sequence[GradeResult]) -> str:
         line += f"; {errors} could not be graded"
     if missing:
         line += f"; {missing} student(s) handed in nothing"
+    if not_graded:
+        line += f"; {not_graded} other file{'s' if not_graded > 1 else ''} not graded (listed above)"
     if graded:
         points = [r.points for r in graded]
         line += (f". Points: mean {statistics.fmean(points):.2f}, median {statistics.median(points):g} "
@@ -118,5 +121,5 @@ def render(results: Sequence[GradeResult], plan=None, *, notes: Sequence[str] = 
         parts += plan_notes(plan)
     parts += [textwrap.fill(f"Note: {n}", WIDTH, subsequent_indent="    ", break_long_words=False,
                             break_on_hyphens=False) for n in notes]
-    parts.append(summary(results))
+    parts.append(summary(results, len(plan.not_graded) if plan is not None else 0))
     return "\n".join(parts)

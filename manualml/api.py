@@ -231,14 +231,16 @@ def unreachable_rubric_warnings(a) -> list[str]:
     return []
 
 
-# Findings a freshly written workbook may carry: openpyxl writes no cached results.
+# Findings a freshly written workbook may carry: every formula is written with its cached result, so none is
+# expected; `not-recalculated` (no cached results at all) would still be as issued.
 _AS_ISSUED = {"not-recalculated"}
 
 
 def self_check(path: Path, assignment, *, expected=None, student_id: str = "") -> None:
     """Grade a workbook just written; it must grade as issued, else it is removed and the error names the cell.
 
-    As issued means: no finding but `not-recalculated`, the stamped baseline, Improvement 0. A lecture
+    As issued means: no finding (every formula carries its cached result; `not-recalculated` alone would be
+    tolerated), the stamped baseline, Improvement 0. A lecture
     workbook is checked on each of its graded sheets (Linear Regression, Perceptron); the others carry no grade.
     """
     from grader.grade import grade_file
@@ -524,7 +526,7 @@ def grade(*, submissions: Sequence[Path], template: str | Path | None = None, ma
         lines = [terminal.render(results, plan, notes=shared_stamps(results, plan))]
         lines += _write_outputs(results, plan.assignments, plan.base, plan.roster, outputs,
                                 rostered=plan.rostered(results))
-    ungraded = any(not r.graded for r in results) or bool(plan.unmatched)
+    ungraded = any(not r.graded for r in results) or bool(plan.unmatched) or bool(plan.not_graded)
     exit_code = 0 if outputs.gradescope else int(ungraded)  # Gradescope: results.json written, the run succeeded
     return Outcome(lines=tuple(lines), exit_code=exit_code, data=results)
 

@@ -182,7 +182,8 @@ def check_cmd(workbook_file: Path, template: str | None) -> None:
 @click.option("--moodle", "moodle_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Moodle gradebook import CSV.")
 @click.option("--similarity", "similarity_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write pairs of students with identical or nearly identical weights.")
+              help="Write groups of students with identical or nearly identical weights (a CSV, one row a group; "
+                   "two workbooks both still at their starting weights are not grouped).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the class report: one self-contained HTML page (charts, findings, links to feedback).")
 @click.option("--on-finding", type=click.Choice(["report", "zero"]), default=None,

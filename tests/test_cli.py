@@ -137,3 +137,33 @@ def test_solve_writes_a_solution_workbook_that_grades_full_marks(runner, tmp_pat
     graded = grade_file(out, load("house-prices"))
     assert graded.points == 10 and graded.improvement > 0.99
     assert [f.code for f in graded.findings] == []  # the solution's results are cached, and right
+
+
+def test_a_file_handed_in_and_not_graded_makes_the_exit_code_1(runner, tmp_path):
+    """The README: "Exit code: 0 every file and every roster student graded; 1 some file ... without a grade", and
+    only lock files and OS debris are skipped on purpose. A notes.txt beside the workbook said "Not graded" and
+    exited 0."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    build_workbook(load("house-prices"), folder / "kim.xlsx")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / "~$kim.xlsx").write_bytes(b"\0")
+    (folder / "manifest.json").write_text("{}", encoding="utf-8")  # a class set's own, graded where it was made
+    debris = runner.invoke(main, ["grade", str(folder)])
+    assert debris.exit_code == 0, debris.output
+    assert debris.output.splitlines()[-1] == "1 of 1 graded. Points: mean 0.00, median 0 of 10."
+    (folder / "notes.txt").write_text("my notes", encoding="utf-8")
+    notes = runner.invoke(main, ["grade", str(folder)])
+    assert notes.exit_code == 1, notes.output
+    assert f"Not graded: {folder / 'notes.txt'}: not a spreadsheet (.xlsx, .xlsm or .ods)" in \
+        " ".join(notes.output.split())
+    assert notes.output.splitlines()[-1] == ("1 of 1 graded; 1 other file not graded (listed above). Points: mean "
+                                             "0.00, median 0 of 10.")
+    gradescope = runner.invoke(main, ["grade", str(folder), "--gradescope", str(tmp_path / "results.json")])
+    assert gradescope.exit_code == 0, gradescope.output  # results.json written: the run succeeded
+
+
+def test_grade_help_says_similarity_writes_groups(runner):
+    said = " ".join(runner.invoke(main, ["grade", "--help"]).output.split())
+    assert ("--similarity FILE Write groups of students with identical or nearly identical weights (a CSV, one row a "
+            "group; two workbooks both still at their starting weights are not grouped).") in said

@@ -140,8 +140,15 @@ def test_every_lms_layout_grades_like_the_plain_files(klass, tmp_path):
             + " (s001): superseded by angstromzoe_12345_67890_house-prices.xlsx, saved later (2026-11-30 10:00 UTC; "
               "this one 2026-11-01 10:00)") in canvas_out.output.replace("\n    ", " ")
     blackboard_out = runner.invoke(main, ["grade", str(layouts["blackboard"]), "--manifest", str(manifest)])
-    assert "Not graded: " in blackboard_out.output and ".txt: not a spreadsheet" in \
-        blackboard_out.output.replace("\n    ", " ")
+    # Blackboard's own file beside each attempt is listed as skipped on purpose: not a file handed in without a
+    # grade (which makes the exit code 1), as the Gradescope export's submission_metadata.yml is not
+    said = " ".join(blackboard_out.output.split())
+    assert "Not graded: " not in said and ("Skipped on purpose (1): " + str(layouts["blackboard"] / "Homework 1_s001_"
+                                           "attempt_2026-11-30-10-00-00.txt") + " (Blackboard's details of the attempt "
+                                           "(…_attempt_….txt))") in said
+    gradescope_out = runner.invoke(main, ["grade", str(layouts["gradescope"]), "--manifest", str(manifest)])
+    assert "Skipped on purpose (1): " + str(layouts["gradescope"] / "submission_metadata.yml") + " (the Gradescope " \
+        "export's list of submitters)" in " ".join(gradescope_out.output.split())
 
 
 def test_names_are_the_fallback_when_the_stamp_is_gone(klass, tmp_path):

@@ -58,7 +58,9 @@ def test_a_moodle_zip_grades_as_the_folder_it_holds(tmp_path, monkeypatch):
     canvas = tmp_path / "canvas.csv"
     run = CliRunner(env=env).invoke(main, ["grade", str(bundle), "--manifest", str(made / "manifest.json"),
                                            "--canvas", str(canvas), "--csv", str(tmp_path / "grades.csv")])
-    assert run.exit_code == 0, run.output
+    # 1: notes.txt and escape.xlsx were handed in and not graded (README: "0 every file ... graded"; only lock
+    # files and OS debris are skipped on purpose)
+    assert run.exit_code == 1, run.output
     assert hashlib.sha256(bundle.read_bytes()).hexdigest() == before
     assert len(made_dirs) == 1 and made_dirs[0].name.startswith("manualml-unzipped-")
     assert not made_dirs[0].exists()  # the unpacked copy is gone
@@ -76,7 +78,7 @@ def test_a_moodle_zip_grades_as_the_folder_it_holds(tmp_path, monkeypatch):
             "outside it") in said
     assert (f"Skipped on purpose (1): {bundle}/__MACOSX/Bob Builder_1002_assignsubmission_file_/._my sheet.xlsx "
             "(macOS archive metadata (__MACOSX))") in said
-    assert "3 of 3 graded." in said
+    assert "3 of 3 graded; 2 other files not graded (listed above)." in said
     assert not (tmp_path / "escape.xlsx").exists() and not (tmp_path.parent / "escape.xlsx").exists()
     lms = list(csv.DictReader(canvas.read_text("utf-8").splitlines()))
     assert len(lms) == 3 + 1  # Canvas's "Points Possible" row, then one row per student
