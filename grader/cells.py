@@ -189,7 +189,7 @@ def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
 
     def part_of(target: str) -> str:  # a relationship's target is relative to the workbook part's folder
         part = target.lstrip("/") if target.startswith("/") else folder + target
-        return re.sub(r"(^|/)[^/]+/\.\./", r"\1", part)
+        return re.sub(r"(^|/)[^/]+/\.\./", r"\1", part) if "/../" in part else part  # (every match has one)
 
     shared = next((part_of(r.get("Target", "")) for r in (rels if rels is not None else [])
                    if r.get("Type", "").endswith("/sharedStrings")), "xl/sharedStrings.xml")
@@ -370,10 +370,11 @@ def _whole_sheet(archive, part: str):
             return None
         cells += len(row.findall(_C))
     # counted in C (lists of the elements), not by a generator for each
-    if ((data is None) != (root.find(f".//{_SHEET_DATA}") is None)
+    everywhere = len(list(root.iter(_SHEET_DATA)))  # the root too, if it is one
+    below = everywhere - (root.tag == _SHEET_DATA)
+    if ((data is None) != (below == 0) or everywhere > 1
             or len(list(root.iter(_ROW))) != len(rows) or len(list(root.iter(_C))) != cells
-            or len(list(root.iter(_DIMENSION))) != len(dimensions)
-            or len(list(root.iter(_SHEET_DATA))) > 1):
+            or len(list(root.iter(_DIMENSION))) != len(dimensions)):
         return None
     return root, data, rows
 
@@ -388,7 +389,7 @@ def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_
     row_no = 0
     dimension = None
     positions = _POSITIONS
-    spans = None  # wanted column spans of the row (None: every column)
+    spans = one = None  # wanted column spans of the row (None: every column); `one` if there is one only
     for top in root:
         if top.tag == _DIMENSION:
             dimension = _dimension(top)
@@ -402,6 +403,7 @@ def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_
                 return cells, masters, misplaced, max_row, max_col, dimension
             if want is not None:
                 spans = want.spans(row_no)
+                one = spans[0] if len(spans) == 1 else None  # the usual row: one span, checked without a loop
             for el in row:
                 if el.tag != _C:
                     continue
@@ -412,7 +414,8 @@ def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_
                 else:
                     where, col, ref = None, next_col, a1(row_no, next_col)
                 next_col = col + 1
-                if len(el):
+                children = len(el)
+                if children:
                     if row_no > max_row:
                         max_row = row_no
                     if col > max_col:
@@ -422,12 +425,16 @@ def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_
                 elif el.get("t") != "inlineStr":
                     continue  # no <f>, <v> or <is>: nothing to read (as _xlsx_cell finds)
                 if spans is not None:
-                    for c1, c2 in spans:
-                        if c1 <= col <= c2:
-                            break
+                    if one is not None:
+                        if not one[0] <= col <= one[1]:
+                            continue
                     else:
-                        continue
-                only = el[0] if len(el) == 1 else None
+                        for c1, c2 in spans:
+                            if c1 <= col <= c2:
+                                break
+                        else:
+                            continue
+                only = el[0] if children == 1 else None
                 if only is not None and only.tag == _V and (kind := el.get("t", "n")) != "inlineStr":
                     saved = only.text  # a value alone, the usual cell: what _xlsx_cell keeps, without the call
                     if not saved:

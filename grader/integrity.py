@@ -111,7 +111,8 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
 def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
     """Formulas use the defined names: one removed or moved breaks the sheet the student sees. (A weight's
     own name is the reader's: it says where the weight was read from.)"""
-    followed = {r.name for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1}
+    followed = derived(sheet, "followed names", lambda: frozenset(
+        r.name for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1))
     defined = sub.book.defined_names
     for name, issued in sheet.names.items():
         if name in followed:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from grader.cells import Cell, WorkbookCells, read_cells
+from grader.per_sheet import derived
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.safety import Limits, open_submission
 from grader.sheet_cells import SheetCells
@@ -54,9 +55,14 @@ def properties(book: WorkbookCells) -> dict[str, str]:
             if k.startswith(PROPERTY_PREFIX)}
 
 
-def _followed(sheet: GradedSheet) -> list[Region]:
+def _followed(sheet: GradedSheet) -> tuple[Region, ...]:
     """Editable one-cell regions read where their defined name points (a weight and its name)."""
-    return [r for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1]
+    return derived(sheet, "followed", lambda: tuple(r for r in _editable(sheet) if r.name and len(r.params) == 1))
+
+
+def _editable(sheet: GradedSheet) -> tuple[Region, ...]:
+    """The sheet's editable regions (asked for several times per file)."""
+    return derived(sheet, "editable", lambda: tuple(sheet.of(Role.EDITABLE)))
 
 
 def read_submission(path: str, sheet: GradedSheet, *, limits: Limits | None = None) -> Submission:
@@ -67,11 +73,11 @@ def read_submission(path: str, sheet: GradedSheet, *, limits: Limits | None = No
         issued = {sheet.sheet: [_with_margin(sheet.extent)]}
         book = read_cells(archive, issued)
         findings: list[Finding] = []
-        names = [r.name for r in sheet.of(Role.EDITABLE) if r.name]
+        names = [r.name for r in _editable(sheet) if r.name]
         chosen = choose_sheet(book, sheet.sheet, names, findings, other_than=sheet.other_sheet,
                               guess=properties(book).get("assignment") in (None, sheet.id))
         wanted: dict[str, list[str]] = {chosen: [_with_margin(sheet.extent)]} if chosen else {}
-        for region in sheet.of(Role.EDITABLE):  # names pointing outside the extent (moved) are read too
+        for region in _editable(sheet):  # names pointing outside the extent (moved) are read too
             if region.name and region.name in book.defined_names:
                 target_sheet, ref = parse_reference(book.defined_names[region.name])
                 if target_sheet in book.sheet_names and not (target_sheet == chosen and within(ref, sheet.extent)):
@@ -135,7 +141,7 @@ def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,
     weights: dict[str, float] = {}
     problems: list[Finding] = []
     followed = {r.key for r in _followed(graded)}
-    for region in graded.of(Role.EDITABLE):
+    for region in _editable(graded):
         if region.key in followed:
             _read_named(book, sheet, graded, region, weights, findings)
             continue
@@ -162,7 +168,7 @@ def _read_named(book: WorkbookCells, sheet: str | None, graded: GradedSheet, reg
                 weights: dict[str, float], findings: list[Finding]) -> None:
     """One weight, read where its defined name points (a moved or broken name is a finding)."""
     name, home = region.name, region.area
-    expected = qualified(graded.sheet, home)
+    expected = _qualified(graded.sheet, home)
     target_sheet, ref = sheet, home
     pointed_sheet = parse_reference(book.defined_names[name])[0] if name in book.defined_names else None
     if pointed_sheet is not None and pointed_sheet not in book.sheet_names:

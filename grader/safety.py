@@ -9,6 +9,8 @@ the caps) is stopped mid-stream. Files are opened read-only and never written.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -172,16 +174,17 @@ def open_submission(path: str | Path, *, limits: Limits = Limits()) -> SafeArchi
     """Recognise, check and open a submission; raises SubmissionError with a specific code."""
     path = Path(path)
     p = str(path)
-    if path.is_dir():
-        if path.suffix.lower() == ".numbers":  # an older Numbers document is a package (a folder)
-            raise formats.refuse(path, "numbers")
-        raise SubmissionError(p, "this is a folder, not a spreadsheet file", code="not-a-spreadsheet")
     try:
-        size = path.stat().st_size
+        status = os.stat(p)
     except FileNotFoundError:
         raise SubmissionError(p, "the file does not exist", code="missing") from None
     except OSError as exc:
         raise SubmissionError(p, f"the file cannot be opened ({exc.strerror})", code="unreadable") from None
+    if stat.S_ISDIR(status.st_mode):
+        if path.suffix.lower() == ".numbers":  # an older Numbers document is a package (a folder)
+            raise formats.refuse(path, "numbers")
+        raise SubmissionError(p, "this is a folder, not a spreadsheet file", code="not-a-spreadsheet")
+    size = status.st_size
     if size == 0:
         raise SubmissionError(p, "the file is empty (0 bytes); save your workbook again and resubmit", code="empty")
     if size > limits.max_file_bytes:
