@@ -578,7 +578,8 @@ def _edit_finding(edit: Edit, sheet: GradedSheet) -> Finding:
     named = [f"{name} (issued in cell {area})" for name, area in _named_cells(edit, sheet).items()]
     if named:  # a summary cell's name (#REF! now) is said here, not as a name of its own that "moved"
         gone += f", among them {' and '.join(named)}"
-    return Finding(edit.code, TAMPER, f"{edit.describe()}: {_cells_text(moved)} moved{gone}. The grader "
+    said = f"{_cells_text(moved)} moved{gone}" if moved or not lost else gone.removeprefix(", and ")  # last lines
+    return Finding(edit.code, TAMPER, f"{edit.describe()}: {said}. The grader "
                    "checked every cell where it went and grades from the issued data; undo it, or start again "
                    "from the workbook you were given", found=edit.describe(), expected="no rows or columns "
                    "inserted or deleted")

@@ -13,7 +13,8 @@ edit does not explain is reported.
 Several edits are recognised one after another, in sheet order (two rows inserted at different
 places, a row inserted and a column deleted): each is one finding, numbered as issued. Up to
 MAX_SPAN rows or columns in all can be inserted or deleted and still be recognised; what no edit
-explains is reported cell by cell.
+explains is reported cell by cell. The last columns deleted move nothing: a name issued in them that
+points at #REF! now tells them from columns emptied (emptying keeps the names).
 """
 
 from __future__ import annotations
@@ -183,9 +184,12 @@ def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int], *
     sheet read: a spreadsheet moves a weight's name with its cell, which places a row edit above the data."""
     found = NONE
     above = _named_rows(sheet, names or {}, where)
+    weights = {r.name for r in sheet.of(Role.EDITABLE) if r.name}
+    broken = [area for name, area in sheet.names.items()
+              if name not in weights and "#REF!" in (names or {}).get(name, "")]
     for _ in range(3):
         rows = _row_edits(cells, sheet, Edits(found.along("column")), above)
-        columns = _column_edits(cells, sheet, Edits(rows), read_until)
+        columns = _column_edits(cells, sheet, Edits(rows), read_until, broken)
         new = Edits((*rows, *columns))
         if new == found:
             break
@@ -363,11 +367,12 @@ def _nth(region: Region, index: int) -> tuple[int, int]:
 
 
 def _column_edits(cells: SheetCells, sheet: GradedSheet, rows: Edits,
-                  read_until: tuple[int, int]) -> tuple[Edit, ...]:
+                  read_until: tuple[int, int], broken: list[str] = ()) -> tuple[Edit, ...]:
     """Each issued column's top cell, where the row edits moved it, compared column by column from the left;
     at the first that does not match, the insertion or deletion (of columns since the last one that matched)
-    that makes the next ones match is an edit, and the search goes on from there."""
-    return _line_edits(cells, "column", _probes(sheet), rows, read_until, 0)
+    that makes the next ones match is an edit, and the search goes on from there. `broken`: the issued areas of
+    the names that point at #REF! now (what tells the last columns deleted from the last columns emptied)."""
+    return _line_edits(cells, "column", _probes(sheet), rows, read_until, 0, broken)
 
 
 def _placed(edit: Edit, prev: int, c0: int) -> Edit:
@@ -395,8 +400,25 @@ def _row_probes(sheet: GradedSheet, below: int) -> list[tuple[int, int, Region, 
     return [found[r] for r in sorted(found)]
 
 
+def _trailing(cells: SheetCells, axis: str, probes: list[tuple[int, int, Region, int]], base: Edits,
+              broken: list[str]) -> Edit | None:
+    """The last lines deleted: `probes` (the first that did not match and every one after it) are all empty
+    now, and a name issued in those lines points at #REF! (a deletion; emptied cells keep their names).
+    Nothing after them moved, so no later probe can confirm it."""
+    line = 0 if axis == "row" else 1
+    first, last = probes[0][line], max(p[line] for p in probes)
+    for row, col, _, _ in probes:
+        moved = base.move(row, col)
+        cell = cells.get(a1(*moved)) if moved is not None else None
+        if cell is not None and (cell.formula is not None or cell.value is not None):
+            return None
+    if not any(first <= box(area)[line] and box(area)[line + 2] <= last for area in broken):
+        return None
+    return Edit(axis, first, -(last - first + 1))
+
+
 def _line_edits(cells: SheetCells, axis: str, probes: list[tuple[int, int, Region, int]], base: Edits,
-                read_until: tuple[int, int], prev_line: int) -> tuple[Edit, ...]:
+                read_until: tuple[int, int], prev_line: int, broken: list[str] = ()) -> tuple[Edit, ...]:
     """Edits along `axis` ("row" or "column") found from probe cells in order: at the first probe that does
     not match where `base` and the edits so far put it, the insertion or deletion (of lines since the last
     probe that matched, `prev_line` before the first) that makes the next probes match is an edit."""
@@ -435,6 +457,8 @@ def _line_edits(cells: SheetCells, axis: str, probes: list[tuple[int, int, Regio
                     break
             if edit is not None:
                 break
+        if edit is None and broken:
+            edit = _trailing(cells, axis, probes[bad:], current, broken)
         if edit is None:
             k = bad + 1  # no edit explains this line: its cells were edited, and are reported as such
             continue

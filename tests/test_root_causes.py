@@ -41,6 +41,7 @@ def edited(uno_python, hp, tmp_path_factory):
         "column-inserted": {f"insert-columns:{SHEET}!E{r}": 1},
         "baseline-row-deleted": {f"delete-rows:{SHEET}!A{position(hp.graded_sheet().names['baseline_rmse'])[0]}": 1},
         "metric-row-deleted": {f"delete-rows:{SHEET}!A{position(hp.graded_sheet().names['current_rmse'])[0]}": 1},
+        "summary-column-deleted": {f"delete-columns:{SHEET}!M1": 1},  # the last column: nothing after it moves
         "row-deleted-and-more": {f"delete-rows:{SHEET}!A{r}": 1, "w_in1_h1": 1.0,
                                  f"{SHEET}!{lay.input_cols[0]}{lay.last_row - 1}": 999.0},  # after the deletion
     }
@@ -82,6 +83,20 @@ def test_deleted_row_with_a_named_summary_cell_is_one_finding(edited, hp, suffix
     assert [(f.code, f.message) for f in r.findings] == [
         ("row-deleted", f"row {row} was deleted: {moved} issued cells moved, and {lost} issued cells were deleted "
                         f"with it, among them {name} (issued in cell {cell}){TAIL}")]
+    assert r.weights == dict(hp.weights) and r.improvement == 0.0
+
+
+@pytest.mark.parametrize("suffix", ["", ".ods"])
+def test_the_last_column_deleted_is_one_finding(edited, hp, suffix):
+    """Column M (RMSE, Baseline, Improvement, Points) deleted: nothing after it moves, so no cell confirms it;
+    its names pointing at #REF! do (emptied cells keep their names). It was six findings: name-moved twice,
+    formula-overwritten thrice, baseline-edited."""
+    r = grade_file(edited["summary-column-deleted" + suffix], hp)
+    assert r.status == "graded", r.error
+    assert [(f.code, f.message) for f in r.findings] == [
+        ("column-deleted", f"column M was deleted: {_cells(hp, lambda r, c: c == 13)} issued cells were deleted with "
+                           f"it, among them current_rmse (issued in cell M11) and baseline_rmse (issued in cell M14)"
+                           f"{TAIL}")]
     assert r.weights == dict(hp.weights) and r.improvement == 0.0
 
 
