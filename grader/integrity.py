@@ -67,7 +67,8 @@ def check(sub: Submission, sheet: GradedSheet) -> list[Finding]:
         return [*sub.findings, *plain]
     _, _, last_row, last_col = box(sheet.extent)
     edit = structure.detect(sub.cells, sheet, (last_row + structure.MAX_SPAN, last_col + structure.MAX_SPAN),
-                            names=sub.book.defined_names, where=sub.sheet)
+                            names=sub.book.defined_names, where=sub.sheet,
+                            far_edge=sub.book.max_row.get(sub.sheet, 0) == MAX_ROW)
     if not edit:
         return [*sub.findings, *plain]
     reader = [f for f in sub.findings if not _moved_name(f, edit)]

@@ -174,21 +174,23 @@ NONE = Edits(())
 
 
 def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int], *,
-           names: Mapping[str, str] | None = None, where: str = "") -> Edits:
+           names: Mapping[str, str] | None = None, where: str = "", far_edge: bool = False) -> Edits:
     """The row and column insertions/deletions that explain where the issued content is (none: NONE).
 
     `read_until` is the (last row, last column) the reader read: content pushed beyond it is unknown.
     Rows are told apart by their data and columns by their issued cells, and each search needs the other's
     answer (a deleted column moves the data a row search reads), so they are asked in turn until neither
     changes (twice at most, for edits of both kinds). `names`: the submission's defined names and `where` the
-    sheet read: a spreadsheet moves a weight's name with its cell, which places a row edit above the data."""
+    sheet read: a spreadsheet moves a weight's name with its cell, which places a row edit above the data.
+    `far_edge`: the sheet has a row at its last possible row (LibreOffice refills it when a row is deleted),
+    which tells the last rows deleted from the last rows emptied, like a name that points at #REF! now."""
     found = NONE
     above = _named_rows(sheet, names or {}, where)
     weights = {r.name for r in sheet.of(Role.EDITABLE) if r.name}
     broken = [area for name, area in sheet.names.items()
               if name not in weights and "#REF!" in (names or {}).get(name, "")]
     for _ in range(3):
-        rows = _row_edits(cells, sheet, Edits(found.along("column")), above)
+        rows = _row_edits(cells, sheet, Edits(found.along("column")), above, broken, far_edge)
         columns = _column_edits(cells, sheet, Edits(rows), read_until, broken)
         new = Edits((*rows, *columns))
         if new == found:
@@ -235,7 +237,8 @@ def _above(first: int, count: int, named: list[tuple[int, int | None]]) -> Edit:
 
 
 def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits,
-               named: list[tuple[int, int | None]] | None = None) -> tuple[Edit, ...]:
+               named: list[tuple[int, int | None]] | None = None, broken: list[str] = (),
+               far_edge: bool = False) -> tuple[Edit, ...]:
     """Compare the data rows, all given columns at once, with the issued rows shifted up or down, edit after
     edit from the top. `columns`: column edits already found (the data is read where they moved it). The
     rows just above the table are read too: if the whole table moved, the edit was above it (`named`: where
@@ -326,7 +329,8 @@ def _row_edits(cells: SheetCells, sheet: GradedSheet, columns: Edits,
     below = _row_probes(sheet, r2)  # what follows the table (the summary cells): told apart by what they hold
     if below:
         last = max(box(sheet.extent)[2], below[-1][0]) + MAX_SPAN
-        edits += _line_edits(cells, "row", below, Edits((*columns.edits, *edits)), (last, 10**9), r2)
+        edits += _line_edits(cells, "row", below, Edits((*columns.edits, *edits)), (last, 10**9), r2, broken,
+                             far_edge)
     return tuple(edits)
 
 
@@ -401,10 +405,11 @@ def _row_probes(sheet: GradedSheet, below: int) -> list[tuple[int, int, Region, 
 
 
 def _trailing(cells: SheetCells, axis: str, probes: list[tuple[int, int, Region, int]], base: Edits,
-              broken: list[str]) -> Edit | None:
+              broken: list[str], far_edge: bool = False) -> Edit | None:
     """The last lines deleted: `probes` (the first that did not match and every one after it) are all empty
-    now, and a name issued in those lines points at #REF! (a deletion; emptied cells keep their names).
-    Nothing after them moved, so no later probe can confirm it."""
+    now, and a name issued in those lines points at #REF! (a deletion; emptied cells keep their names) or,
+    for rows, the sheet's far edge was refilled (`far_edge`). Nothing after them moved, so no later probe can
+    confirm it."""
     line = 0 if axis == "row" else 1
     first, last = probes[0][line], max(p[line] for p in probes)
     for row, col, _, _ in probes:
@@ -412,13 +417,15 @@ def _trailing(cells: SheetCells, axis: str, probes: list[tuple[int, int, Region,
         cell = cells.get(a1(*moved)) if moved is not None else None
         if cell is not None and (cell.formula is not None or cell.value is not None):
             return None
-    if not any(first <= box(area)[line] and box(area)[line + 2] <= last for area in broken):
+    if not (far_edge and axis == "row") and \
+            not any(first <= box(area)[line] and box(area)[line + 2] <= last for area in broken):
         return None
     return Edit(axis, first, -(last - first + 1))
 
 
 def _line_edits(cells: SheetCells, axis: str, probes: list[tuple[int, int, Region, int]], base: Edits,
-                read_until: tuple[int, int], prev_line: int, broken: list[str] = ()) -> tuple[Edit, ...]:
+                read_until: tuple[int, int], prev_line: int, broken: list[str] = (),
+                far_edge: bool = False) -> tuple[Edit, ...]:
     """Edits along `axis` ("row" or "column") found from probe cells in order: at the first probe that does
     not match where `base` and the edits so far put it, the insertion or deletion (of lines since the last
     probe that matched, `prev_line` before the first) that makes the next probes match is an edit."""
@@ -457,8 +464,8 @@ def _line_edits(cells: SheetCells, axis: str, probes: list[tuple[int, int, Regio
                     break
             if edit is not None:
                 break
-        if edit is None and broken:
-            edit = _trailing(cells, axis, probes[bad:], current, broken)
+        if edit is None and (broken or far_edge):
+            edit = _trailing(cells, axis, probes[bad:], current, broken, far_edge)
         if edit is None:
             k = bad + 1  # no edit explains this line: its cells were edited, and are reported as such
             continue

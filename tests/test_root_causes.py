@@ -12,7 +12,7 @@ import pytest
 
 from grader.grade import grade_file
 from grader.structure import Edit, Edits
-from workbook.address import position
+from workbook.address import box, position
 from workbook.builder import build_workbook
 from workbook.catalog import load
 from workbook.layout import layout_for
@@ -42,6 +42,7 @@ def edited(uno_python, hp, tmp_path_factory):
         "baseline-row-deleted": {f"delete-rows:{SHEET}!A{position(hp.graded_sheet().names['baseline_rmse'])[0]}": 1},
         "metric-row-deleted": {f"delete-rows:{SHEET}!A{position(hp.graded_sheet().names['current_rmse'])[0]}": 1},
         "summary-column-deleted": {f"delete-columns:{SHEET}!M1": 1},  # the last column: nothing after it moves
+        "points-row-deleted": {f"delete-rows:{SHEET}!A{box(hp.graded_sheet().extent)[2]}": 1},  # the last row
         "row-deleted-and-more": {f"delete-rows:{SHEET}!A{r}": 1, "w_in1_h1": 1.0,
                                  f"{SHEET}!{lay.input_cols[0]}{lay.last_row - 1}": 999.0},  # after the deletion
     }
@@ -98,6 +99,21 @@ def test_the_last_column_deleted_is_one_finding(edited, hp, suffix):
                            f"it, among them current_rmse (issued in cell M11) and baseline_rmse (issued in cell M14)"
                            f"{TAIL}")]
     assert r.weights == dict(hp.weights) and r.improvement == 0.0
+
+
+def test_the_last_row_deleted_is_one_finding(edited, hp):
+    """Row 20 (Points, the layout's last) deleted: nothing after it moves; in an .xlsx, LibreOffice refilling the
+    sheet's far edge (a row at 1048576) tells it from an emptied M20. It was "M20 should hold the formula … but
+    holds nothing" and "the sheet has content at row 1048576". An .ods describes every row to the edge either way:
+    there the emptied cell is what is seen, and said."""
+    r = grade_file(edited["points-row-deleted"], hp)
+    assert r.status == "graded", r.error
+    last = box(hp.graded_sheet().extent)[2]
+    assert last == 20 and [(f.code, f.message) for f in r.findings] == [
+        ("row-deleted", f"row 20 was deleted: 1 issued cell was deleted with it{TAIL}")]
+    assert r.weights == dict(hp.weights) and r.improvement == 0.0
+    ods = grade_file(edited["points-row-deleted.ods"], hp)
+    assert [(f.code, f.cell) for f in ods.findings] == [("formula-overwritten", f"'{SHEET}'!M20")]
 
 
 @pytest.mark.parametrize("suffix", ["", ".ods"])
