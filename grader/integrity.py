@@ -225,8 +225,9 @@ def _given(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> set[
     where = sub.sheet
     suspects: list[tuple[int, int, float, Region]] = []  # (row, column, issued value, region)
     given = derived(sheet, "given columns", lambda: _given_columns(sheet))
-    listed = derived(sheet, "given cells", lambda: _given_cell_list(given))
-    if given and not cells.runs and len(listed) <= SMALL_CELLS:
+    small = not cells.runs and sum(len(g[2]) for g in given) <= SMALL_CELLS
+    listed = derived(sheet, "given cells", lambda: _given_cell_list(given)) if small else None
+    if given and listed is not None:
         # a small sheet read cell by cell: each cell compared in plain Python (NumPy's cost is per call), the
         # same decision as the arrays' below, bit for bit
         for ref, r, c, expected, region in listed:

@@ -50,6 +50,9 @@ def test_shown_text(value, fmt, text):
 
 def test_shown_width_and_plain_number():
     assert shown_width([1.0, -1234.5], "#,##0.00") == len("-1,234.50") and shown_width([], "0") == 0
+    assert shown_width([0.5, 99999.25, -3.0], "0.00") == len("99999.25")
+    assert shown_width([0.123456789, 12.5, -7.0], "General") == len("13")  # General drops decimals to fit
+    assert shown_width([float("nan"), 2.0], "0.0") == len("2.0")
     assert [plain_number(v) for v in (3731.387789, 2043562.11, 0.45213, 12.5, 0.0, 3e-6, 999.95)] == \
         ["3,731", "2,043,562", "0.4521", "12.5", "0", "3.00e-06", "1000"]
 

@@ -158,3 +158,32 @@ def test_norm_takes_a_short_cut_for_ascii_and_gives_the_same_keys():
     for text in cases:
         assert norm(text) == reference(text), text
     assert norm("Zoë Ångström") == "zoeangstrom" and norm("O'Neil, Mary-Jo") == "oneilmaryjo"
+
+
+def test_a_big_sheet_never_lists_its_given_cells_one_by_one(tmp_path):
+    """The plain-Python comparison is for small sheets; a 2,000-row sheet compares its data as arrays, and
+    the cell-by-cell list (900,000 addresses at 100,000 rows: 2 s of a self-check) is never made."""
+    import numpy as np
+
+    from grader import per_sheet
+    from grader.grade import grade_file
+    from workbook.builder import build_workbook
+    from workbook.catalog import load
+    from workbook.spec import Dataset
+
+    a = load("house-prices")
+    rng = np.random.default_rng(1)
+    rows = tuple((float(x), float(b), float(y)) for x, b, y in
+                 zip(rng.integers(40, 250, 2000), rng.integers(1, 4, 2000), rng.integers(100, 800, 2000), strict=True))
+    big = _variant(a)
+    from dataclasses import replace
+
+    big = replace(big, data=Dataset(inputs=a.data.inputs, target=a.data.target, rows=rows))
+    path = build_workbook(big, tmp_path / "big.xlsx")
+    per_sheet._MEMO.clear()
+    result = grade_file(path, big)
+    assert result.status == "graded" and {f.code for f in result.findings} <= {"not-recalculated"}
+    kept = per_sheet._MEMO[id(big.graded_sheet())][1]
+    assert "given columns" in kept and "given cells" not in kept
+    small = grade_file(build_workbook(a, tmp_path / "small.xlsx"), a)
+    assert small.status == "graded" and "given cells" in per_sheet._MEMO[id(a.graded_sheet())][1]

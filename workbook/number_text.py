@@ -10,6 +10,8 @@ import math
 import re
 from collections.abc import Iterable
 
+import numpy as np
+
 
 def shown_text(value: float, fmt: str) -> str:
     """About what a spreadsheet shows for `value` under the number format `fmt` (its first section):
@@ -28,8 +30,19 @@ def shown_text(value: float, fmt: str) -> str:
 
 
 def shown_width(values: Iterable[float], fmt: str) -> int:
-    """The characters the widest of `values` takes under `fmt` (0 for none)."""
-    return max((len(shown_text(float(v), fmt)) for v in values), default=0)
+    """The characters the widest of `values` takes under `fmt` (0 for none).
+
+    Under a fixed number of decimals the widest text is the largest or the most negative number, so only
+    those two are written (a 100,000-row column costs two formats, not 100,000). A "General" cell
+    gives up decimals to fit its column, so only its whole part and sign must fit."""
+    array = np.asarray(values, dtype=float).ravel()
+    array = array[np.isfinite(array)]
+    if not array.size:
+        return 0
+    ends = (float(array.max()), float(array.min()))
+    if fmt.split(";")[0] == "General":
+        return max(len(f"{v:.0f}") for v in ends)
+    return max(len(shown_text(v, fmt)) for v in ends)
 
 
 def plain_number(value: float) -> str:
