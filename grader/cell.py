@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from workbook.address import col_index, col_letter, position
+from workbook.address import FORMULA_CELLS, col_index, col_letter, position
 
 NOT_NUMERIC_KINDS = frozenset({"s", "str", "d", "b", "e", "inlineStr"})  # xlsx `t` values whose <v> is no number
 ODS_FLOAT_TYPES = ("float", "percentage", "currency")  # office:value-type values whose office:value is a number
@@ -75,7 +75,7 @@ def fill_row(pieces: tuple[str | None, ...] | None, row: int) -> str | None:
     return "".join(str(row) if piece is None else piece for piece in pieces)
 
 
-_TOKEN = re.compile(r'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(!])')
+_TOKEN = FORMULA_CELLS
 
 
 def shift_formula(formula: str, d_row: int, d_col: int) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.cell import fill_row
-from workbook.address import col_index
+from workbook.address import PLAIN_CELL_BYTES, col_index
 
 MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MAX_TEMPLATE_MISSES = 64  # templates in a row that matched nothing: this sheet has no uniform rows, stop trying
@@ -42,7 +42,7 @@ _CELL = re.compile(rb"<c(?P<ca>(?:" + _ATTR + rb")*)\s*(?:/>|>(?:<f(?P<fa>(?:" +
                    + _FTEXT + rb")</f>))?(?:<v>(?P<v>" + _VALUE + rb")</v>|(?P<ve><v\s*/>))?</c>)")
 _ROW_START = re.compile(rb'<row r="([1-9][0-9]{0,6})"(?P<rest>(?:' + _ATTR + rb")*\s*)/?>")
 _ATTRS = re.compile(rb'(' + _NAME + rb')="([^"]*)"')
-_REF = re.compile(rb"([A-Z]{1,3})([1-9][0-9]*)")
+_REF = PLAIN_CELL_BYTES
 _STOP = re.compile(rb"<!|<\?|xmlns\s*=")  # comment, CDATA, DTD, PI, default namespace: diversion ends
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 

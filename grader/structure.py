@@ -28,16 +28,23 @@ import numpy as np
 from grader.cell import normalise_formula
 from grader.reader import MARGIN as MAX_SPAN  # rows or columns inserted or deleted at once that are recognised
 from grader.sheet_cells import SheetCells
-from workbook.address import a1, box, col_index, col_letter, parse_reference, position, undollar
+from workbook.address import (
+    FORMULA_LOCAL_AREAS,
+    a1,
+    box,
+    col_index,
+    col_letter,
+    parse_reference,
+    position,
+    undollar,
+)
 from workbook.graded import GradedSheet, Region, Role
 
 VALUE_TOLERANCE = 1e-9
 WINDOW = 1024  # data rows after a candidate edit that must match better shifted than not
 MAX_UNEXPLAINED = 8  # data rows no edit explains before the row search gives up (each costs a pass over the rest)
 
-_REF = r"(\$?)([A-Z]{1,3})(\$?)([0-9]+)"
-_TOKEN = re.compile(rf'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$!]){_REF}(?::{_REF})?(?![A-Za-z0-9_(!])')
-#                      (a reference into another sheet, Sheet!A1, does not move with this sheet's rows)
+_TOKEN = FORMULA_LOCAL_AREAS  # a reference into another sheet, Sheet!A1, does not move with this sheet's rows
 
 
 @dataclass(frozen=True)

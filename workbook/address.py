@@ -23,11 +23,25 @@ SHEET_NAME_MAX = 31  # Excel's limit; LibreOffice allows more but Excel would re
 SHEET_NAME_FORBIDDEN = set(":\\/?*[]")
 
 CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")  # one cell, e.g. "E12", "$E$12"
-PLAIN_CELL = re.compile(r"([A-Z]{1,3})([1-9][0-9]*)")  # as files store a cell's own address: "E12"
+PLAIN_CELL_TEXT = r"[A-Z]{1,3}[1-9][0-9]*"  # as files store a cell's own address: "E12" (no $, no leading 0)
+PLAIN_CELL = re.compile(r"([A-Z]{1,3})([1-9][0-9]*)")  # the same, column and row as groups
+PLAIN_CELL_BYTES = re.compile(PLAIN_CELL.pattern.encode())  # the same over a sheet's XML bytes
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LOOKS_LIKE_A1 = re.compile(r"[A-Za-z]{1,3}[0-9]+")
 _LOOKS_LIKE_R1C1 = re.compile(r"[Rr][0-9]*([Cc][0-9]*)?|[Cc][0-9]*")
 _WORDS = {"TRUE", "FALSE"}
+
+
+# References inside a formula's text. Each pattern also matches a string literal ("…", with "" inside) so a
+# substitution can hand it back unchanged; a reference is not part of a longer name (w_in1_h1, LOG10) and is
+# not a function call. Groups: ($ of the column, letters, $ of the row, row digits).
+_FORMULA_REF = r"(\$?)([A-Z]{1,3})(\$?)([0-9]+)"
+FORMULA_CELLS = re.compile(rf'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$]){_FORMULA_REF}(?![A-Za-z0-9_(!])')
+#   every cell reference, also one into another sheet (Sheet1!A1): what a shared formula's children shift
+FORMULA_LOCAL_AREAS = re.compile(
+    rf'"(?:[^"]|"")*"|(?<![A-Za-z0-9_.$!]){_FORMULA_REF}(?::{_FORMULA_REF})?(?![A-Za-z0-9_(!])')
+#   this sheet's own cells and ranges (A1, B2:C9; groups 5-8 the range's end): what moves with its rows and
+#   columns when one is inserted or deleted; a reference into another sheet does not
 
 
 class AddressError(ValueError):

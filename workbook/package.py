@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from workbook.address import PLAIN_CELL_TEXT
 from workbook.errors import WorkbookError
 from workbook.xml_text import escape, quoteattr
 
@@ -42,7 +43,7 @@ THREAD_AFTER = 4 << 20  # bytes: past these a stream is deflated in a second thr
 FIXED_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # document times when SOURCE_DATE_EPOCH is not set
 _DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the zip format's own epoch
 _DOS_TIME = 0
-_CELL = re.compile(r'<c r="([A-Z]{1,3}[0-9]+)"([^>]*?)(/>|>(.*?)</c>)', re.S)
+_CELL = re.compile(rf'<c r="({PLAIN_CELL_TEXT})"([^>]*?)(/>|>(.*?)</c>)', re.S)
 _TYPE = re.compile(r'\st="[^"]*"')
 _EMPTY_V = re.compile(r"<v\s*/>|<v></v>")
 _DIMENSION = re.compile(r"<dimension [^>]*/>")
