@@ -8,14 +8,13 @@ each export with a leading apostrophe, as typed otherwise, and no text cell may 
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
 from grader.exports import write_canvas, write_moodle
 from grader.report import write_csv
 from grader.results import GradeResult
 from grader.similarity import Pair, write_similarity
+from tests.test_exports import _cells, _is_number
 from workbook.catalog import load
 
 OWASP = ("=", "+", "-", "@", "\t", "\r")
@@ -29,17 +28,6 @@ def _results():
             for i, name in enumerate(NAMES)]
 
 
-def _cells(path):
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [cell for row in csv.reader(handle) for cell in row]
-
-
-def _number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("writer", ["csv", "canvas", "moodle"])
@@ -55,7 +43,7 @@ def test_every_owasp_trigger_is_neutralised(tmp_path, writer):
     else:
         write_moodle(results, hp, path, roster=roster)
     cells = _cells(path)
-    assert [c for c in cells if c.startswith(OWASP) and not _number(c)] == []
+    assert [c for c in cells if c.startswith(OWASP) and not _is_number(c)] == []
     for name in NAMES:
         assert "'" + name in cells, (writer, name)  # the name itself, shown as typed
     if writer == "csv":
@@ -66,5 +54,5 @@ def test_similarity_groups_are_neutralised(tmp_path):
     path = tmp_path / "similar.csv"
     write_similarity([Pair("\t=1+1", "\rBo", 0.0, "identical")], path)
     cells = _cells(path)
-    assert [c for c in cells if c.startswith(OWASP) and not _number(c)] == []
+    assert [c for c in cells if c.startswith(OWASP) and not _is_number(c)] == []
     assert any(c.startswith("'") and "=1+1" in c and "Bo" in c for c in cells)
