@@ -163,7 +163,7 @@ def feedback(result: GradeResult, assignment: Assignment, refs: advice.Reference
         return "\n".join(lines) + "\n"
     tampered = result.tamper_findings
     if tampered:  # what must be fixed leads: the figures below count only once it is undone
-        lines += ["## Fix this first", FIX_FIRST, *(f"- {f.message}" for f in tampered), ""]
+        lines += ["## Fix this first", FIX_FIRST, *(f"- {f.message}" for f in tampered), "", "## Your score"]
     lines += [
         f"- Your {abbr}: **{metric_text(result.metric_name, result.metric, _num)}** (recomputed from your weights "
         "and the original data)",

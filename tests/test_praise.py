@@ -84,6 +84,7 @@ def test_solved_weights_with_typed_over_predictions_are_not_praised_and_the_fix_
              "everything from the original data\n")
     assert text.split("\n\n", 2)[2].startswith(first), text  # right under the title and the file's name
     assert text.index("## Fix this first") < text.index("- Your RMSE:") < text.index("## What the grader noticed")
+    assert "\n\n## Your score\n- Your RMSE: **" in text  # the figures under their own heading
     assert "- Your weights give RMSE 9.521e-13; manualml solve's best on this data is almost 0.\n" in text
     assert text.split("## What to try next\n")[1].startswith(TAMPERED_HINT + "\n")
     assert TAMPERED_HINT == ("The grader found changes outside the yellow weight cells (listed above). Start again "
