@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.exports import write_canvas, write_moodle
-from grader.report import write_csv
 from grader.results import GradeResult
 from grader.similarity import Pair, write_similarity
-from tests.test_exports import _cells, _is_number
-from workbook.catalog import load
+from tests.test_exports import _cells, _is_number, export
 
 OWASP = ("=", "+", "-", "@", "\t", "\r")
 NAMES = ["=1+1", "+1+1", "-1+1", "@SUM(1)", "\t=1+1", "\r=1+1", "\t\tAnn", "\rBo"]
@@ -32,17 +29,7 @@ def _results():
 
 @pytest.mark.parametrize("writer", ["csv", "canvas", "moodle"])
 def test_every_owasp_trigger_is_neutralised(tmp_path, writer):
-    results, hp = _results(), load("house-prices")
-    roster = {r.student_id: {"id": r.student_id, "name": r.student_name, "email": f"{r.student_id}@x"}
-              for r in results}
-    path = tmp_path / f"{writer}.csv"
-    if writer == "csv":
-        write_csv(results, path)
-    elif writer == "canvas":
-        write_canvas(results, hp, path, roster=roster)
-    else:
-        write_moodle(results, hp, path, roster=roster)
-    cells = _cells(path)
+    cells = _cells(export(writer, _results(), tmp_path / f"{writer}.csv"))
     assert [c for c in cells if c.startswith(OWASP) and not _is_number(c)] == []
     for name in NAMES:
         assert "'" + name in cells, (writer, name)  # the name itself, shown as typed
