@@ -162,10 +162,6 @@ class _Keys:
         return []
 
 
-def _by_name(tokens: set[str], keys: _Keys) -> list[str]:
-    return keys.named(tokens)
-
-
 def _root_of(path: Path, roots: list[Path]) -> Path | None:
     inside = [r for r in roots if path.is_relative_to(r)]
     return max(inside, key=lambda r: len(r.parts)) if inside else None
@@ -190,9 +186,9 @@ def plan(manifest_path: str | Path, files: list[Path], *, template: str | None =
     notes, unmatched = [], []
     for p in peeks:
         root = _root_of(p.path, roots)
-        named = _by_name(path_tokens(p.path, root, submitters.get(root)), keys)
+        named = keys.named(path_tokens(p.path, root, submitters.get(root)))
         stamped = _trusted_owner(p, roster, manifest["assignment"], secret)
-        strongly = _by_name(path_tokens(p.path, root, submitters.get(root), strong=True), keys) if stamped else []
+        strongly = keys.named(path_tokens(p.path, root, submitters.get(root), strong=True)) if stamped else []
         if stamped is not None and (stamped in strongly or len(strongly) != 1):
             owner = stamped
         elif stamped is not None:

@@ -240,8 +240,8 @@ def self_check(path: Path, assignment, *, expected=None, student_id: str = "") -
     """Grade a workbook just written; it must grade as issued, else it is removed and the error names the cell.
 
     As issued means: no finding (every formula carries its cached result; `not-recalculated` alone would be
-    tolerated), the stamped baseline, Improvement 0. A lecture
-    workbook is checked on each of its graded sheets (Linear Regression, Perceptron); the others carry no grade.
+    tolerated), the stamped baseline, Improvement 0. A lecture workbook is checked on each of its graded sheets
+    (Linear Regression, Perceptron); the others carry no grade.
     """
     from grader.grade import grade_file
     from workbook.lecture.template import SHEETS, LectureTemplate

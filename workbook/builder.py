@@ -467,7 +467,7 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     fmt = a.display.number_format
     known = ws.__dict__.setdefault("_manualml_row_templates", {})  # one per sheet: a class set reuses it
     y = a.data.y
-    target_fmt = styles.whole_number_format(fmt) if bool(np.all(y == np.round(y))) else fmt
+    target_fmt = _target_format(a)
     key = (a.metric, fmt, target_fmt)
     if key not in known:
         formats = _column_formats(layout, fmt)
@@ -487,14 +487,18 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     return template, [pick[kind](arg) for kind, arg in sources]
 
 
+def _target_format(a: Assignment) -> str:
+    """The target column's number format: the template's, without decimals for whole numbers (a 0/1 target)."""
+    fmt, y = a.display.number_format, a.data.y
+    return styles.whole_number_format(fmt) if bool(np.all(y == np.round(y))) else fmt
+
+
 def _fit_to_page_width(ws, *, landscape: bool, paper: str = styles.DEFAULT_PAPER,
                        layout: Layout | None = None) -> None:
     """Printed (and rendered to PDF) one page wide on the template's paper, so the network reads as one
     picture and every page of the workbook has the same size; a network too wide to read so (a 3-4-3-1 printed
     at 30 %) is printed on pages side by side instead, broken between layers (or neurons) clear of the chart."""
-    last = max((col_index(c) for c in ws.column_dimensions), default=1)
-    dims = ws.column_dimensions
-    widths = [getattr(dims.get(col_letter(c)), "width", None) or styles.DEFAULT_WIDTH for c in range(1, last + 1)]
+    widths, _ = styles.sheet_widths(ws)  # the chart is added later: `keep` holds its room
     starts = () if layout is None else _page_starts(layout)
     keep = 18 * 72 / 2.54  # points: `_chart`'s 18 cm under the table, never cut by a break
     plan = styles.plan_pages(widths, paper=paper, landscape=landscape, starts=starts, keep=keep)
@@ -553,9 +557,8 @@ def _column_widths(ws, layout: Layout, a: Assignment, results: dict) -> None:
     widths[layout.error_col] = styles.WIDTHS["error"]
     widths[layout.summary_col] = styles.WIDTHS["summary"]
     fmt = a.display.number_format
-    y = a.data.y
     shown = [(col, a.data.X[:, i], "General") for i, col in enumerate(layout.input_cols)]
-    shown.append((layout.target_col, y, styles.whole_number_format(fmt) if bool(np.all(y == np.round(y))) else fmt))
+    shown.append((layout.target_col, a.data.y, _target_format(a)))
     shown += [(col, results[col], f) for col, f in _column_formats(layout, fmt).items() if col in results]
     for col, values, f in shown:
         widths[col] = max(widths[col], number_text.shown_width(values, f) + 2)
