@@ -292,7 +292,7 @@ def _given_cell_list(given: list[tuple[Region, str, np.ndarray, int, int]]
 def _close(value, expected: float, rel_tol: float, abs_tol: float) -> bool:
     """`value` is a number (not a boolean) and `close` to `expected`: one cell of the element-wise comparison,
     in plain Python (the same float64 operations, so the same answer, nan and infinities included)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not _is_number(value):
         return False
     diff = abs(value - expected)
     return value == expected or (diff < math.inf and diff <= max(rel_tol * max(abs(value), abs(expected)), abs_tol))
@@ -345,8 +345,7 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], change
     saved = [(check, _Saved(cells, check.area)) for check in sheet.caches]
     has_formula = any(s.formula.any() for _, s in saved)
     if has_formula and not any((s.formula & s.has_value).any() for _, s in saved):
-        findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
-                                "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
+        findings.append(_NOT_RECALCULATED)
         return
     if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells), layout_only=True):
         return
@@ -360,11 +359,19 @@ def _caches(sub: Submission, sheet: GradedSheet, findings: list[Finding], change
         if wrong.size:
             i = int(wrong[0])
             ref = s.ref(i)
-            findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {s.number[i]:.6g} but these "
-                                    f"weights give {expected[i]:.6g}: the saved results do not belong to the saved "
-                                    "weights", cell=qualified(sub.sheet, ref), expected=f"{expected[i]:.17g}",
-                                    found=f"{s.number[i]:.17g}"))
+            findings.append(_cache_mismatch(sub.sheet, ref, float(s.number[i]), float(expected[i])))
             return
+
+
+_NOT_RECALCULATED = Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened and "
+                            "recalculated in a spreadsheet (fine for grading; your weights were used)")
+
+
+def _cache_mismatch(sheet_name: str, ref: str, shown: float, expected: float) -> Finding:
+    """A saved result that these weights do not give (the first one found is reported)."""
+    return Finding("cache-mismatch", TAMPER, f"cell {ref} shows {shown:.6g} but these weights give {expected:.6g}: "
+                   "the saved results do not belong to the saved weights", cell=qualified(sheet_name, ref),
+                   expected=f"{expected:.17g}", found=f"{shown:.17g}")
 
 
 def _cache_cells(sheet: GradedSheet) -> list[tuple[CacheCheck, list[tuple[str, int]]]] | None:
@@ -394,10 +401,9 @@ def _caches_small(sub: Submission, sheet: GradedSheet, findings: list[Finding], 
                     recalculated = True
         checks.append((check, refs, saved))
     if has_formula and not recalculated:
-        findings.append(Finding("not-recalculated", INFO, "the workbook has no saved results: it was never opened "
-                                "and recalculated in a spreadsheet (fine for grading; your weights were used)"))
+        findings.append(_NOT_RECALCULATED)
         return
-    if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells)):
+    if len(sub.weights) != derived(sheet, "parameters", lambda: len(sheet.param_cells), layout_only=True):
         return
     for check, refs, saved in checks:
         expected = np.asarray(check.expect(sub.weights), dtype=float)
@@ -409,10 +415,7 @@ def _caches_small(sub: Submission, sheet: GradedSheet, findings: list[Finding], 
             if found is None or found[1] is None or not _is_number(found[0]) or not math.isfinite(value) \
                     or row in changed or _close(found[0], value, CACHE_TOLERANCE, 1e-9):
                 continue
-            findings.append(Finding("cache-mismatch", TAMPER, f"cell {ref} shows {found[0]:.6g} but these "
-                                    f"weights give {value:.6g}: the saved results do not belong to the saved "
-                                    "weights", cell=qualified(sub.sheet, ref), expected=f"{value:.17g}",
-                                    found=f"{found[0]:.17g}"))
+            findings.append(_cache_mismatch(sub.sheet, ref, found[0], value))
             return
 
 
@@ -674,8 +677,5 @@ def _moved_caches(sub: Submission, sheet: GradedSheet, edit: Edits, findings: li
             if cell is None or cell.formula is None or not _numeric(cell) or not math.isfinite(expected[i]):
                 continue
             if not math.isclose(float(cell.value), float(expected[i]), rel_tol=CACHE_TOLERANCE, abs_tol=1e-9):
-                findings.append(Finding("cache-mismatch", TAMPER, f"cell {moved} shows {cell.value:.6g} but these "
-                                        f"weights give {expected[i]:.6g}: the saved results do not belong to the "
-                                        "saved weights", cell=qualified(sub.sheet, moved),
-                                        expected=f"{expected[i]:.17g}", found=f"{cell.value:.17g}"))
+                findings.append(_cache_mismatch(sub.sheet, moved, cell.value, float(expected[i])))
                 return
