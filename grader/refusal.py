@@ -67,11 +67,13 @@ def sheet_options(lecture) -> list[str]:
     """The -t options that grade a lecture workbook's graded sheets, one each, in workbook order: its Linear
     Regression and Perceptron sheets (the built-in lecture-<sheet> templates) and its Manual Machine Learning
     sheet (the template that sheet was built from)."""
+    from workbook.lecture.template import GRADED  # a lecture is loaded already: no new import cost
+
     options = []
     for kind, _ in lecture.sheets:
         if kind == MANUAL and lecture.manual is not None:
             options.append(f"{grade_with(lecture.manual.id)} (its Manual Machine Learning sheet)")
-        elif kind in ("linear-regression", "perceptron"):
+        elif kind in GRADED:
             options.append(f"-t lecture-{kind}")
     return options
 
