@@ -23,7 +23,7 @@ import numpy as np
 from grader import structure
 from grader.cell import Cell, normalise_formula
 from grader.per_sheet import derived
-from grader.reader import MAX_LISTED, Submission
+from grader.reader import MAX_LISTED, Submission, followed_weights
 from grader.results import INFO, TAMPER, WEIGHT, Finding
 from grader.sheet_cells import SheetCells
 from grader.structure import Edit, Edits
@@ -112,8 +112,7 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
 def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
     """Formulas use the defined names: one removed or moved breaks the sheet the student sees. (A weight's
     own name is the reader's: it says where the weight was read from.)"""
-    followed = derived(sheet, "followed names", lambda: frozenset(
-        r.name for r in sheet.of(Role.EDITABLE) if r.name and len(r.params) == 1))
+    followed = derived(sheet, "followed names", lambda: frozenset(r.name for r in followed_weights(sheet)))
     defined = sub.book.defined_names
     for name, issued in sheet.names.items():
         if name in followed:

@@ -55,7 +55,7 @@ def properties(book: WorkbookCells) -> dict[str, str]:
             if k.startswith(PROPERTY_PREFIX)}
 
 
-def _followed(sheet: GradedSheet) -> tuple[Region, ...]:
+def followed_weights(sheet: GradedSheet) -> tuple[Region, ...]:
     """Editable one-cell regions read where their defined name points (a weight and its name)."""
     return derived(sheet, "followed", lambda: tuple(r for r in _editable(sheet) if r.name and len(r.params) == 1))
 
@@ -140,7 +140,7 @@ def _read_params(book: WorkbookCells, sheet: str | None, graded: GradedSheet,
                  findings: list[Finding]) -> dict[str, float]:
     weights: dict[str, float] = {}
     problems: list[Finding] = []
-    followed = {r.key for r in _followed(graded)}
+    followed = {r.key for r in followed_weights(graded)}
     for region in _editable(graded):
         if region.key in followed:
             _read_named(book, sheet, graded, region, weights, findings)
