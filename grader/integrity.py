@@ -591,10 +591,9 @@ def _edit_finding(edit: Edit, sheet: GradedSheet) -> Finding:
 
 def _named_cells(edit: Edit, sheet: GradedSheet) -> dict[str, str]:
     """The named cells (not weights: those are the reader's) that `edit` deleted, every cell of them."""
-    weights = {r.name for r in sheet.of(Role.EDITABLE) if r.name}
     found = {}
-    for name, area in sheet.names.items():
-        if name not in weights and edit.count < 0:
+    for name, area in sheet.result_names.items():
+        if edit.count < 0:
             r1, c1, r2, c2 = box(area)
             lo, hi = (r1, r2) if edit.axis == "row" else (c1, c2)
             if all(edit.index(i) is None for i in range(lo, hi + 1)):

@@ -193,9 +193,7 @@ def detect(cells: SheetCells, sheet: GradedSheet, read_until: tuple[int, int], *
     which tells the last rows deleted from the last rows emptied, like a name that points at #REF! now."""
     found = NONE
     above = _named_rows(sheet, names or {}, where)
-    weights = {r.name for r in sheet.of(Role.EDITABLE) if r.name}
-    broken = [area for name, area in sheet.names.items()
-              if name not in weights and "#REF!" in (names or {}).get(name, "")]
+    broken = [area for name, area in sheet.result_names.items() if "#REF!" in (names or {}).get(name, "")]
     for _ in range(3):
         rows = _row_edits(cells, sheet, Edits(found.along("column")), above, broken, far_edge)
         columns = _column_edits(cells, sheet, Edits(rows), read_until, broken)

@@ -166,6 +166,12 @@ class GradedSheet:
         """Every defined name -> the area it was issued pointing at."""
         return {**{r.name: r.area for r in self.regions if r.name}, **self.extra_names}
 
+    @property
+    def result_names(self) -> dict[str, str]:
+        """The defined names other than the weights' (the summary cells: current_rmse, baseline_rmse) -> area."""
+        weights = {r.name for r in self.of(Role.EDITABLE) if r.name}
+        return {name: area for name, area in self.names.items() if name not in weights}
+
     def defined_names(self) -> dict[str, str]:
         """Defined name -> absolute reference, as the builder writes them."""
         return {name: absolute(self.sheet, area) for name, area in self.names.items()}
