@@ -216,14 +216,18 @@ def unreachable_rubric_warnings(a) -> list[str]:
     """A rubric asking for more than the network can reach is a trap for students: say so."""
     if a.data.X.shape[0] > 200 or len(a.weights) > 60:
         return []  # solving big templates takes a while: run `manualml solve` explicitly
-    from workbook.solve import solve as solve_weights
-
-    best = solve_weights(a)  # its defaults: well under a second on a sheet this size
     needed = [t.min_improvement for t in a.rubric.tiers if t.points >= a.rubric.max_points
               and t.min_improvement is not None]
     if a.rubric.partial_credit == "linear":
         needed.append(a.rubric.full_improvement)
-    if needed and min(needed) > best.improvement + 1e-9:
+    if not needed:
+        return []
+    from workbook.solve import solve as solve_weights
+
+    # Training stops at the first start that reaches full marks (two or three steps, not 150, on the sheet
+    # before the first workbook is written); when none does, this is the full solve and its best is shown.
+    best = solve_weights(a, enough=min(needed))
+    if min(needed) > best.improvement + 1e-9:
         from workbook.shares import percent
 
         return [f"Warning: full marks need Improvement >= {min(needed) * 100:g}%, but the best found by "

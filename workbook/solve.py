@@ -158,6 +158,13 @@ class _Scaling:
         y_mean, y_sd = (float(y.mean()), float(y.std()) or 1.0) if scale_y else (0.0, 1.0)
         return cls(X.mean(axis=0), x_sd, y_mean, y_sd)
 
+    def metric(self, metric: str, error: float, rows: int) -> float:
+        """The metric in raw units of a total training error (squared, or absolute for mae) on standardised
+        data: an estimate (the sheet's own arithmetic decides, `model.loss`), close enough to say when
+        that is worth asking."""
+        mean = error / rows * (self.y_sd if metric == "mae" else self.y_sd**2)
+        return float(np.sqrt(mean)) if metric == "rmse" else float(mean)
+
     def to_raw(self, stack: _Stack, theta: np.ndarray) -> np.ndarray:
         """Weights on standardised data -> the same function of the raw inputs, in the sheet's units."""
         raw = theta.copy()
@@ -181,12 +188,14 @@ def _errors(stack: _Stack, theta: np.ndarray, X: np.ndarray, y: np.ndarray, abso
 
 
 def _levenberg_marquardt(stack: _Stack, theta: np.ndarray, X: np.ndarray, y: np.ndarray, steps: int,
-                         tick: Callable[[], None], *, absolute: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                         tick: Callable[[], None], *, absolute: bool = False,
+                         stop: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Damped Gauss-Newton steps for all starts at once; a start keeps a step only if its error fell.
 
     For mae (`absolute`) each step solves the least-squares problem with row weights 1/|r| from the
     current residuals (iteratively reweighted least squares): its squared error touches the absolute
     error at the current point, so its step is a descent direction for the absolute error too.
+    `stop(theta, loss)`, asked after every step, ends the training early when it says so.
     """
     zs, outs, r, loss = _errors(stack, theta, X, y, absolute)
     # Done: errors of 1e-12 a row (standardised units), far below the 15 digits a sheet computes with.
@@ -220,6 +229,8 @@ def _levenberg_marquardt(stack: _Stack, theta: np.ndarray, X: np.ndarray, y: np.
         outs = [outs[0]] + [np.where(better[:, None, None], a, b) for a, b in zip(tout[1:], outs[1:], strict=True)]
         r, loss = np.where(better[:, None], tr, r), np.where(better, tloss, loss)
         damping = np.where(better, np.maximum(damping / 3, 1e-12), np.where(live, damping * 4, damping))
+        if stop is not None and stop(theta, loss):
+            break
     return theta, loss
 
 
@@ -332,16 +343,26 @@ def default_starts(assignment: Assignment) -> int:
 
 
 def solve(assignment: Assignment, *, starts: int | None = None, steps: int | None = None, seed: int = 0,
-          decimals: int | None = None, progress: Callable[[float], None] | None = None) -> Solution:
+          decimals: int | None = None, progress: Callable[[float], None] | None = None,
+          enough: float | None = None) -> Solution:
     """Best weights found from `starts` random starts (same seed, same answer).
 
     `steps` is Levenberg-Marquardt iterations per start (default 150: most starts settle within 50).
     `decimals` rounds the answer to what a student would type, refined on that grid. `progress` is
     called with the fraction of the training done, from 0 to 1.
+
+    `enough` stops the training as soon as one start's weights, scored as the sheet scores them
+    (`model.loss`, every sigmoid in range), reach that Improvement: the answer is then that start's, at
+    least `enough` but not necessarily the best. `manualml generate` only asks whether full marks are
+    within reach, which two or three steps usually show, where the 150 steps take 40 ms before the first
+    workbook is written. A start never loses ground (a step is kept only if its error fell), so the full
+    solve would have found at least as good; when no start gets there, the answer is the full solve's.
     """
     net, data = assignment.network, assignment.data
     if decimals is not None and not 0 <= decimals <= MAX_DECIMALS:
         raise SolveError(f"decimals must be 0 to {MAX_DECIMALS}, not {decimals}")
+    if decimals is not None and enough is not None:
+        raise SolveError("enough stops at the first good start; rounding to decimals refines the best ones")
     starts = default_starts(assignment) if starts is None else starts
     if starts < 1:
         raise SolveError(f"starts must be at least 1, not {starts}")
@@ -362,10 +383,33 @@ def solve(assignment: Assignment, *, starts: int | None = None, steps: int | Non
         if progress is not None and (done % max(1, total // 100) == 0 or done == total):
             progress(done / total)
 
+    baseline = model.loss(assignment)
+    found: list[dict[str, float]] = []
+
+    def reached(part: np.ndarray, error: np.ndarray) -> bool:
+        """Does the start with the least training error reach `enough`, as the sheet scores it?"""
+        best = int(np.argmin(error))
+        estimate = scaling.metric(assignment.metric, float(error[best]), len(y))
+        if not np.isfinite(error[best]) or model.improvement(baseline, estimate) < enough - 1e-6:
+            return False  # not even close: the sheet's arithmetic is not asked
+        raw = scaling.to_raw(stack, part[best:best + 1])
+        weights = stack.names(raw[0])
+        value = model.loss(assignment, weights)
+        if stack.out_of_range(stack.forward(raw, X)[0])[0] or not np.isfinite(value) or \
+                model.improvement(baseline, value) < enough:
+            return False
+        found.append(weights)
+        return True
+
     trained = []
     for start in batches:
         part = theta[start:start + chunk]
-        trained.append(_levenberg_marquardt(stack, part, Xs, ys, steps, tick, absolute=not squared)[0])
+        trained.append(_levenberg_marquardt(stack, part, Xs, ys, steps, tick, absolute=not squared,
+                                            stop=None if enough is None else reached)[0])
+        if found:
+            current = model.loss(assignment, found[0])
+            return Solution(weights=found[0], metric=current, baseline=baseline,
+                            improvement=model.improvement(baseline, current), starts=starts)
     raw = scaling.to_raw(stack, np.concatenate(trained))
     losses = np.array([model.loss(assignment, stack.names(t)) for t in raw])
     losses[~np.isfinite(losses) | stack.out_of_range(stack.forward(raw, X)[0])] = np.inf
@@ -382,6 +426,5 @@ def solve(assignment: Assignment, *, starts: int | None = None, steps: int | Non
         candidates = [stack.names(t) for t in rounded]
         weights = min(candidates, key=lambda w: model.loss(assignment, w))
     current = model.loss(assignment, weights)
-    baseline = model.loss(assignment)
     return Solution(weights=weights, metric=current, baseline=baseline,
                     improvement=model.improvement(baseline, current), starts=starts, decimals=decimals)
