@@ -159,7 +159,7 @@ def _generate_class(a, *, template, roster: Path, out_dir: Path | None, key_file
 
     from workbook.catalog import resolve_template
     from workbook.class_set import ClassCheckFailed, generate_class, refuse_existing
-    from workbook.roster import find_secret, read_manifest, read_roster
+    from workbook.roster import find_secret, read_roster
 
     students = read_roster(roster, id_column=id_column)
     folder = out_dir or Path(f"{a.id}-class")
@@ -192,7 +192,8 @@ def _generate_class(a, *, template, roster: Path, out_dir: Path | None, key_file
     if made.warning:
         warnings.append(f"Warning: {made.warning}")
     if check:
-        self_check_class(made.manifest, read_manifest(made.manifest), a, secret=key.value, sample=sorted(sample))
+        self_check_class(made.manifest, [s.id for s in students], made.workbooks, a, secret=key.value,
+                         sample=sorted(sample))
     lines.append(f"Wrote {len(students)} workbooks and {made.manifest.resolve()} (signed with {key.origin})")
     if made.removed:
         lines.append(f"Removed {len(made.removed)} workbook(s) of the class set this one replaces:")
@@ -353,8 +354,8 @@ def grade_as_issued(base, secret: bytes | None, path: Path, entry: dict) -> str:
     return _not_as_issued(run_job(job), assignment)
 
 
-def self_check_class(manifest_path: Path, manifest: dict, base, *, secret: bytes | None,
-                     sample: Sequence[int]) -> None:
+def self_check_class(manifest_path: Path, student_ids: Sequence[str], workbooks: Sequence[Path], base, *,
+                     secret: bytes | None, sample: Sequence[int]) -> None:
     """The class grader finds each checked student's own workbook, variant and stamp in the manifest written.
 
     Every file of a class of up to `CHECK_EVERY_FILE_UP_TO` students is checked, above that an evenly spread
@@ -365,28 +366,29 @@ def self_check_class(manifest_path: Path, manifest: dict, base, *, secret: bytes
     own parts changed, proved byte-identical to a full build by tests/test_deterministic.py, so a fault
     the sample misses would have to depend on one student's id or variant alone, which the sample of ids
     and variants is there to catch.
+
+    `student_ids` and `workbooks` are what generate_class was asked for and wrote, in roster order: the
+    plan, which reads the manifest itself, is held to them (not to the manifest read back a second time, 7 ms
+    for a class of 1,000, which would also agree with a manifest that got an id wrong).
     """
     from grader.classroom import plan
 
-    entries = manifest["students"]
-    files = [manifest_path.parent / e["file"] for e in entries]
-    chosen = [entries[i] for i in sample]
-    class_plan = plan(manifest_path, [files[i] for i in sample], secret=secret)
+    chosen = [(student_ids[i], workbooks[i]) for i in sample]
+    class_plan = plan(manifest_path, [path for _, path in chosen], secret=secret)
     found = {job.path.name: job for job in class_plan.jobs}
-    for entry in chosen:
-        job = found.get(entry["file"])
+    for student_id, path in chosen:
+        job = found.get(path.name)
         problem = ("the class plan does not find it" if job is None else
                    f"the class plan gives it to {job.options.get('student_id')!r}"
-                   if job.options.get("student_id") != entry["id"] else "")
+                   if job.options.get("student_id") != student_id else "")
         if not problem and class_plan.notes:
             problem = f"the class plan notes: {class_plan.notes[0]}"
         if problem:
-            for f in files:
+            for f in workbooks:
                 f.unlink(missing_ok=True)
             manifest_path.unlink(missing_ok=True)
-            raise SelfCheckError(f"{base.id}: {manifest_path.parent / entry['file']} does not grade as issued "
-                                 f"({problem}); the class set was removed. This is a bug in manualml: please "
-                                 "report it with the template")
+            raise SelfCheckError(f"{base.id}: {path} does not grade as issued ({problem}); the class set was "
+                                 "removed. This is a bug in manualml: please report it with the template")
 
 
 def check_sample(files: Sequence, size: int = CHECK_EVERY_FILE_UP_TO) -> list:
