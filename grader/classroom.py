@@ -79,19 +79,53 @@ def norm(text: str) -> str:
 
 def _keys(entry: dict) -> tuple[set[str], set[str]]:
     """(identifier keys, name keys) a path may carry for this roster student."""
-    ids = {norm(entry["id"])}
+    ids, names = _key_texts(entry)
+    return _kept([norm(t) for t in ids], [norm(t) for t in names])
+
+
+def _key_texts(entry: dict) -> tuple[list[str], list[str]]:
+    """The texts whose `norm` are the student's (identifier keys, name keys)."""
+    ids = [str(entry["id"])]
     email = entry.get("email", "")
     if email:
-        ids |= {norm(email), norm(email.split("@")[0])}
+        ids += [str(email), str(email.split("@")[0])]
     for column, value in (entry.get("extra") or {}).items():
         if str(column).strip().casefold() in ID_COLUMNS and value:
-            ids.add(norm(value))
-    names = set()
+            ids.append(str(value))
+    names = []
     name = entry.get("name", "")
     if name:
         words = name.replace(",", " ").split()
-        names |= {norm(name), norm(" ".join(words[1:] + words[:1])), norm(" ".join(words[-1:] + words[:-1]))}
+        names += [str(name), " ".join(words[1:] + words[:1]), " ".join(words[-1:] + words[:-1])]
+    return ids, names
+
+
+def _kept(ids: list[str], names: list[str]) -> tuple[set[str], set[str]]:
     return {k for k in ids if len(k) >= 2}, {k for k in names if len(k) >= 3}
+
+
+_NOT_ALNUM_BYTES = bytes(b for b in range(128) if b and not chr(b).isalnum())  # what norm drops from ASCII, NUL kept
+
+
+def _roster_keys(roster: dict[str, dict]) -> dict[str, tuple[set[str], set[str]]]:
+    """`_keys` of every roster student, in roster order. A class of 1,000 has some 6,000 texts to normalise:
+    when all are ASCII, they are normalised in one pass (joined at NULs, which no text holds, every other
+    byte that is not a letter or digit deleted by bytes.translate, one lower() over the lot, split again),
+    which gives each text exactly its own `norm` for a tenth of the cost of 6,000 calls."""
+    texts = [(sid, *_key_texts(e)) for sid, e in roster.items()]
+    flat = [t for _, ids, names in texts for t in (*ids, *names)]
+    joined = "\0".join(flat)
+    if flat and joined.isascii() and joined.count("\0") == len(flat) - 1:
+        normed = joined.encode("ascii").translate(None, _NOT_ALNUM_BYTES).decode("ascii").lower().split("\0")
+    else:
+        normed = [norm(t) for t in flat]
+    found = {}
+    at = 0
+    for sid, ids, names in texts:
+        middle, end = at + len(ids), at + len(ids) + len(names)
+        found[sid] = _kept(normed[at:middle], normed[middle:end])
+        at = end
+    return found
 
 
 def _gradescope_submitters(root: Path) -> dict[str, set[str]]:
@@ -181,7 +215,7 @@ def plan(manifest_path: str | Path, files: list[Path], *, template: str | None =
     _check_key(peeks, secret, manifest_path)
     roots = [Path(r) for r in (roots or []) if Path(r).is_dir()]
     submitters = {r: _gradescope_submitters(r) for r in roots}
-    keys = _Keys({sid: _keys(e) for sid, e in roster.items()})
+    keys = _Keys(_roster_keys(roster))
     owners: dict[str, list[Peek]] = {}
     notes, unmatched = [], []
     for p in peeks:
