@@ -115,8 +115,12 @@ def _parse(archive, name: str, *, walked: bool = False, data: bytes | None = Non
     except SubmissionError:
         raise  # too large, truncated...: already says what is wrong
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged part
-        raise SubmissionError(str(getattr(archive, "path", "<archive>")),
-                              f"the part {name} is damaged and cannot be read ({exc})", code="damaged") from None
+        raise _damaged(archive, name, exc) from None
+
+
+def _damaged(archive, name: str, exc: Exception) -> SubmissionError:
+    return SubmissionError(str(getattr(archive, "path", "<archive>")),
+                           f"the part {name} is damaged and cannot be read ({exc})", code="damaged")
 
 
 def _whole_part(archive, name: str) -> bytes:
@@ -182,26 +186,17 @@ def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
     workbook_part = getattr(archive, "workbook_part", "xl/workbook.xml")
     folder, _, leaf = workbook_part.rpartition("/")
     folder = folder + "/" if folder else ""
-    book = _parse(archive, workbook_part)
+    sheet_ids, names = _remembered(archive, workbook_part, _book_of)
     rels_part = f"{folder}_rels/{leaf}.rels"
-    rels = _parse(archive, rels_part) if archive.has(rels_part) else None
-    targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])}
+    targets, shared_target = _remembered(archive, rels_part, _rels_of) if archive.has(rels_part) else ({}, None)
 
     def part_of(target: str) -> str:  # a relationship's target is relative to the workbook part's folder
         part = target.lstrip("/") if target.startswith("/") else folder + target
         return re.sub(r"(^|/)[^/]+/\.\./", r"\1", part) if "/../" in part else part  # (every match has one)
 
-    shared = next((part_of(r.get("Target", "")) for r in (rels if rels is not None else [])
-                   if r.get("Type", "").endswith("/sharedStrings")), "xl/sharedStrings.xml")
-    sheets = []
-    for s in book.iter(f"{MAIN}sheet"):
-        sheets.append((s.get("name", ""), part_of(targets.get(s.get(f"{REL}id"), ""))))
-    names = {}
-    for dn in book.iter(f"{MAIN}definedName"):
-        name = dn.get("name", "")
-        if dn.get("localSheetId") is None and not name.startswith("_xlnm."):
-            names[name] = (dn.text or "").strip()
-    result = WorkbookCells(sheet_names=[s for s, _ in sheets], defined_names=names,
+    shared = part_of(shared_target) if shared_target is not None else "xl/sharedStrings.xml"
+    sheets = [(name, part_of(targets.get(rid, ""))) for name, rid in sheet_ids]
+    result = WorkbookCells(sheet_names=[s for s, _ in sheets], defined_names=dict(names),
                            custom_properties=_xlsx_properties(archive))
     strings = _LazyStrings(archive, shared)
     for sheet, part in sheets:
@@ -214,6 +209,53 @@ def _read_xlsx(archive, wanted, max_rows) -> WorkbookCells:
     if strings.wanted:
         strings.fetch()  # while the file is open; parsed if a string is looked up
     return result
+
+
+def _book_of(book) -> tuple[tuple[tuple[str, str | None], ...], dict[str, str]]:
+    """What workbook.xml says: each sheet's (name, relationship id) in order, and the workbook-level names."""
+    sheets = tuple((s.get("name", ""), s.get(f"{REL}id")) for s in book.iter(f"{MAIN}sheet"))
+    names = {}
+    for dn in book.iter(f"{MAIN}definedName"):
+        name = dn.get("name", "")
+        if dn.get("localSheetId") is None and not name.startswith("_xlnm."):
+            names[name] = (dn.text or "").strip()
+    return sheets, names
+
+
+def _rels_of(rels) -> tuple[dict[str | None, str], str | None]:
+    """What the workbook's relationships say: id -> target, and the first shared-strings target (None: none)."""
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    shared = next((r.get("Target", "") for r in rels if r.get("Type", "").endswith("/sharedStrings")), None)
+    return targets, shared
+
+
+REMEMBERED_PART_BYTES = 1 << 16  # parts up to this size have what they say kept by their exact bytes
+_REMEMBERED: dict[tuple, object] = {}
+_REMEMBERED_KEPT = 32
+
+
+def _remembered(archive, part: str, digest):
+    """`digest(tree)` of a small part, kept by the part's exact bytes: every file of a class set carries the
+    same workbook.xml and relationships, and what they say is a function of their bytes alone. The part is
+    still read (size cap, CRC, budget) each time, in the same order; only parsing it again is skipped, and
+    a part that fails to parse is never kept, so it fails (hostile or damaged) every time, as before.
+    What is kept is never handed out to be changed (tuples, and dicts the caller copies or only reads)."""
+    try:  # read as `_parse` reads it: the same errors
+        data = _whole_part(archive, part)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in _parse
+        raise _damaged(archive, part, exc) from None
+    if len(data) > REMEMBERED_PART_BYTES:
+        return digest(_parse(archive, part, data=data))
+    key = (digest, data)
+    found = _REMEMBERED.get(key)
+    if found is None:
+        found = digest(_parse(archive, part, data=data))
+        if len(_REMEMBERED) >= _REMEMBERED_KEPT:
+            del _REMEMBERED[next(iter(_REMEMBERED))]
+        _REMEMBERED[key] = found
+    return found
 
 
 def _xlsx_properties(archive) -> dict[str, str]:

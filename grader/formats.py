@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 from grader.errors import SubmissionError
@@ -116,6 +117,22 @@ def office_document_part(rels: bytes | None) -> str | None:
     """The workbook part `_rels/.rels` names (its officeDocument relationship), without a leading slash."""
     if not rels:
         return None
+    if len(rels) <= _REMEMBERED_RELS_BYTES:
+        return _remembered_part(rels)
+    return _office_document_part(rels)
+
+
+_REMEMBERED_RELS_BYTES = 4096  # the usual `_rels/.rels` is some 600 bytes, the same in every file of a class
+
+
+@lru_cache(maxsize=16)
+def _remembered_part(rels: bytes) -> str | None:
+    """`_office_document_part`, kept by the part's exact bytes: a class's files all carry the same one,
+    and the answer is a function of the bytes alone (a str or None, never an error)."""
+    return _office_document_part(rels)
+
+
+def _office_document_part(rels: bytes) -> str | None:
     from grader.xml_parse import parse_whole
 
     try:
