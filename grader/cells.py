@@ -476,15 +476,33 @@ def _walk_sheet(root, data, rows, want: _Wanted | None, strings, stop_row, last_
                                 break
                         else:
                             continue
-                only = el[0] if children == 1 else None
-                if only is not None and only.tag == _V and (kind := el.get("t", "n")) != "inlineStr":
-                    saved = only.text  # a value alone, the usual cell: what _xlsx_cell keeps, without the call
+                # the usual cells, read here as _xlsx_cell reads them, without the call: a value alone, a formula
+                # of no shared or array kind with its value, an inline string of one plain text
+                first = el[0] if children else None  # (an inline string cell may have no children)
+                tag = first.tag if children else None
+                if children == 1 and tag == _V and (kind := el.get("t", "n")) != "inlineStr":
+                    saved = first.text
                     if not saved:
                         continue
                     if kind == "s":
                         int(saved)
                         strings.wanted = True
                     cell = None, None, kind, saved
+                elif children == 2 and tag == _F and el[1].tag == _V and first.get("t") is None \
+                        and (kind := el.get("t", "n")) != "inlineStr":
+                    text = first.text
+                    formula = "=" + text if text else None
+                    saved = el[1].text
+                    if not saved:
+                        if formula is None:
+                            continue
+                    elif kind == "s":
+                        int(saved)
+                        strings.wanted = True
+                    cell = formula, None, kind, saved
+                elif children == 1 and tag == _IS and len(first) == 1 and (t := first[0]).tag == _T and not len(t) \
+                        and el.get("t") == "inlineStr":
+                    cell = None, None, "inlineStr", t.text or ""
                 else:
                     cell = _xlsx_cell(el, ref, row_no, col, masters, strings)
                 if cell is not None:
