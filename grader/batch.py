@@ -11,7 +11,6 @@ import os
 import re
 import signal
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +192,8 @@ def grade_jobs(jobs: Sequence[Job], *, workers: int | None = None, timeout: floa
             if progress:
                 progress(1)
         return results
+    from concurrent.futures import ProcessPoolExecutor  # multiprocessing and socket: only for a pool (20 ms)
+
     chunk = max(1, min(32, len(jobs) // (workers * 4)))
     results = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
