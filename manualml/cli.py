@@ -113,12 +113,13 @@ def generate(template, output, password, roster, out_dir, id_column, force, key_
 def _no_collection_at_exit() -> None:
     """When this process ends, its garbage collector is not to walk what is left (gc.freeze, from atexit).
 
-    After a class set, the objects of openpyxl, NumPy, the grader and a thousand manifest entries are
-    still alive, and the collections of the interpreter's shutdown walked them all for nothing: 35 ms
-    between the last line printed and the shell's prompt, for memory the system takes back anyway.
-    Everything is written and closed by then (tests/test_startup_exit.py), so skipping the collection
-    loses nothing; the atexit callbacks themselves still run, and so does the normal exit. From atexit,
-    not here: a caller running this command in-process (click's CliRunner) keeps a normal collector.
+    After a class set (or a class's grading), the objects of openpyxl, NumPy, the grader and a thousand
+    manifest entries (or results) are still alive, and the collections of the interpreter's shutdown
+    walked them all for nothing: 35 ms between the last line printed and the shell's prompt, for memory
+    the system takes back anyway. Everything is written and closed by then (tests/test_startup_exit.py),
+    so skipping the collection loses nothing; the atexit callbacks themselves still run, and so does the
+    normal exit with its code. From atexit, not here: a caller running this command in-process (click's
+    CliRunner) keeps a normal collector.
     """
     import atexit
     import gc
@@ -225,4 +226,5 @@ def grade(submissions, template, manifest, key_file, csv_path, json_path, feedba
                         on_finding=on_finding, workers=jobs, timeout=timeout, outputs=outputs,
                         progress_factory=_bar("Grading"))
     _show(outcome)
+    _no_collection_at_exit()
     sys.exit(outcome.exit_code)

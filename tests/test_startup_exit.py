@@ -127,3 +127,32 @@ def test_the_real_process_prints_everything_writes_everything_and_exits_0(tmp_pa
     assert one.stdout.splitlines()[0] == f"Wrote {tmp_path / 'hp.xlsx'}"
     with zipfile.ZipFile(tmp_path / "hp.xlsx") as z:
         assert z.testzip() is None
+
+
+def test_nothing_is_left_open_when_grade_returns(tmp_path, roster):
+    api.generate(template="house-prices-sigmoid", roster=roster, out_dir=tmp_path / "set", workers=1)
+    before = _open_for_writing()
+    outputs = api.GradeOutputs(csv=tmp_path / "g.csv", json=tmp_path / "g.json", feedback=tmp_path / "fb",
+                               canvas=tmp_path / "c.csv", moodle=tmp_path / "m.csv",
+                               similarity=tmp_path / "s.csv", report=tmp_path / "r.html")
+    done = api.grade(submissions=[tmp_path / "set"], manifest=tmp_path / "set" / "manifest.json",
+                     outputs=outputs, workers=1)
+    assert _open_for_writing() - before == set()
+    assert done.exit_code == 0
+    assert len((tmp_path / "g.csv").read_text().splitlines()) == 4  # a header and three students
+    assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == ["s1.md", "s2.md", "s3.md"]
+
+
+def test_the_real_grading_process_keeps_its_exit_code_and_its_files(tmp_path, roster):
+    made = _manualml("generate", "-t", "house-prices-sigmoid", "--roster", str(roster), "--out-dir", "set",
+                     cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    every = _manualml("grade", "set", "--manifest", "set/manifest.json", "--csv", "all.csv", cwd=tmp_path)
+    assert every.returncode == 0, every.stderr
+    assert every.stdout.splitlines()[-1] == "Gradebook: all.csv"
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 4
+    (tmp_path / "set" / "s3.xlsx").unlink()  # a student without a file: exit code 1, the gradebook still written
+    some = _manualml("grade", "set", "--manifest", "set/manifest.json", "--csv", "some.csv", cwd=tmp_path)
+    assert some.returncode == 1, some.stderr
+    assert some.stdout.splitlines()[-1] == "Gradebook: some.csv"
+    assert (tmp_path / "some.csv").read_text().splitlines()[-1] == "s3,Cy,,missing,rmse,,,,,10,False,,no submission"
