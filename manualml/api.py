@@ -132,6 +132,7 @@ def _generate(*, template, output, password, roster, out_dir, key_file, workers,
                              "is the same for everyone: generate it once and share the file")
         from workbook.lecture.book import build_lecture
 
+        collector.writing()
         path = _write_workbook(lambda p: build_lecture(a, p), output or Path(f"{a.id}.xlsx"))
         if check:
             self_check(path, a)
@@ -141,6 +142,7 @@ def _generate(*, template, output, password, roster, out_dir, key_file, workers,
         target = output or Path(f"{a.id}.xlsx")
         _check_workbook_suffix(target)
         warnings = tuple(unreachable_rubric_warnings(a))
+        collector.writing()  # a workbook of 100,000 rows makes garbage enough to need the collector
         path = _write_workbook(lambda p: build_workbook(a, p, password=password), target)
         if check:
             self_check(path, a)
@@ -207,11 +209,11 @@ class _Collector:
     Setting up imports openpyxl, NumPy and the grader: a hundred collections (20 ms in all) walking new
     modules and classes, none of them garbage, all before the first workbook is written. Then the class
     set's first workbook, which lays the assignment out, set off a full collection of everything (15 ms
-    more before the writers fork). So the collector rests during the setup; `writing()` then sets aside
-    (gc.freeze) all that is alive and lets the collector work on what the writing makes, in every writing
-    process (a forked writer no longer copies the memory pages a full collection would touch, the use
-    gc.freeze is documented for). At the end everything is the collector's again, as it was; a caller who
-    paused or froze it themselves is left alone.
+    more before the writers fork). So the collector rests during the setup (which makes next to no
+    garbage); `writing()`, called before any workbook is built, sets aside (gc.freeze) all that is alive and
+    lets the collector work on what the writing makes, in every writing process (a forked writer no longer
+    copies the memory pages a full collection would touch, the use gc.freeze is documented for). At the
+    end everything is the collector's again, as it was; a caller who paused or froze it is left alone.
     """
 
     def __init__(self) -> None:

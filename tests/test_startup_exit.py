@@ -156,3 +156,20 @@ def test_the_real_grading_process_keeps_its_exit_code_and_its_files(tmp_path, ro
     assert some.returncode == 1, some.stderr
     assert some.stdout.splitlines()[-1] == "Gradebook: some.csv"
     assert (tmp_path / "some.csv").read_text().splitlines()[-1] == "s3,Cy,,missing,rmse,,,,,10,False,,no submission"
+
+
+def test_the_collector_works_while_a_single_workbook_is_built(tmp_path, monkeypatch):
+    """Paused only while generate sets up: building a big workbook makes garbage that needs collecting."""
+    import workbook.builder
+
+    seen = []
+    real = workbook.builder.build_workbook
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(workbook.builder, "build_workbook", spy)
+    api.generate(template="house-prices", output=tmp_path / "hp.xlsx")
+    assert seen == [True]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
