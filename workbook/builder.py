@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from copy import copy
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -94,8 +94,8 @@ class AssignmentBook:
         teaching.add_sheets(wb, assignment, layout)
         for sheet in wb.worksheets:  # the Gradients/Descent sheets too: one paper size for every page
             sheet.page_setup.paperSize = styles.PAPER_SIZES[assignment.display.paper]
-        # the teaching sheets hold the weights' own results: they are only shared by students with these weights
-        self.weights = dict(assignment.weights) if teaching.extra_sheets(assignment) else None
+        # the teaching sheets hold the results of these weights on this data: only students with both share them
+        self.taught = (dict(assignment.weights), assignment.data) if teaching.extra_sheets(assignment) else None
         values = {sheet: cells for sheet, cells in teaching.expected(assignment, layout).items()
                   if sheet != layout.sheet}
         for name, ref in layout.defined_names().items():
@@ -138,7 +138,8 @@ class AssignmentBook:
               properties: Mapping[str, str] | None = None, baseline: float | None = None, fwd=None) -> list:
         """The zip entries of `a`'s workbook: the shared ones as they are, the student's own made now
         (`fwd`: the forward pass of `a`'s starting weights over its data, if made already)."""
-        if self.weights is not None and dict(a.weights) != self.weights:
+        if self.taught is not None and ((a.data is not self.taught[1] and a.data != self.taught[1])
+                                        or dict(a.weights) != self.taught[0]):
             return AssignmentBook(a, password=self.password).parts(
                 a, student_id=student_id, student_name=student_name, properties=properties, baseline=baseline)
         baseline = loss(a) if baseline is None else baseline
@@ -309,6 +310,11 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
 
     # the cells that depend on nothing a student's variant changes are made once per sheet and copied
     frame_key = _frame_key(a, layout)
+    cut = None if fresh else ws.__dict__.get("_manualml_stencil")  # (frame key, its _Stencil or None)
+    if cut is not None and cut[1] is not None and _same(cut[0], frame_key):
+        body = cut[1].body(a, layout, baseline, student_id, student_name, results, ws)
+        if body is not None:
+            return body
     frame = ws.__dict__.get("_manualml_frame")
     shared = frame is not None and _same(frame[0], frame_key)
     if shared:
@@ -318,19 +324,23 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
         goal = frame[3]
     own: set = set()  # where the student's own cells are, and the shared ones (they must never meet)
     common: set = set()
+    sources: dict = {}  # own cell -> (where its value comes from, its ref, its style): how a stencil remakes it
 
     def add(ref: str, value, **look) -> None:
         common.add(_position(ref))
         place(ref, value, **look)
 
-    def mine(ref: str, value, **look) -> None:
-        own.add(_position(ref))
+    def mine(ref: str, value, source: tuple, **look) -> None:
+        here = _position(ref)
+        own.add(here)
         place(ref, value, **look)
+        key = (ref, type(value), value, *look, *map(id, look.values()))
+        made = known.get((ref, float, *key[3:]) if type(value) is float else key)
+        sources[here] = (source, ref, made[2], type(value))
 
     if not shared:
         add(a1(TITLE_ROW, "A"), a.title, font=styles.TITLE_FONT)
-    who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
-    mine(a1(INFO_ROW, "A"), f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}", font=styles.INFO_FONT)
+    mine(a1(INFO_ROW, "A"), _info_line(a, student_id, student_name), ("info",), font=styles.INFO_FONT)
     if not shared:
         goal = (f"Edit only the yellow cells (weights and biases) to make the {a.label('metric')} as small as "
                 f"possible. {a.rubric.full_marks(a.metric_abbr)}.")
@@ -350,11 +360,12 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
         for name, ref in n.params.items():
             if not shared:
                 add(n.param_labels[name], n.param_texts[name], align=styles.RIGHT)
-            mine(ref, a.weights[name], font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
+            mine(ref, a.weights[name], ("weight", name), font=styles.EDITABLE_FONT, fill=styles.EDITABLE_FILL,
                  fmt=a.display.weight_format, border=styles.EDITABLE_BORDER, protection=styles.UNLOCKED)
 
     def teaching_put(ref: str, cell) -> None:
         own.add(_position(ref))
+        sources[_position(ref)] = None  # made by the hints' own code: a sheet with them has no stencil
         put(ref, cell)
 
     teaching.add_to_main_sheet(ws, a, layout, teaching_put)
@@ -372,23 +383,22 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
         add(a1(h, layout.pred_col), a.label("prediction"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
         add(a1(h, layout.error_col), a.label("error"), font=styles.HEADING_FONT, align=styles.HEADING_WRAP)
 
-    summary = summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
-                               average=average_metric(a.metric, a.data.y))
+    summary = _summary(a, layout)
     if not shared:
         add(layout.metric_label_cell, a.label("metric"), font=styles.HEADING_FONT, align=styles.SUMMARY_WRAP)
-    mine(layout.metric_cell, summary[layout.metric_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL, fmt=fmt,
-         formula=True)
+    mine(layout.metric_cell, summary[layout.metric_cell], ("summary",), font=styles.RESULT_FONT,
+         fill=styles.RESULT_FILL, fmt=fmt, formula=True)
     if not shared:
         add(layout.baseline_label_cell, a.label("baseline"), font=styles.HEADING_FONT)
-    mine(layout.baseline_cell, baseline, fill=styles.GIVEN_FILL, fmt=fmt)
+    mine(layout.baseline_cell, baseline, ("baseline",), fill=styles.GIVEN_FILL, fmt=fmt)
     if not shared:
         add(layout.improvement_label_cell, a.label("improvement"), font=styles.HEADING_FONT)
-    mine(layout.improvement_cell, summary[layout.improvement_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-         fmt=a.display.improvement_format, formula=True)
+    mine(layout.improvement_cell, summary[layout.improvement_cell], ("summary",), font=styles.RESULT_FONT,
+         fill=styles.RESULT_FILL, fmt=a.display.improvement_format, formula=True)
     if not shared:
         add(layout.points_label_cell, f"Points (of {a.rubric.max_points:g})", font=styles.HEADING_FONT)
-    mine(layout.points_cell, summary[layout.points_cell], font=styles.RESULT_FONT, fill=styles.RESULT_FILL,
-         fmt=styles.POINTS_FORMAT, formula=True)
+    mine(layout.points_cell, summary[layout.points_cell], ("summary",), font=styles.RESULT_FONT,
+         fill=styles.RESULT_FILL, fmt=styles.POINTS_FORMAT, formula=True)
     if not shared and not fresh and not own & common:  # for the next student (a fresh sheet is a single build)
         ws.__dict__["_manualml_frame"] = (frame_key, {(r, c): grid[r][c] for r, c in common},
                                           {c: t for c, t in headings.items() if (layout.header_row, c) in common},
@@ -416,7 +426,101 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     if fresh:
         _chart(ws, a, layout)
         _protect(ws, layout, password)
+    elif shared and None not in sources.values() and (cut is None or not _same(cut[0], frame_key)):
+        ws.__dict__["_manualml_stencil"] = (frame_key, _Stencil.of(layout, grid, sources, heights, a.data, summary))
     return package.SheetBody(rows=rows, dimension=sheet_xml.dimension(max([*grid, last]), last_col))
+
+
+def _info_line(a: Assignment, student_id: str, student_name: str) -> str:
+    """The main sheet's second row: who the workbook is for, the assignment and the layout version."""
+    who = f"Student: {student_name or student_id}  ·  " if (student_name or student_id) else ""
+    return f"{who}Assignment: {a.id}  ·  {LAYOUT_VERSION}"
+
+
+def _summary(a: Assignment, layout: Layout) -> dict[str, str]:
+    """The summary cells' formulas (metric, Improvement, Points)."""
+    return summary_formulas(layout, a.metric, a.rubric, a.display.improvement_format,
+                            average=average_metric(a.metric, a.data.y))
+
+
+@dataclass(frozen=True)
+class _Stencil:
+    """A main sheet of one layout as text with holes, for the students of a class after the second.
+
+    A class's students share every cell of the main sheet but their own (info line, weights, baseline,
+    the summary's cached results) and their data rows, so each student's sheet is this text with those
+    put in: about a fifth of building it cell by cell. It is cut from a full build of a student's sheet
+    (`write_main_sheet` through the shared frame) and remakes each own cell with the same `sheet_xml`
+    call that build made; tests prove a class file byte-identical to the student's workbook built
+    alone. A sheet whose own cells come from the hints' code ([hints] gradient), or with an own cell in
+    the heading row (its height would follow the student), has none; a value the cell-by-cell build
+    would type or refuse otherwise (text openpyxl refuses) goes that way instead (`body` gives None).
+    """
+
+    before: tuple  # the rows above the data rows: text, or an own cell's (row, column)
+    extras: dict  # data row -> {column index: text or own cell}: cells right of the data table on that row
+    after: tuple  # the rows below the data rows
+    own: dict  # own cell -> (where its value comes from, ref, style, the value's type)
+    data: object  # the Dataset the summary formulas were made for (a variant with its own targets has others)
+    summary: dict
+    last_row: int
+    wide: int  # the rightmost column of the cells outside the data table
+
+    @classmethod
+    def of(cls, layout: Layout, grid: dict, own: dict, heights: dict, data, summary: dict):
+        if any(row == layout.header_row for row, _ in own):
+            return None
+        places = list(own)
+        marks = {pos: f"\x00{i}\x00" for i, pos in enumerate(places)}  # \x00 is never in a sheet's XML
+
+        def cells(r: int) -> dict[int, str]:
+            return {c: marks.get((r, c), text) for c, text in grid[r].items()}
+
+        def pieces(text: str) -> tuple:
+            cut = text.split("\x00")
+            return tuple(places[int(p)] if i % 2 else p for i, p in enumerate(cut))
+
+        first, last = layout.first_row, layout.last_row
+        before = "".join(sheet_xml.row(r, cells(r), heights.get(r)) for r in sorted(grid) if r < first)
+        after = "".join(sheet_xml.row(r, cells(r)) for r in sorted(grid) if r > last)
+        extras = {r: {c: places[int(t[1:-1])] if t.startswith("\x00") else t for c, t in cells(r).items()}
+                  for r in sorted(grid) if first <= r <= last}
+        return cls(pieces(before), extras, pieces(after), dict(own), data, summary, max([*grid, last]),
+                   max((c for row in grid.values() for c in row), default=0))
+
+    def body(self, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
+             results: dict, ws) -> package.SheetBody | None:
+        summary = self.summary if a.data is self.data else _summary(a, layout)
+        made = {}
+        for pos, (source, ref, style, kind) in self.own.items():
+            what = source[0]
+            value = (a.weights[source[1]] if what == "weight" else baseline if what == "baseline" else
+                     _info_line(a, student_id, student_name) if what == "info" else summary[ref])
+            if type(value) is not kind:
+                return None
+            if kind is str:
+                formula = what == "summary"
+                if _plain_type(value, formula) != (value, "f" if formula else "s"):
+                    return None
+                made[pos] = (sheet_xml.formula(ref, value, results[ref], style) if formula else
+                             sheet_xml.text(ref, value, style))
+            elif kind is float or kind is int:
+                made[pos] = sheet_xml.number(ref, value, style)
+            else:
+                return None
+        template, columns = _data_row_template(ws, a, layout, results)
+        before = "".join(p if type(p) is str else made[p] for p in self.before).encode()
+        after = "".join(p if type(p) is str else made[p] for p in self.after).encode()
+        extras = {r: {c: t if type(t) is str else made[t] for c, t in cells.items()}
+                  for r, cells in self.extras.items()}
+
+        def rows():
+            yield before
+            yield from sheet_xml.data_rows(template, layout.first_row, columns, extras)
+            yield after
+
+        return package.SheetBody(rows=rows,
+                                 dimension=sheet_xml.dimension(self.last_row, max(template.width, self.wide)))
 
 
 def _frame_key(a: Assignment, layout: Layout) -> tuple:

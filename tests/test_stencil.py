@@ -1,0 +1,90 @@
+"""A class set writes each student's main sheet from a stencil (the shared text with holes) and fills data rows
+from a %-pattern: both must give the bytes of the cell-by-cell build, for every kind of sheet a class can get."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from workbook import builder
+from workbook.builder import build_workbook
+from workbook.catalog import templates_dir
+from workbook.class_set import generate_class
+from workbook.roster import Student, signature, variant, variant_digest
+from workbook.sheet_xml import RowTemplate
+from workbook.spec import parse_template
+
+STUDENTS = [Student(f"s{i}", f"Student {i}" if i % 3 else "") for i in range(6)]
+EXTRAS = {
+    "plain": "",
+    "noisy targets": "\n[variants]\ntarget_noise = 0.2\n",
+    "random starts": '\n[variants]\nstarting_weights = "random"\n',
+    "hints, same weights, noisy targets": "\n[hints]\ngradient = true\n\n[variants]\ntarget_noise = 0.1\n",
+    "hints and descent, random starts": '\n[hints]\ngradient = true\n\n[descent]\nsteps = 3\neta = 0.0003\n'
+                                        '\n[variants]\nstarting_weights = "random"\n',
+}
+
+
+def _template(name: str, extra: str, rubric: str = ""):
+    text = (templates_dir() / f"{name}.toml").read_text(encoding="utf-8")
+    if rubric:
+        text = text.replace("[rubric]\n", "[rubric]\n" + rubric, 1)
+    return parse_template(text + extra, source=f"{name}.toml", base_dir=templates_dir())
+
+
+def _class_equals_alone(a, tmp_path, monkeypatch) -> int:
+    """Write the class; every file must be the student's workbook built alone. Returns how many main sheets
+    came from the stencil."""
+    stenciled = []
+    body = builder._Stencil.body
+
+    def counting(self, *args, **kwargs):
+        made = body(self, *args, **kwargs)
+        stenciled.append(made is not None)
+        return made
+
+    monkeypatch.setattr(builder._Stencil, "body", counting)
+    made = generate_class(a, STUDENTS, tmp_path / "class", template_path=tmp_path / "t.toml", secret=b"k",
+                          password="pw")
+    monkeypatch.undo()
+    for s, path in zip(STUDENTS, made.workbooks, strict=True):
+        v = variant(a, s.id)
+        digest = variant_digest(v)
+        alone = build_workbook(v, tmp_path / "alone" / path.name, student_id=s.id, student_name=s.name,
+                               password="pw", properties={"variant": digest,
+                                                          "signature": signature(b"k", a.id, s.id, digest)})
+        assert path.read_bytes() == alone.read_bytes(), s.id
+    return sum(stenciled)
+
+
+@pytest.mark.parametrize("extra", list(EXTRAS), ids=list(EXTRAS))
+@pytest.mark.parametrize("name", ["house-prices", "exam-pass", "house-prices-linear", "house-prices-sigmoid"])
+def test_class_files_are_the_workbooks_built_alone(name, extra, tmp_path, monkeypatch):
+    (tmp_path / "t.toml").write_text("# template\n")
+    a = _template(name, EXTRAS[extra])
+    used = _class_equals_alone(a, tmp_path, monkeypatch)
+    hints = "hints" in extra
+    # the first student lays the frame out, the second cuts the stencil, the other four are filled from it;
+    # a sheet with the hints' cells has none (and with each student's own weights no shared book at all)
+    assert used == (0 if hints else len(STUDENTS) - 2)
+
+
+def test_a_references_rubric_and_noisy_targets_give_each_student_their_points_formula(tmp_path, monkeypatch):
+    """Points between two references depend on the student's own targets (the mean predictor's metric), so a
+    stencil must not reuse the formula of another student's data."""
+    (tmp_path / "t.toml").write_text("# template\n")
+    a = _template("house-prices", EXTRAS["noisy targets"], 'measure = "references"\nbest_metric = 20.0\n')
+    assert _class_equals_alone(a, tmp_path, monkeypatch) == len(STUDENTS) - 2
+
+
+def test_row_template_fill_is_the_format_of_its_pattern():
+    columns = [("A", 0, None), ("B", 3, None), ("C", 4, "=A{r}*50%+B{r}"), ("D", 5, '=IF(C{r}>1,"{{x}}",C{r}%)'),
+               ("AA", 6, "=SUM(A{r}:C{r})")]
+    template = RowTemplate(columns)
+    rng = random.Random(3)
+    for r in (1, 12, 99_999, 1_048_576):
+        values = [repr(rng.uniform(-1e6, 1e6)) for _ in columns]
+        assert template.fill(r, values) == template.pattern.format(r=r, v=values)
+    assert template.fill(7, ["1", "2", "3", "4", "5"]).startswith('<c r="A7"><v>1</v></c><c r="B7" s="3"><v>2</v>')
+    assert '50%+B7</f>' in template.fill(7, ["1"] * 5) and '"{x}"' in template.fill(7, ["1"] * 5)
