@@ -187,3 +187,22 @@ def test_a_big_sheet_never_lists_its_given_cells_one_by_one(tmp_path):
     assert "given columns" in kept and "given cells" not in kept
     small = grade_file(build_workbook(a, tmp_path / "small.xlsx"), a)
     assert small.status == "graded" and "given cells" in per_sheet._MEMO[id(a.graded_sheet())][1]
+
+
+def test_weights_drawn_in_one_call_are_those_drawn_one_by_one():
+    """draw_weights asks the generator for every missing weight at once: the numbers must be those of one
+    call per weight in parameter order (as it drew them before), so no student's starting weights change."""
+    import numpy as np
+
+    from workbook.catalog import load
+    from workbook.spec import draw_weights
+
+    a = load("house-prices-sigmoid")
+    init = a.random_init
+    for salt in ["", "s001", "Zoë", *(f"s{i}" for i in range(300))]:
+        given = {"b_out": 100.0}
+        digest = int.from_bytes(salt.encode("utf-8"), "big") % (2**63) if salt else 0
+        rng = np.random.default_rng([init.seed, digest])
+        one_by_one = {n: given[n] if n in given else round(float(rng.uniform(init.low, init.high)), init.decimals)
+                      for n in a.network.parameter_names()}
+        assert draw_weights(a.network, given, init, salt=salt) == one_by_one, salt

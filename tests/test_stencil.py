@@ -4,6 +4,7 @@ from a %-pattern: both must give the bytes of the cell-by-cell build, for every 
 from __future__ import annotations
 
 import random
+import zipfile
 
 import pytest
 
@@ -33,15 +34,18 @@ def _template(name: str, extra: str, rubric: str = ""):
     return parse_template(text + extra, source=f"{name}.toml", base_dir=templates_dir())
 
 
-def _class_equals_alone(a, tmp_path, monkeypatch) -> int:
+def _class_equals_alone(a, tmp_path, monkeypatch, *, whole: bool = True) -> int:
     """Write the class; every file must be the student's workbook built alone. Returns how many main sheets
-    came from the stencil."""
+    came from the stencil; `whole`: each of them filled in as one pattern (else row by row, as a sheet with an
+    error value is)."""
     stenciled = []
     body = builder._Stencil.body
 
     def counting(self, *args, **kwargs):
         made = body(self, *args, **kwargs)
         stenciled.append(made is not None)
+        if made is not None:
+            assert (len(list(made.rows())) == 1) == whole
         return made
 
     monkeypatch.setattr(builder._Stencil, "body", counting)
@@ -88,3 +92,16 @@ def test_row_template_fill_is_the_format_of_its_pattern():
         assert template.fill(r, values) == template.pattern.format(r=r, v=values)
     assert template.fill(7, ["1", "2", "3", "4", "5"]).startswith('<c r="A7"><v>1</v></c><c r="B7" s="3"><v>2</v>')
     assert '50%+B7</f>' in template.fill(7, ["1"] * 5) and '"{x}"' in template.fill(7, ["1"] * 5)
+
+
+def test_a_sheet_with_error_values_is_stenciled_row_by_row(tmp_path, monkeypatch):
+    """A weight so large that h1 overflows: every data row caches #NUM!, which the one-pattern fill cannot
+    write, so those sheets are filled row by row (still from the stencil) and still equal the alone build."""
+    (tmp_path / "t.toml").write_text("# template\n")
+    text = (templates_dir() / "house-prices.toml").read_text(encoding="utf-8").replace("w_in1_h1 = 5",
+                                                                                               "w_in1_h1 = 1e307")
+    a = parse_template(text + EXTRAS["noisy targets"], source="huge.toml")
+    assert _class_equals_alone(a, tmp_path, monkeypatch, whole=False) == len(STUDENTS) - 2
+    with zipfile.ZipFile(tmp_path / "class" / "s3.xlsx") as z:
+        assert '<c r="D11" s="17" t="e"><f>w_in1_h1*A11+w_in2_h1*B11+b_h1</f><v>#NUM!</v></c>' in \
+            z.read("xl/worksheets/sheet2.xml").decode()

@@ -465,6 +465,7 @@ class _Stencil:
     summary: dict
     last_row: int
     wide: int  # the rightmost column of the cells outside the data table
+    patterns: dict  # (row template, rows) -> `_pattern`'s answer
 
     @classmethod
     def of(cls, layout: Layout, grid: dict, own: dict, heights: dict, data, summary: dict):
@@ -486,7 +487,34 @@ class _Stencil:
         extras = {r: {c: places[int(t[1:-1])] if t.startswith("\x00") else t for c, t in cells(r).items()}
                   for r in sorted(grid) if first <= r <= last}
         return cls(pieces(before), extras, pieces(after), dict(own), data, summary, max([*grid, last]),
-                   max((c for row in grid.values() for c in row), default=0))
+                   max((c for row in grid.values() for c in row), default=0), {})
+
+    def _pattern(self, template: sheet_xml.RowTemplate, first: int, n: int):
+        """The whole sheet body as one %-pattern for `n` data rows of this row template, and for each of its
+        holes the place of its text in `body`'s list (the own cells', in `self.own`'s order, then the data
+        values row by row); None if the template has no %-form."""
+        key = (id(template), n)
+        if key not in self.patterns:
+            own = {pos: i for i, pos in enumerate(self.own)}
+            extras = {r: {c: None if type(t) is not str else t for c, t in cells.items()}
+                      for r, cells in self.extras.items()}
+            rows = sheet_xml.data_rows_pattern(template, first, n, extras)
+            if rows is None:
+                self.patterns[key] = None
+            else:
+                width, text, order = len(template.columns), [], []
+                for p in self.before:
+                    text.append(p.replace("%", "%%") if type(p) is str else "%s")
+                    order += [] if type(p) is str else [own[p]]
+                text.append(rows[0])
+                for hole in rows[1]:
+                    order.append(len(own) + hole[1] * width + hole[2] if hole[0] == "slot" else
+                                 own[self.extras[hole[1]][hole[2]]])
+                for p in self.after:
+                    text.append(p.replace("%", "%%") if type(p) is str else "%s")
+                    order += [] if type(p) is str else [own[p]]
+                self.patterns[key] = ("".join(text), order, template)  # the template kept: its id stays its own
+        return self.patterns[key]
 
     def body(self, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
              results: dict, ws) -> package.SheetBody | None:
@@ -509,6 +537,16 @@ class _Stencil:
             else:
                 return None
         template, columns = _data_row_template(ws, a, layout, results)
+        dimension = sheet_xml.dimension(self.last_row, max(template.width, self.wide))
+        n = len(columns[0]) if columns else 0
+        compiled = self._pattern(template, layout.first_row, n) if n else None
+        if compiled is not None:
+            block = np.array(columns, dtype=float)
+            if np.isfinite(block).all():  # else the rows with an error value are written cell by cell
+                texts = [made[p] for p in self.own]
+                texts += [t[:-2] if (t := repr(v)).endswith(".0") else t for v in block.T.ravel().tolist()]
+                text = (compiled[0] % tuple(map(texts.__getitem__, compiled[1]))).encode()
+                return package.SheetBody(rows=lambda: iter([text]), dimension=dimension)
         before = "".join(p if type(p) is str else made[p] for p in self.before).encode()
         after = "".join(p if type(p) is str else made[p] for p in self.after).encode()
         extras = {r: {c: t if type(t) is str else made[t] for c, t in cells.items()}
@@ -519,8 +557,7 @@ class _Stencil:
             yield from sheet_xml.data_rows(template, layout.first_row, columns, extras)
             yield after
 
-        return package.SheetBody(rows=rows,
-                                 dimension=sheet_xml.dimension(self.last_row, max(template.width, self.wide)))
+        return package.SheetBody(rows=rows, dimension=dimension)
 
 
 def _frame_key(a: Assignment, layout: Layout) -> tuple:

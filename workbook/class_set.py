@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbook import LAYOUT_VERSION
+from workbook import LAYOUT_VERSION, heap
 from workbook.errors import WorkbookError
 from workbook.roster import (
     MANIFEST_VERSION,
@@ -229,32 +229,38 @@ def _build_all(run: _Run, students: list[tuple[int, Student]], workers: int, pro
     inherit all of that, and writes its own share while they write theirs; elsewhere each worker lays
     the assignment out again."""
     _BOOKS.clear()
-    try:
-        if workers <= 1 or len(students) < PARALLEL_FROM:
-            return _write_students(run, students, progress)
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    with heap.kept():  # the students' zlib streams reuse freed pages (see workbook.heap); forks inherit it
+        try:
+            return _build_in_processes(run, students, workers, progress)
+        finally:
+            _BOOKS.clear()
 
-        if "fork" not in multiprocessing.get_all_start_methods():
-            return _build_spawned(run, students, workers, progress)
-        first = _write_students(run, students[:1], progress)
-        rest = students[1:]
-        share = -(-len(rest) // workers)
-        mine, theirs = rest[:share], rest[share:]
-        pieces = max(1, min(8, len(theirs) // 50))  # a few pieces each, so a progress bar moves
-        size = -(-len(theirs) // ((workers - 1) * pieces))
-        chunks = [theirs[i:i + size] for i in range(0, len(theirs), size)]
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_write_students, run, chunk) for chunk in chunks]
-            entries = first + _write_students(run, mine, progress)
-            for future in futures:
-                done = future.result()
-                entries += done
-                if progress:
-                    progress(len(done))
-        return entries
-    finally:
-        _BOOKS.clear()
+
+def _build_in_processes(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[dict]:
+    """`_build_all`'s work: this process alone, forked workers beside it, or spawned ones."""
+    if workers <= 1 or len(students) < PARALLEL_FROM:
+        return _write_students(run, students, progress)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _build_spawned(run, students, workers, progress)
+    first = _write_students(run, students[:1], progress)
+    rest = students[1:]
+    share = -(-len(rest) // workers)
+    mine, theirs = rest[:share], rest[share:]
+    pieces = max(1, min(8, len(theirs) // 50))  # a few pieces each, so a progress bar moves
+    size = -(-len(theirs) // ((workers - 1) * pieces))
+    chunks = [theirs[i:i + size] for i in range(0, len(theirs), size)]
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_write_students, run, chunk) for chunk in chunks]
+        entries = first + _write_students(run, mine, progress)
+        for future in futures:
+            done = future.result()
+            entries += done
+            if progress:
+                progress(len(done))
+    return entries
 
 
 def _build_spawned(run: _Run, students, workers: int, progress) -> list[dict]:

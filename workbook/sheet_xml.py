@@ -154,10 +154,35 @@ def data_rows(template: RowTemplate, first_row: int, columns: Sequence[np.ndarra
                 body = template.fill(r, [t[:-2] if (t := repr(v)).endswith(".0") else t for v in values[i]])
             else:
                 body = template.fill_checked(r, values[i])
-            more = extras.get(r)
-            tail = "".join(more[c] for c in sorted(more)) if more else ""
-            chunk.append(f'<row r="{r}">{body}{tail}</row>')
+            chunk.append(_data_row(r, body, extras.get(r)))
         yield "".join(chunk).encode()
+
+
+def _data_row(r: int, body: str, more: dict[int, str] | None) -> str:
+    tail = "".join(more[c] for c in sorted(more)) if more else ""
+    return f'<row r="{r}">{body}{tail}</row>'
+
+
+def data_rows_pattern(template: RowTemplate, first_row: int, n: int,
+                      extras: dict[int, dict[int, str | None]]) -> tuple[str, list[tuple]] | None:
+    """What `data_rows` writes for `n` rows of finite values, as one %-pattern: a class set fills it for each
+    student at once instead of row by row. Its holes, in order: ("slot", row index, slot) for each row's
+    values, then ("extra", row, column) for that row's extra cells given as None (the others are text).
+    None if the template has no %-form."""
+    if template._marked is None:
+        return None
+    holes: list[tuple] = []
+    text = []
+    for i in range(n):
+        r = first_row + i
+        holes += [("slot", i, k) for k in range(len(template.columns))]
+        more = extras.get(r)
+        cells = None
+        if more:
+            cells = {c: "%s" if t is None else t.replace("%", "%%") for c, t in more.items()}
+            holes += [("extra", r, c) for c in sorted(more) if more[c] is None]
+        text.append(_data_row(r, template._marked.replace(_ROW, str(r)), cells))
+    return "".join(text), holes
 
 
 def dimension(last_row: int, last_col: int) -> str:

@@ -656,12 +656,12 @@ def draw_weights(network: Network, given: Mapping[str, float], random_init: Rand
     if random_init is not None:
         digest = int.from_bytes(salt.encode("utf-8"), "big") % (2**63) if salt else 0
         rng = np.random.default_rng([random_init.seed, digest])
+    drawn = [n for n in names if n not in given]
+    if drawn:  # one call for all: the same numbers as one call per weight, in order (tested), 13x fewer calls
+        assert rng is not None and random_init is not None
+        values = iter(rng.uniform(random_init.low, random_init.high, size=len(drawn)).tolist())
     for name in names:
-        if name in given:
-            out[name] = float(given[name])
-        else:
-            assert rng is not None and random_init is not None
-            out[name] = round(float(rng.uniform(random_init.low, random_init.high)), random_init.decimals)
+        out[name] = float(given[name]) if name in given else round(next(values), random_init.decimals)
     return out
 
 
