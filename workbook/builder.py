@@ -772,15 +772,67 @@ def _paragraph(ws, r: int, value: str, look: dict, wrapped: dict) -> str:
 
 def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, student_name: str, *,
                         ws=None) -> package.SheetBody:
-    """The first sheet, one paragraph a row; `ws` given: only its cells again (for another student)."""
+    """The first sheet, one paragraph a row; `ws` given: only its cells again (for another student).
+
+    Only two paragraphs are a student's own (who it is for, the baseline): once a sheet has been written,
+    its other rows are kept as text for the next student of the same assignment (a class set)."""
     if ws is None:
         ws = wb.create_sheet(INSTRUCTIONS_SHEET)
         ws.column_dimensions["A"].width = styles.TEXT_WIDTH
         _fit_to_page_width(ws, landscape=False, paper=a.display.paper)
         ws.protection.sheet = True
+    own = {_STUDENT: _student_line(student_id, student_name), _BASELINE: _baseline_line(a, baseline)}
+    key = (_instructions_key(a), own[_STUDENT] is None)
+    wrapped = ws.__dict__.setdefault("_manualml_wrapped", {})  # style before -> after, decided once per look
+    cut = ws.__dict__.get("_manualml_instructions")  # (key, rows: text, or (row, own paragraph, look))
+    if cut is None or not _same(cut[0], key):
+        known = ws.__dict__.setdefault("_manualml_paragraphs", {})  # (row, text, look) -> its <row>
+        made, count = [], 0
+        for r, para in enumerate(_instruction_paragraphs(a, own[_STUDENT] and _STUDENT, _BASELINE), start=1):
+            count = r
+            if para is None:
+                continue
+            if para[0] in own:
+                made.append((r, para[0], para[2]))
+                continue
+            row_key = (r, *para[:2], *map(id, para[2].values()))  # _cell keeps the looks alive
+            row = known.get(row_key)
+            if row is None:
+                row = known[row_key] = _paragraph(ws, r, para[0], para[2], wrapped)
+            made.append(row)
+        cut = ws.__dict__["_manualml_instructions"] = (key, made, count)
+    text = "".join(row if type(row) is str else _paragraph(ws, row[0], own[row[1]], row[2], wrapped)
+                   for row in cut[1]).encode()
+    return package.SheetBody(rows=lambda: iter([text]), dimension=sheet_xml.dimension(cut[2], 1))
+
+
+_STUDENT, _BASELINE = "\x00student", "\x00baseline"  # where a student's own paragraphs go (never a real text)
+
+
+def _instructions_key(a: Assignment) -> tuple:
+    """What the instructions' shared paragraphs depend on: everything of the assignment but a student's
+    variant (starting weights, data rows), and the number of data rows (the hidden test's note)."""
+    return (len(a.data.rows), a.data.inputs, a.data.target,
+            *(getattr(a, f.name) for f in fields(a) if f.name not in ("weights", "data")))
+
+
+def _student_line(student_id: str, student_name: str) -> str | None:
+    if not (student_name or student_id):
+        return None
+    return f"Student: {student_name} {f'({student_id})' if student_id else ''}".strip()
+
+
+def _baseline_line(a: Assignment, baseline: float) -> str:
+    return (f"Starting {a.metric_abbr} (baseline): {number_text.plain_number(baseline)}. "
+            f"Improvement = (baseline − your {a.metric_abbr}) / baseline.")
+
+
+def _instruction_paragraphs(a: Assignment, student: str | None, baseline: str) -> list:
+    """The instructions, a paragraph a row (None: an empty row), with the student's line and the baseline's
+    as given."""
     rows = [_para(a.title, font=styles.TITLE_FONT)]
-    if student_name or student_id:
-        rows.append(_para(f"Student: {student_name} {f'({student_id})' if student_id else ''}".strip()))
+    if student is not None:
+        rows.append(_para(student))
     rows.append(None)
     for paragraph in (a.instructions or a.description).strip().split("\n\n"):
         rows.append(_para(" ".join(paragraph.split()), align=styles.WRAP))
@@ -794,8 +846,7 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
         _para("4. Save the file (keep .xlsx, or save as .ods) and hand it in."),
         None,
         _para("How it is graded", font=styles.HEADING_FONT),
-        _para(f"Starting {a.metric_abbr} (baseline): {number_text.plain_number(baseline)}. "
-                  f"Improvement = (baseline − your {a.metric_abbr}) / baseline."),
+        _para(baseline),
     ]
     if a.rubric.partial_credit == "linear":
         rows.append(_para(f"Points grow in proportion to Improvement; {a.rubric.full_marks(a.metric_abbr)}."))
@@ -807,16 +858,4 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
                           "editing other cells changes nothing and is reported."))
     if a.test is not None:
         rows.append(_para(hidden_test_note(a)))
-    xml = []
-    wrapped = ws.__dict__.setdefault("_manualml_wrapped", {})  # style before -> after, decided once per look
-    known = ws.__dict__.setdefault("_manualml_paragraphs", {})  # (row, text, look) -> its <row>
-    for r, para in enumerate(rows, start=1):
-        if para is None:
-            continue
-        key = (r, *para[:2], *map(id, para[2].values()))  # _cell keeps the looks alive
-        row = known.get(key)
-        if row is None:
-            row = known[key] = _paragraph(ws, r, para[0], para[2], wrapped)
-        xml.append(row)
-    text = "".join(xml).encode()
-    return package.SheetBody(rows=lambda: iter([text]), dimension=sheet_xml.dimension(len(rows), 1))
+    return rows

@@ -31,7 +31,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from workbook.address import PLAIN_CELL_TEXT
@@ -106,6 +106,15 @@ class Part:
     raw: bytes  # raw deflate stream
     crc: int
     size: int  # uncompressed size
+
+    @cached_property
+    def records(self) -> tuple[bytes, bytes, bytes]:
+        """Its local header, its central-directory record up to the offset, and its encoded name: a class
+        set writes the shared parts into a thousand files, so they are packed once."""
+        name = self.name.encode()
+        entry = struct.pack("<IHHHHHHIIIHHHHHI", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE, self.crc,
+                            len(self.raw), self.size, len(name), 0, 0, 0, 0, 0)
+        return _local_header(name, self.crc, len(self.raw), self.size), entry, name
 
     @classmethod
     def of(cls, name: str, data: bytes | Iterable[bytes]) -> Part:
@@ -218,12 +227,10 @@ def zip_bytes(parts: Iterable[Part]) -> bytes:
     """The bytes `write_zip` writes for these parts (each already deflated)."""
     out, central, offset = [], [], 0
     for p in parts:
-        name = p.name.encode()
-        out.append(_local_header(name, p.crc, len(p.raw), p.size))
-        out.append(p.raw)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, _DOS_TIME, _DOS_DATE, p.crc,
-                                   len(p.raw), p.size, len(name), 0, 0, 0, 0, 0, offset) + name)
-        offset += 30 + len(name) + len(p.raw)
+        local, entry, name = p.records
+        out += (local, p.raw)
+        central.append(entry + struct.pack("<I", offset) + name)
+        offset += len(local) + len(p.raw)
     directory = b"".join(central)
     out += [directory, struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), len(directory),
                                    offset, 0)]
