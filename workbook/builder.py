@@ -11,6 +11,7 @@ recalculate on load (fullCalcOnLoad), and LibreOffice keeps the (correct) caches
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping
 from copy import copy
 from dataclasses import dataclass, fields
@@ -630,8 +631,19 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
 
 def _target_format(a: Assignment) -> str:
     """The target column's number format: the template's, without decimals for whole numbers (a 0/1 target)."""
-    fmt, y = a.display.number_format, a.data.y
-    return styles.whole_number_format(fmt) if bool(np.all(y == np.round(y))) else fmt
+    fmt = a.display.number_format
+    return styles.whole_number_format(fmt) if _whole_targets(a.data) else fmt
+
+
+_WHOLE: list = [lambda: None, False]  # the last dataset asked about (weakly) and its answer
+
+
+def _whole_targets(data) -> bool:
+    """Whether every target is a whole number (asked once per dataset: a class's variants share theirs)."""
+    if _WHOLE[0]() is not data:
+        y = data.y
+        _WHOLE[:] = [weakref.ref(data), bool(np.all(y == np.round(y)))]
+    return _WHOLE[1]
 
 
 def _fit_to_page_width(ws, *, landscape: bool, paper: str = styles.DEFAULT_PAPER,
@@ -755,7 +767,14 @@ def _para(value: str, **look) -> tuple:
 
 
 def _paragraph(ws, r: int, value: str, look: dict, wrapped: dict) -> str:
-    """The instructions sheet's row `r`: the text wrapped in the column (a title stays one line)."""
+    """The instructions sheet's row `r`: the text wrapped in the column (a title stays one line). A look's
+    style is worked out once per sheet: a class set writes each student's own line in the same look."""
+    styled = ws.__dict__.setdefault("_manualml_paragraph_styles", {})  # look -> style of a text in it
+    look_key = (*look, *map(id, look.values()))  # _cell keeps the looks alive
+    style = styled.get(look_key)
+    if style is not None and _plain_type(value, False) == (value, "s"):
+        height = _wrapped_height(value) if value else None
+        return sheet_xml.row(r, {1: sheet_xml.text(a1(r, "A"), value, style)}, height)
     cell = _cell(ws, value, **look)
     before = tuple(cell._style) if cell._style is not None else ()
     if before not in wrapped:
@@ -766,8 +785,10 @@ def _paragraph(ws, r: int, value: str, look: dict, wrapped: dict) -> str:
         wrapped[before] = copy(probe._style)
     cell._style = copy(wrapped[before])
     height = _wrapped_height(str(cell.value)) if cell.value else None  # rows do not grow by themselves
-    return sheet_xml.row(r, {1: sheet_xml.cell(a1(r, "A"), cell.value, cell.style_id if cell.has_style else 0)},
-                         height)
+    style = cell.style_id if cell.has_style else 0
+    if type(cell.value) is str:
+        styled[look_key] = style
+    return sheet_xml.row(r, {1: sheet_xml.cell(a1(r, "A"), cell.value, style)}, height)
 
 
 def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, student_name: str, *,
