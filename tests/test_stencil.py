@@ -105,3 +105,25 @@ def test_a_sheet_with_error_values_is_stenciled_row_by_row(tmp_path, monkeypatch
     with zipfile.ZipFile(tmp_path / "class" / "s3.xlsx") as z:
         assert '<c r="D11" s="17" t="e"><f>w_in1_h1*A11+w_in2_h1*B11+b_h1</f><v>#NUM!</v></c>' in \
             z.read("xl/worksheets/sheet2.xml").decode()
+
+
+@pytest.mark.parametrize("name", ["house-prices", "exam-pass", "house-prices-linear", "house-prices-sigmoid"])
+def test_one_pass_for_many_students_is_each_students_own_pass_bit_for_bit(name):
+    """A class set runs its students' forward passes as one K x 1 pass (model.forward_each): every cached
+    value in their files comes from it, so it must equal each student's own pass exactly, not approximately
+    (ReLU, tanh, sigmoid and linear neurons; 2,000 random starting points, some far out)."""
+    import numpy as np
+
+    from workbook.model import forward, forward_each
+
+    a = _template(name, EXTRAS["random starts"])
+    students = [variant(a, f"s{i}") for i in range(2000)]
+    rng = np.random.default_rng(5)
+    far = [{k: float(w * rng.choice([1e-3, 1.0, 50.0])) for k, w in v.weights.items()} for v in students[:200]]
+    weights = [v.weights for v in students] + far
+    for one, w in zip(forward_each(a.network, weights, a.data.X), weights, strict=True):
+        alone = forward(a.network, w, a.data.X)
+        for label in alone.z:
+            assert one.z[label].tobytes() == alone.z[label].tobytes() and \
+                one.a[label].tobytes() == alone.a[label].tobytes(), (name, label, w)
+    assert forward_each(a.network, [], a.data.X) == []

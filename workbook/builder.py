@@ -126,10 +126,11 @@ class AssignmentBook:
                                                properties=properties, baseline=baseline), path)
 
     def write_student(self, path: str | Path, a: Assignment, *, student_id: str, student_name: str = "",
-                      properties: Mapping[str, str] | None = None) -> tuple[str, float]:
+                      properties: Mapping[str, str] | None = None, fwd=None) -> tuple[str, float]:
         """A student's file (`write_hashed`): its sha256 and the baseline it states, `loss(a)`, worked out
-        from the same forward pass as the sheet's cached results instead of a second one."""
-        fwd = forward(a.network, a.weights, a.data.X)
+        from the same forward pass as the sheet's cached results instead of a second one (`fwd`: that pass,
+        `forward` of `a`'s weights over its data, if made already)."""
+        fwd = forward(a.network, a.weights, a.data.X) if fwd is None else fwd
         baseline = metric_value(a.metric, a.data.y, fwd.prediction)  # what loss(a) computes
         parts = self.parts(a, student_id=student_id, student_name=student_name, properties=properties,
                            baseline=baseline, fwd=fwd)

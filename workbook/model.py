@@ -8,7 +8,7 @@ matter. The generator uses this for the baseline; the grader uses it to grade.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +69,19 @@ def forward(network: Network, weights: Mapping[str, float], X: np.ndarray) -> Fo
             zs[neuron.label] = z
             acts[neuron.label] = values[neuron.label] = activate(neuron.activation, z)
     return Forward(z=zs, a=acts)
+
+
+def forward_each(network: Network, weights: Sequence[Mapping[str, float]], X: np.ndarray) -> list[Forward]:
+    """`forward` of each of several weight sets over the same X, in one pass (the K x 1 form): a class set's
+    students share their data's inputs, and one pass for a hundred of them costs about what two single
+    passes do. Every operation is elementwise and in the same order, so each result is bit for bit that
+    of its own pass (tested on every built-in network)."""
+    if not weights:
+        return []
+    stacked = {name: np.array([float(w[name]) for w in weights]).reshape(-1, 1) for name in weights[0]}
+    many = forward(network, stacked, X)
+    return [Forward(z={label: z[k] for label, z in many.z.items()}, a={label: a[k] for label, a in many.a.items()})
+            for k in range(len(weights))]
 
 
 def row_errors(metric: str, y: np.ndarray, prediction: np.ndarray) -> np.ndarray:
