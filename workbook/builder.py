@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from copy import copy
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -566,7 +567,11 @@ def _frame_key(a: Assignment, layout: Layout) -> tuple:
     """What the main sheet's shared cells (titles, labels, headings) depend on: everything of the assignment
     but a student's variant (starting weights, data rows), and the layout."""
     return (layout, a.data.inputs, a.data.target,
-            *(getattr(a, f.name) for f in fields(a) if f.name not in ("weights", "data")))
+            *_shared_fields(a))
+
+
+# every field of an assignment but a student's variant (starting weights, data rows), read in one call
+_shared_fields = attrgetter(*(f.name for f in fields(Assignment) if f.name not in ("weights", "data")))
 
 
 def _same(one: tuple, other: tuple) -> bool:
@@ -835,7 +840,7 @@ def _instructions_key(a: Assignment) -> tuple:
     """What the instructions' shared paragraphs depend on: everything of the assignment but a student's
     variant (starting weights, data rows), and the number of data rows (the hidden test's note)."""
     return (len(a.data.rows), a.data.inputs, a.data.target,
-            *(getattr(a, f.name) for f in fields(a) if f.name not in ("weights", "data")))
+            *_shared_fields(a))
 
 
 def _student_line(student_id: str, student_name: str) -> str | None:
