@@ -57,7 +57,7 @@ def _double_the_baseline(monkeypatch, which) -> None:
     from workbook import builder, package
     from workbook.model import loss
 
-    def write_student(self, path, a, *, student_id, student_name="", properties=None):
+    def write_student(self, path, a, *, student_id, student_name="", properties=None, fwd=None):
         baseline = loss(a) * (2 if which(a) else 1)
         parts = self.parts(a, student_id=student_id, student_name=student_name, properties=properties,
                            baseline=baseline)
