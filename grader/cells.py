@@ -159,14 +159,14 @@ def read_cells(archive, wanted: Mapping[str, Iterable[str]] | None, *, max_rows:
     With `wanted`, an xlsx sheet is read only up to the first content below the wanted rows, so
     max_row tells whether anything lies beyond them, not how far: a million junk rows cost nothing.
     """
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         if archive.kind == "ods":
             return _read_ods(archive, wanted, max_rows)
         return _read_xlsx(archive, wanted, max_rows)
 
 
 @contextmanager
-def _no_cyclic_gc():
+def no_cyclic_gc():
     """Pause the cycle collector while cells pile up: every parsed element is an allocation, and each
     collection would walk the hundreds of thousands of Cells already kept (a 20,000-row sheet read
     4× slower with it). Nothing read here forms cycles; reference counting frees it all."""
