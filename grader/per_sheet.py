@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-KEPT = 16  # sheets remembered: a batch grades against one, a lecture workbook against a few
+KEPT = 16  # sheets remembered: a batch grades against one, a lecture workbook against a few; and layouts
 
-_MEMO: dict[int, tuple[object, dict[str, Any]]] = {}
-_BY_LAYOUT: dict[tuple, Any] = {}  # (key, the sheet's layout_key) -> what was derived
+_MEMO: dict[int, tuple[object, dict[Any, Any]]] = {}
+_BY_LAYOUT: dict[tuple, dict[str, Any]] = {}  # a sheet's layout_key -> what was derived from the layout alone
+_LAYOUT = object()  # a sheet's entry's key for its layout's entry in _BY_LAYOUT
+_MISSING = object()
 
 
 def derived(sheet: object, key: str, make: Callable[[], Any], *, layout_only: bool = False) -> Any:
@@ -23,20 +25,27 @@ def derived(sheet: object, key: str, make: Callable[[], Any], *, layout_only: bo
 
     `layout_only`: what `make` derives depends on nothing but where the sheet's cells sit and which
     formulas they hold (`GradedSheet.layout_key`), so every sheet of the same layout shares it: a class
-    set gives each student their own variant, hence their own GradedSheet, of one layout."""
-    if layout_only:
-        memo_key = (key, sheet.layout_key)
-        if memo_key not in _BY_LAYOUT:
-            if len(_BY_LAYOUT) >= KEPT * 4:
-                del _BY_LAYOUT[next(iter(_BY_LAYOUT))]
-            _BY_LAYOUT[memo_key] = make()
-        return _BY_LAYOUT[memo_key]
+    set gives each student their own variant, hence their own GradedSheet, of one layout. The layout's
+    entry is found once per sheet and kept in the sheet's own: a layout_key is a tuple of some 300 items,
+    hashed and compared anew on every lookup (a few microseconds each, several lookups per file)."""
     entry = _MEMO.get(id(sheet))
     if entry is None or entry[0] is not sheet:
         if len(_MEMO) >= KEPT:
             del _MEMO[next(iter(_MEMO))]  # the sheet asked about first goes first
         entry = _MEMO[id(sheet)] = (sheet, {})
     found = entry[1]
-    if key not in found:
-        found[key] = make()
-    return found[key]
+    if layout_only:
+        shared = found.get(_LAYOUT)
+        if shared is None:
+            layout = sheet.layout_key
+            shared = _BY_LAYOUT.get(layout)
+            if shared is None:
+                if len(_BY_LAYOUT) >= KEPT:
+                    del _BY_LAYOUT[next(iter(_BY_LAYOUT))]
+                shared = _BY_LAYOUT[layout] = {}
+            found[_LAYOUT] = shared
+        found = shared
+    value = found.get(key, _MISSING)
+    if value is _MISSING:
+        value = found[key] = make()
+    return value
