@@ -112,7 +112,8 @@ def report_batch(findings: list[Finding], batch: list[Finding], code: str, summa
 def _names(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: Edits | None = None) -> None:
     """Formulas use the defined names: one removed or moved breaks the sheet the student sees. (A weight's
     own name is the reader's: it says where the weight was read from.)"""
-    followed = derived(sheet, "followed names", lambda: frozenset(r.name for r in followed_weights(sheet)))
+    followed = derived(sheet, "followed names", lambda: frozenset(r.name for r in followed_weights(sheet)),
+                       layout_only=True)  # (which regions are weights, and their names: the layout's)
     defined = sub.book.defined_names
     for name, issued in sheet.names.items():
         if name in followed:
@@ -141,6 +142,10 @@ def _formulas(sub: Submission, sheet: GradedSheet, findings: list[Finding]) -> s
     cells = sub.cells
     if not cells.runs:  # a sheet read cell by cell: every issued formula is checked, the same list every file
         checks = derived(sheet, "formulas", lambda: _issued_formulas(sheet, cells), layout_only=True)
+        refs, formulas = derived(sheet, "formula lists", lambda: ([r for r, _ in checks], [f for _, f in checks]),
+                                 layout_only=True)
+        if cells.formulas(refs) == formulas:  # every one exactly as issued: what the loop below would find
+            return set()
     else:
         checks = _issued_formulas(sheet, cells)
     overwritten, edited = [], []

@@ -138,6 +138,12 @@ class SheetCells(Mapping[str, Cell]):
         """The references of the cells parsed one by one (not part of a run of uniform rows)."""
         return iter(self._loose)
 
+    def formulas(self, refs: list[str]) -> list[str | None]:
+        """`[self.formula(ref) for ref in refs]`, without a call per cell when no run of rows was read."""
+        if self._runs:
+            return [self.formula(ref) for ref in refs]
+        return [None if c is None else c[0] if c.__class__ is tuple else c.formula for c in map(self._loose.get, refs)]
+
     def loose_cells(self) -> Iterator[Cell]:
         """The cells parsed one by one (not part of a run of uniform rows)."""
         return (self[ref] for ref in list(self._loose))
