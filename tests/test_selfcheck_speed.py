@@ -105,6 +105,9 @@ def _tampered(folder: Path, tmp: Path, name: str) -> dict[str, Path]:
         r'(<c r="L13"[^>]*><f>[^<]*</f><v>)[^<]*(</v>)', r"\g<1>1234.5\g<2>", x, count=1))
     out["formula"] = _edited(src, tmp / "formula.xlsx", sheet, lambda x: re.sub(
         r'(<c r="M14"[^>]*>)<f>[^<]*</f>(<v>[^<]*</v>)', r"\g<1>\g<2>", x, count=1))
+    out["formula-edited"] = _edited(src, tmp / "edited.xlsx", sheet, lambda x: x.replace(
+        "<f>(M14-L14)^2</f>", "<f>(M14-L14)^3</f>", 1) if "<f>(M14-L14)^2</f>" in x else x.replace(
+        "<f>(L14-K14)^2</f>", "<f>(L14-K14)^3</f>", 1))
     out["name-removed"] = _edited(src, tmp / "name.xlsx", "xl/workbook.xml", lambda x: re.sub(
         r'<definedName name="b_out">[^<]*</definedName>', "", x, count=1))
     out["name-moved"] = _edited(src, tmp / "moved.xlsx", "xl/workbook.xml", lambda x: re.sub(
@@ -142,6 +145,7 @@ def test_a_tampered_file_after_clean_ones_is_told_what_it_is_told_alone(klass, t
     codes = {label: {c for c, _, _ in said[-1]} | {said[1]} for label, said in alone.items()}
     assert "data-edited" in codes["data-edited"] and "cache-mismatch" in codes["cache"]
     assert "formula-overwritten" in codes["formula"] and "name-removed" in codes["name-removed"]
+    assert "formula-edited" in codes["formula-edited"]
     assert "name-moved" in codes["name-moved"] and "hostile-xml" in codes["dtd"] and "damaged" in codes["damaged"]
     assert {"other-student", "signature-invalid"} <= codes["stamp"]
     assert "formula-overwritten" in codes["rels"] and "sheet-missing" in codes["office-part"]
@@ -282,3 +286,27 @@ def test_what_is_kept_by_a_parts_bytes_is_never_handed_out_to_be_changed(klass):
     with open_submission(path) as archive:
         second = cells_module.read_cells(archive, None)
     assert second.defined_names["b_out"] != "changed" and "extra" not in second.sheet_names
+
+
+def test_sheets_of_other_layouts_graded_in_turn_keep_their_own_checks(klass, tmp_path):
+    """What is kept per layout is found again for each sheet: files of two assignments (two layouts) and a
+    variant of each, graded in turn, are each graded as when graded alone."""
+    from workbook.builder import build_workbook
+
+    folder, manifest, base = klass
+    other = load("house-prices")
+    files = [(build_workbook(other, tmp_path / "hp.xlsx"), other),
+             (build_workbook(other.with_weights({**other.weights, "b_out": 2.5}), tmp_path / "hp2.xlsx"),
+              other.with_weights({**other.weights, "b_out": 2.5})),
+             (folder / manifest["students"][0]["file"], student_assignment(base, _entry(manifest["students"][0])))]
+    alone = []
+    for path, a in files:
+        _forget()
+        alone.append(_said(grade_file(path, a)))
+    _forget()
+    for _ in range(2):
+        assert [_said(grade_file(path, a)) for path, a in files] == alone
+    assert all(said[0] == "graded" and said[-1] == [] and said[5] == 0 for said in alone)
+    assert alone[0][4] != alone[1][4]  # the variant's baseline is its own
+    wrong = _said(grade_file(files[0][0], files[1][1]))  # the first file against the variant's sheet
+    assert any(code == "baseline-edited" for code, _, _ in wrong[-1])
