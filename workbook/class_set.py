@@ -7,6 +7,9 @@ reads them too); this module only builds the files, on every core.
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import struct
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,8 +251,8 @@ def _build_all(run: _Run, students: list[tuple[int, Student]], workers: int, pro
     """Every student's file; their manifest entries in roster order. One core writes about a thousand
     workbooks a second. With more cores, where processes can be forked, this process writes the first
     student's file (laying the assignment out and remembering its cells), then forks workers that
-    inherit all of that, and writes its own share while they write theirs; elsewhere each worker lays
-    the assignment out again."""
+    inherit all of that, and takes chunks of students beside them until none is left; elsewhere each
+    worker lays the assignment out again."""
     _BOOKS.clear()
     with heap.kept():  # the students' zlib streams reuse freed pages (see workbook.heap); forks inherit it
         try:
@@ -262,37 +265,131 @@ def _build_in_processes(run: _Run, students: list[tuple[int, Student]], workers:
     """`_build_all`'s work: this process alone, forked workers beside it, or spawned ones."""
     if workers <= 1 or len(students) < PARALLEL_FROM:
         return _write_students(run, students, progress)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not hasattr(os, "fork"):
         return _build_spawned(run, students, workers, progress)
     first = _write_students(run, students[:1], progress)
-    rest = students[1:]
-    share = -(-len(rest) // workers)
-    mine, theirs = rest[:share], rest[share:]
-    pieces = max(1, min(8, len(theirs) // 50))  # a few pieces each, so a progress bar moves
-    size = -(-len(theirs) // ((workers - 1) * pieces))
-    chunks = [theirs[i:i + size] for i in range(0, len(theirs), size)]
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_write_students, run, chunk) for chunk in chunks]
-        entries = first + _write_students(run, mine, progress)
-        for future in futures:
-            done = future.result()
-            entries += done
-            if progress:
-                progress(len(done))
+    return first + _build_forked(run, students[1:], workers, progress)
+
+
+def _build_forked(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[dict]:
+    """The students' files written by this process and `workers - 1` forked ones, which inherit the laid-out
+    assignment. The work is cut into small chunks whose numbers wait in a pipe: each process takes the next
+    one when it is free, so all finish together whatever else the machine is doing (a fixed share each left
+    one core idle for up to a tenth of the run). Each worker sends its entries back through a pipe of its own.
+
+    Plain os.fork and pipes, not concurrent.futures: importing that and multiprocessing took 25 ms and
+    starting its pool 10 ms, on a run of about a second, for a pool used once; this is all a fork needs.
+    A worker's error (a student's file that does not grade as issued, a disk that is full) stops the others
+    after their chunk and is raised here, as it was raised there."""
+    size = max(1, min(_BATCH, -(-len(students) // (workers * _CHUNKS_EACH))))
+    chunks = [students[i:i + size] for i in range(0, len(students), size)]
+    tokens, fill = os.pipe()
+    try:
+        os.write(fill, b"".join(_TOKEN.pack(k) for k in range(len(chunks))))  # a pipe holds 64 KiB: 32,768 chunks
+    finally:
+        os.close(fill)  # an empty pipe then reads as its end, so every process stops when the chunks run out
+    children: list[tuple[int, int]] = []
+    try:
+        try:
+            for _ in range(workers - 1):
+                out, into = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the worker: never returns
+                    os.close(out)
+                    _serve(run, chunks, tokens, into)
+                os.close(into)
+                children.append((pid, out))
+            done, reported = _take_chunks(run, chunks, tokens, progress)
+        except BaseException:
+            _drain(tokens)  # the workers stop after their chunk
+            _results(children)  # reaped; this process's own error is the one raised
+            raise
+        results, failures = _results(children)
+    finally:
+        os.close(tokens)
+    if failures:
+        raise failures[0]
+    entries: list[dict] = []
+    for _, chunk_entries in sorted(done + results, key=lambda d: d[0]):
+        entries += chunk_entries
+    if progress:
+        progress(len(students) - reported)
     return entries
+
+
+_CHUNKS_EACH = 16  # chunks a process takes on average: small enough to even out, big enough to batch NumPy
+_TOKEN = struct.Struct("<H")
+
+
+def _take_chunks(run: _Run, chunks: list, tokens: int, progress) -> tuple[list[tuple[int, list[dict]]], int]:
+    """Write the chunks whose numbers this process reads from the pipe `tokens`, until it is empty: their
+    (number, entries), and how far `progress` was moved. A chunk's number tells how many chunks were taken
+    before it, by any process: the progress bar moves by that."""
+    done, reported, size = [], 0, len(chunks[0]) if chunks else 0
+    while token := os.read(tokens, _TOKEN.size):
+        (k,) = _TOKEN.unpack(token)
+        if progress and k * size > reported:
+            progress(k * size - reported)
+            reported = k * size
+        done.append((k, _write_students(run, chunks[k])))
+    return done, reported
+
+
+def _serve(run: _Run, chunks: list, tokens: int, into: int) -> None:
+    """A forked worker's life: take chunks, send back their entries (or the error that stopped it), exit."""
+    code = 0
+    try:
+        payload = pickle.dumps(("done", _take_chunks(run, chunks, tokens, None)[0]), pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:  # noqa: BLE001 - every error goes back to the parent, which raises it
+        code = 1
+        _drain(tokens)
+        try:
+            payload = pickle.dumps(("failed", exc), pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - an error that cannot be pickled still says what it was
+            payload = pickle.dumps(("failed", WorkbookError(f"a process writing the class set failed: {exc!r}")))
+    try:
+        with os.fdopen(into, "wb") as f:
+            f.write(payload)
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing the parent's buffers a second time
+
+
+def _drain(tokens: int) -> None:
+    """Take every chunk number left, so no process starts another chunk."""
+    while os.read(tokens, 1 << 16):
+        pass
+
+
+def _results(children: list[tuple[int, int]]) -> tuple[list, list[BaseException]]:
+    """Every worker's (chunk number, entries), once it has exited, and the errors that stopped any."""
+    done: list = []
+    failures: list[BaseException] = []
+    for pid, out in children:
+        with os.fdopen(out, "rb") as f:
+            payload = f.read()
+        _, status = os.waitpid(pid, 0)
+        if not payload:
+            failures.append(WorkbookError(f"a process writing the class set stopped before it finished (wait "
+                                          f"status {status}): the class set is incomplete; run the command again"))
+            continue
+        kind, value = pickle.loads(payload)
+        if kind == "failed":
+            failures.append(value)
+        else:
+            done += value
+    return done, failures
 
 
 def _build_spawned(run: _Run, students, workers: int, progress) -> list[dict]:
     """Contiguous chunks for fresh worker processes (where fork is not offered): one layout per worker."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(50, len(students) // (workers * 4))
     chunks = [students[i:i + size] for i in range(0, len(students), size)]
     entries: list[dict] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+    spawn = multiprocessing.get_context("spawn")  # the only kind there is where os.fork is not
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=spawn) as pool:
         for done in pool.map(_write_students, [run] * len(chunks), chunks):
             entries += done
             if progress:
