@@ -12,7 +12,7 @@ import pytest
 
 from workbook import class_set
 from workbook.catalog import load, resolve_template
-from workbook.class_set import ClassCheckFailed, generate_class
+from workbook.class_set import ClassCheckFailed, _chunks, generate_class, manifest_text
 from workbook.errors import WorkbookError
 from workbook.roster import Student
 
@@ -45,7 +45,18 @@ def test_three_processes_write_what_one_writes_in_roster_order(tmp_path):
     for a, b in zip(alone.workbooks, forked.workbooks, strict=True):
         assert a.read_bytes() == b.read_bytes()
     assert sum(steps) == len(students) and all(k > 0 for k in steps) and len(steps) > 3
+    text = forked.manifest.read_text(encoding="utf-8")  # the workers' lines are what one encoder makes of it
+    assert manifest_text(json.loads(text)) == text
     _no_children_left()
+
+
+@pytest.mark.parametrize(("n", "workers"), [(999, 2), (64, 2), (5, 3), (100_000, 8), (1, 2)])
+def test_chunks_shrink_toward_the_end_and_cover_everyone_once(n, workers):
+    chunks = _chunks(list(range(n)), workers)
+    assert [i for c in chunks for i in c] == list(range(n))
+    sizes = [len(c) for c in chunks]
+    assert sizes == sorted(sizes, reverse=True) and max(sizes) <= 64 and all(s >= 4 for s in sizes[:-1])
+    assert len(chunks) < 32_768  # the pipe holds them all
 
 
 def test_a_workers_error_is_raised_in_the_parent_and_the_others_stop(tmp_path, monkeypatch):

@@ -128,44 +128,58 @@ def generate_class(assignment: Assignment, students: Sequence[Student], out_dir:
     run = _Run(assignment, out_dir, secret, password, check, frozenset(checked))
     paths = [out_dir / f"{file_stem(s.id)}.xlsx" for s in students]
     try:
-        entries = _build_all(run, list(enumerate(students)), workers, progress)
+        written = _build_all(run, list(enumerate(students)), workers, progress)
     except ClassCheckFailed:
         for p in [*paths, out_dir / "manifest.json", *(old or ())]:
             if p.is_file():
                 p.unlink()
         raise
-    warning = sameness_warning(assignment, students, [e["variant_digest"] for e in entries])
+    warning = sameness_warning(assignment, students, [w.digest for w in written])
     manifest = {
         "manifest_version": MANIFEST_VERSION, "layout": LAYOUT_VERSION, "assignment": assignment.id,
         "title": assignment.title, "template": str(template_path.resolve()),
         "template_sha256": sha256_file(template_path), "target_noise": assignment.target_noise, "signed": bool(secret),
         # the hidden test rows stay with the instructor: here and in the template, never in a workbook
         "hidden_test_rows": [list(r) for r in assignment.test.data.rows] if assignment.test else [],
-        "students": entries,
+        "students": [],  # each written as the process that wrote the student's file encoded it
     }
     path = out_dir / "manifest.json"
     staged = out_dir / ".manifest.json.tmp"
-    staged.write_text(manifest_text(manifest), encoding="utf-8")
+    staged.write_text(manifest_text(manifest, [w.line for w in written]), encoding="utf-8")
     staged.replace(path)
-    written = {p.name for p in paths}
-    removed = tuple(p for p in (old or ()) if p.name not in written and p.is_file())
+    names = {p.name for p in paths}
+    removed = tuple(p for p in (old or ()) if p.name not in names and p.is_file())
     for p in removed:
         p.unlink()
     return ClassSet(manifest=path, workbooks=tuple(paths), removed=removed, warning=warning)
 
 
-def manifest_text(manifest: dict) -> str:
-    """The manifest as JSON an instructor can read: a key a line, a student a line. (An indented dump goes
-    through json's pure-Python encoder: 70 ms for a class of 1,000, against 20 ms a line at a time.)"""
+def manifest_text(manifest: dict, student_lines: Sequence[str] | None = None) -> str:
+    """The manifest as JSON an instructor can read: a key a line, a student a line (`student_lines`: the
+    students' lines as `json.dumps(entry, ensure_ascii=False)` made them, in place of its "students"). An
+    indented dump goes through json's pure-Python encoder: 70 ms for a class of 1,000, against 20 ms a line
+    at a time, made by the processes that write the files."""
     lines = []
     for key, value in manifest.items():
         if key == "students":
-            body = ",\n  ".join(json.dumps(e, ensure_ascii=False) for e in value)
-            text = f"[\n  {body}\n ]" if value else "[]"
+            rows = student_lines if student_lines is not None else [_entry_line(e) for e in value]
+            body = ",\n  ".join(rows)
+            text = f"[\n  {body}\n ]" if rows else "[]"
         else:
             text = json.dumps(value, ensure_ascii=False)
         lines.append(f" {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+_entry_line = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(e, ensure_ascii=False), its encoder made once
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A student's file written: what the class's manifest needs of it (the file itself is on disk)."""
+
+    digest: str  # the variant's digest (two students with one are told)
+    line: str  # the student's manifest entry, as its line of manifest.json
 
 
 def _check_file_names(students: Sequence[Student]) -> None:
@@ -197,28 +211,28 @@ class _Run:
     checked: frozenset[int]
 
 
-def _write_students(run: _Run, students: Sequence[tuple[int, Student]], progress=None) -> list[dict]:
+def _write_students(run: _Run, students: Sequence[tuple[int, Student]], progress=None) -> list[_Written]:
     """Each student's variant, signed workbook and manifest entry, through one shared layout: openpyxl lays
     the assignment out once and each student's file costs only their own sheets' cells and stamp
     (byte-identical to building it alone). A student at a `checked` position is checked as soon as their
     file is written. Runs in whichever process writes these students."""
     size = max(1, min(_BATCH, _BATCH_ROWS // max(1, len(run.assignment.data.rows))))
-    entries = []
+    written = []
     for start in range(0, len(students), size):
-        entries += _write_batch(run, students[start:start + size], progress)
-    return entries
+        written += _write_batch(run, students[start:start + size], progress)
+    return written
 
 
 _BATCH = 64  # students whose forward passes are made in one NumPy pass
 _BATCH_ROWS = 128_000  # at most this many of their data rows at once (a 100,000-row class goes one by one)
 
 
-def _write_batch(run: _Run, students: Sequence[tuple[int, Student]], progress) -> list[dict]:
+def _write_batch(run: _Run, students: Sequence[tuple[int, Student]], progress) -> list[_Written]:
     """`_write_students` for a few students: their variants first, then one forward pass for all whose data
     has the same inputs as the first's (all of them, unless the data itself varies), then each file."""
     from workbook.builder import AssignmentBook
 
-    a, entries = run.assignment, []
+    a, written = run.assignment, []
     variants = [variant(a, s.id) for _, s in students]
     X = variants[0].data.X
     shared = [k for k, v in enumerate(variants) if v.data.X is X or np.array_equal(v.data.X, X)]
@@ -241,16 +255,16 @@ def _write_batch(run: _Run, students: Sequence[tuple[int, Student]], progress) -
             problem = run.check(path, json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"})))
             if problem:  # checked against the entry as the manifest will give it back
                 raise ClassCheckFailed(path, problem)
-        entries.append(entry)
+        written.append(_Written(digest, _entry_line(entry)))
         if progress:
             progress(1)
-    return entries
+    return written
 
 
-def _build_all(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[dict]:
-    """Every student's file; their manifest entries in roster order. One core writes about a thousand
-    workbooks a second. With more cores, where processes can be forked, this process writes the first
-    student's file (laying the assignment out and remembering its cells), then forks workers that
+def _build_all(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[_Written]:
+    """Every student's file; what the manifest needs of each, in roster order. One core writes about two
+    thousand workbooks a second. With more cores, where processes can be forked, this process writes the
+    first student's file (laying the assignment out and remembering its cells), then forks workers that
     inherit all of that, and takes chunks of students beside them until none is left; elsewhere each
     worker lays the assignment out again."""
     _BOOKS.clear()
@@ -261,7 +275,8 @@ def _build_all(run: _Run, students: list[tuple[int, Student]], workers: int, pro
             _BOOKS.clear()
 
 
-def _build_in_processes(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[dict]:
+def _build_in_processes(run: _Run, students: list[tuple[int, Student]], workers: int,
+                        progress) -> list[_Written]:
     """`_build_all`'s work: this process alone, forked workers beside it, or spawned ones."""
     if workers <= 1 or len(students) < PARALLEL_FROM:
         return _write_students(run, students, progress)
@@ -271,18 +286,18 @@ def _build_in_processes(run: _Run, students: list[tuple[int, Student]], workers:
     return first + _build_forked(run, students[1:], workers, progress)
 
 
-def _build_forked(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[dict]:
+def _build_forked(run: _Run, students: list[tuple[int, Student]], workers: int, progress) -> list[_Written]:
     """The students' files written by this process and `workers - 1` forked ones, which inherit the laid-out
-    assignment. The work is cut into small chunks whose numbers wait in a pipe: each process takes the next
-    one when it is free, so all finish together whatever else the machine is doing (a fixed share each left
-    one core idle for up to a tenth of the run). Each worker sends its entries back through a pipe of its own.
+    assignment. The work is cut into chunks whose numbers wait in a pipe: each process takes the next one
+    when it is free, so all finish together whatever else the machine is doing (a fixed share each left
+    one core idle for up to a tenth of the run). The chunks shrink toward the end, so the last process to
+    finish is never long behind. Each worker sends its students' manifest lines back through a pipe of its own.
 
     Plain os.fork and pipes, not concurrent.futures: importing that and multiprocessing took 25 ms and
     starting its pool 10 ms, on a run of about a second, for a pool used once; this is all a fork needs.
     A worker's error (a student's file that does not grade as issued, a disk that is full) stops the others
     after their chunk and is raised here, as it was raised there."""
-    size = max(1, min(_BATCH, -(-len(students) // (workers * _CHUNKS_EACH))))
-    chunks = [students[i:i + size] for i in range(0, len(students), size)]
+    chunks = _chunks(students, workers)
     tokens, fill = os.pipe()
     try:
         os.write(fill, b"".join(_TOKEN.pack(k) for k in range(len(chunks))))  # a pipe holds 64 KiB: 32,768 chunks
@@ -309,34 +324,48 @@ def _build_forked(run: _Run, students: list[tuple[int, Student]], workers: int, 
         os.close(tokens)
     if failures:
         raise failures[0]
-    entries: list[dict] = []
-    for _, chunk_entries in sorted(done + results, key=lambda d: d[0]):
-        entries += chunk_entries
+    written: list[_Written] = []
+    for _, chunk_written in sorted(done + results, key=lambda d: d[0]):
+        written += chunk_written
     if progress:
         progress(len(students) - reported)
-    return entries
+    return written
 
 
-_CHUNKS_EACH = 16  # chunks a process takes on average: small enough to even out, big enough to batch NumPy
+_CHUNKS_EACH = 4  # a chunk is at most the remaining students / (processes x this): fewer as the end nears
+_LEAST_CHUNK = 4  # students: a chunk costs a pipe read and a forward pass
 _TOKEN = struct.Struct("<H")
 
 
-def _take_chunks(run: _Run, chunks: list, tokens: int, progress) -> tuple[list[tuple[int, list[dict]]], int]:
+def _chunks(students: Sequence, workers: int) -> list:
+    """Consecutive chunks of `students`, each a share of what is left (guided scheduling), at most a batch."""
+    chunks, start = [], 0
+    while start < len(students):
+        size = max(_LEAST_CHUNK, min(_BATCH, -(-(len(students) - start) // (workers * _CHUNKS_EACH))))
+        chunks.append(students[start:start + size])
+        start += size
+    return chunks
+
+
+def _take_chunks(run: _Run, chunks: list, tokens: int, progress) -> tuple[list[tuple[int, list[_Written]]], int]:
     """Write the chunks whose numbers this process reads from the pipe `tokens`, until it is empty: their
-    (number, entries), and how far `progress` was moved. A chunk's number tells how many chunks were taken
-    before it, by any process: the progress bar moves by that."""
-    done, reported, size = [], 0, len(chunks[0]) if chunks else 0
+    (number, files written), and how far `progress` was moved. A chunk's number tells how many students
+    were taken before it, by any process: the progress bar moves by that."""
+    done, reported = [], 0
+    starts = [0]
+    for chunk in chunks:
+        starts.append(starts[-1] + len(chunk))
     while token := os.read(tokens, _TOKEN.size):
         (k,) = _TOKEN.unpack(token)
-        if progress and k * size > reported:
-            progress(k * size - reported)
-            reported = k * size
+        if progress and starts[k] > reported:
+            progress(starts[k] - reported)
+            reported = starts[k]
         done.append((k, _write_students(run, chunks[k])))
     return done, reported
 
 
 def _serve(run: _Run, chunks: list, tokens: int, into: int) -> None:
-    """A forked worker's life: take chunks, send back their entries (or the error that stopped it), exit."""
+    """A forked worker's life: take chunks, send back what they wrote (or the error that stopped it), exit."""
     code = 0
     try:
         payload = pickle.dumps(("done", _take_chunks(run, chunks, tokens, None)[0]), pickle.HIGHEST_PROTOCOL)
@@ -361,7 +390,7 @@ def _drain(tokens: int) -> None:
 
 
 def _results(children: list[tuple[int, int]]) -> tuple[list, list[BaseException]]:
-    """Every worker's (chunk number, entries), once it has exited, and the errors that stopped any."""
+    """Every worker's (chunk number, files written), once it has exited, and the errors that stopped any."""
     done: list = []
     failures: list[BaseException] = []
     for pid, out in children:
@@ -380,18 +409,18 @@ def _results(children: list[tuple[int, int]]) -> tuple[list, list[BaseException]
     return done, failures
 
 
-def _build_spawned(run: _Run, students, workers: int, progress) -> list[dict]:
+def _build_spawned(run: _Run, students, workers: int, progress) -> list[_Written]:
     """Contiguous chunks for fresh worker processes (where fork is not offered): one layout per worker."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(50, len(students) // (workers * 4))
     chunks = [students[i:i + size] for i in range(0, len(students), size)]
-    entries: list[dict] = []
+    written: list[_Written] = []
     spawn = multiprocessing.get_context("spawn")  # the only kind there is where os.fork is not
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=spawn) as pool:
         for done in pool.map(_write_students, [run] * len(chunks), chunks):
-            entries += done
+            written += done
             if progress:
                 progress(len(done))
-    return entries
+    return written
