@@ -349,7 +349,7 @@ def bench_generation(work: Path, students: int) -> None:
         + ("; target <= 2 s and <= 1x" if students == 1000 else ""))
 
 
-ROUNDS = 3  # a class set and its floor, each timed this often (medians): one run of either varies by 30 %
+ROUNDS = 5  # a class set and its floor, each timed this often (medians): one run of either varies by 30 %
 
 
 def bench_solve(work: Path, start_up: float) -> None:
