@@ -108,11 +108,14 @@ def _kept(ids: list[str], names: list[str]) -> tuple[set[str], set[str]]:
 _NOT_ALNUM_BYTES = bytes(b for b in range(128) if b and not chr(b).isalnum())  # what norm drops from ASCII, NUL kept
 
 
-def _roster_keys(roster: dict[str, dict]) -> dict[str, tuple[set[str], set[str]]]:
+def _roster_keys(roster: dict[str, dict], among: set[str] | None = None) -> dict[str, tuple[set[str], set[str]]]:
     """`_keys` of every roster student, in roster order. A class of 1,000 has some 6,000 texts to normalise:
     when all are ASCII, they are normalised in one pass (joined at NULs, which no text holds, every other
     byte that is not a letter or digit deleted by bytes.translate, one lower() over the lot, split again),
-    which gives each text exactly its own `norm` for a tenth of the cost of 6,000 calls."""
+    which gives each text exactly its own `norm` for a tenth of the cost of 6,000 calls.
+
+    `among`: only the keys in it are kept, and only the students left with one: what a path's tokens can
+    match (`_Keys.named` looks up nothing else), without a set built for each of the other students."""
     texts = [(sid, *_key_texts(e)) for sid, e in roster.items()]
     flat = [t for _, ids, names in texts for t in (*ids, *names)]
     joined = "\0".join(flat)
@@ -120,11 +123,37 @@ def _roster_keys(roster: dict[str, dict]) -> dict[str, tuple[set[str], set[str]]
         normed = joined.encode("ascii").translate(None, _NOT_ALNUM_BYTES).decode("ascii").lower().split("\0")
     else:
         normed = [norm(t) for t in flat]
+    if among is not None:
+        return _keys_among(texts, normed, among)
     found = {}
     at = 0
     for sid, ids, names in texts:
         middle, end = at + len(ids), at + len(ids) + len(names)
         found[sid] = _kept(normed[at:middle], normed[middle:end])
+        at = end
+    return found
+
+
+def _keys_among(texts: list[tuple], normed: list[str], among: set[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """`_roster_keys` restricted to the keys in `among`: the flat list of normalised texts is searched for
+    them (a set intersection, then one pass), and only the students holding one are sliced out."""
+    hits = among.intersection(normed)
+    if not hits:
+        return {}
+    wanted = [i for i, k in enumerate(normed) if k in hits]  # ascending
+    found = {}
+    at, w = 0, 0
+    for sid, ids, names in texts:
+        end = at + len(ids) + len(names)
+        if w < len(wanted) and wanted[w] < end:
+            middle = at + len(ids)
+            ids_kept, names_kept = _kept(normed[at:middle], normed[middle:end])
+            ids_kept &= hits
+            names_kept &= hits
+            if ids_kept or names_kept:
+                found[sid] = (ids_kept, names_kept)
+            while w < len(wanted) and wanted[w] < end:
+                w += 1
         at = end
     return found
 
@@ -221,12 +250,16 @@ def _plan(manifest_path, files, *, template, secret, options, roots) -> ClassPla
     _check_key(peeks, secret, manifest_path)
     roots = [Path(r) for r in (roots or []) if Path(r).is_dir()]
     submitters = {r: _gradescope_submitters(r) for r in roots}
-    keys = _Keys(_roster_keys(roster))
-    owners: dict[str, list[Peek]] = {}
-    notes, unmatched = [], []
+    tokens = []
     for p in peeks:
         root = _root_of(p.path, roots)
-        named = keys.named(path_tokens(p.path, root, submitters.get(root)))
+        tokens.append((root, path_tokens(p.path, root, submitters.get(root))))
+    # a path names a student only by one of its tokens (its strong ones are among them): no other key is looked up
+    keys = _Keys(_roster_keys(roster, among=set().union(*(t for _, t in tokens))))
+    owners: dict[str, list[Peek]] = {}
+    notes, unmatched = [], []
+    for p, (root, weak) in zip(peeks, tokens, strict=True):
+        named = keys.named(weak)
         stamped = _trusted_owner(p, roster, manifest["assignment"], secret)
         strongly = keys.named(path_tokens(p.path, root, submitters.get(root), strong=True)) if stamped else []
         if stamped is not None and (stamped in strongly or len(strongly) != 1):
