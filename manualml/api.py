@@ -346,6 +346,7 @@ def grade_as_issued(base, secret: bytes | None, path: Path, entry: dict) -> str:
     `generate_class` calls this in the process that wrote the file, right after writing it, so the
     grading runs on every core while the other students' files are written."""
     from grader.batch import Job, run_job
+    from grader.cells import remembered_shapes
     from grader.identity import Expected
     from workbook.roster import student_assignment
 
@@ -353,7 +354,8 @@ def grade_as_issued(base, secret: bytes | None, path: Path, entry: dict) -> str:
     expected = Expected(entry["id"], base.id, entry["variant_digest"], secret)
     job = Job(path, assignment, {"student_id": entry["id"], "student_name": entry.get("name", ""),
                                  "expected": expected})
-    return _not_as_issued(run_job(job), assignment)
+    with remembered_shapes():  # every file checked is of the class's one shape: its sheet read from it
+        return _not_as_issued(run_job(job), assignment)
 
 
 def self_check_class(manifest_path: Path, student_ids: Sequence[str], workbooks: Sequence[Path], base, *,

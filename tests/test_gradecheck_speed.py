@@ -5,15 +5,27 @@ remembered shape reads what parsing it reads, on our files, tampered ones and Li
 from __future__ import annotations
 
 import csv
+import random
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from grader import cells as cells_module
 from grader import classroom
+from grader.cells import remembered_shapes
 from grader.classroom import _keys, _roster_keys, path_tokens, plan
+from grader.errors import SubmissionError
+from grader.grade import grade_file
+from grader.identity import Expected
+from grader.reader import read_submission
+from manualml.api import grade_as_issued
 from manualml.cli import main
-from workbook.roster import read_manifest
+from tests.submissions import rewrite_member, sheet_member
+from workbook.catalog import load
+from workbook.roster import read_manifest, student_assignment
 
 SECRET = "gradecheck-secret"
 
@@ -114,3 +126,209 @@ def test_strong_tokens_are_among_the_weak_ones(tmp_path):
                  tmp_path / "angstromzoe_LATE_12345_67890_house-prices-1.xlsx", Path("/elsewhere/a b.c_d-e.xlsx")]:
         extra = {"Zoë Ångström_123_assignsubmission_file_": {"zoe@uni.example", "Zoë"}}
         assert path_tokens(path, tmp_path, extra, strong=True) <= path_tokens(path, tmp_path, extra)
+
+
+# ------------------------------------------------------------------------------------ remembered shapes
+
+
+def _entry(e: dict) -> dict:
+    return {k: v for k, v in e.items() if k != "sha256"}
+
+
+def _read_and_graded(path: Path, a, entry: dict | None) -> tuple:
+    """Everything the reader and the grader say of a file: its cells, extents, grade, findings, messages."""
+    options = {} if entry is None else {"student_id": entry["id"], "student_name": entry.get("name", ""),
+                                        "expected": Expected(entry["id"], a.id, entry["variant_digest"],
+                                                             SECRET.encode())}
+    r = grade_file(path, a, **options)
+    graded = (r.status, r.error_code, r.error, r.metric, r.baseline, r.improvement, r.points, r.weights,
+              [(f.code, f.kind, f.cell, f.message, f.expected, f.found) for f in r.findings])
+    try:
+        sub = read_submission(str(path), a.graded_sheet())
+    except SubmissionError as exc:
+        return str(exc), exc.code, graded
+    except ValueError as exc:  # a shared string's index that is no number (grade_file makes it an error result)
+        return type(exc), str(exc), graded
+    return dict(sub.cells.items()), sub.book.max_row, sub.book.max_col, sub.weights, graded
+
+
+@pytest.fixture
+def shape_reads(monkeypatch):
+    """How many sheets were read from a remembered shape; every shape forgotten first."""
+    monkeypatch.setattr(cells_module, "_SHAPES", {})
+    count = []
+    real = cells_module._Shape.read
+
+    def counted(self, texts, strings):
+        got = real(self, texts, strings)
+        count.append(got is not None)
+        return got
+
+    monkeypatch.setattr(cells_module._Shape, "read", counted)
+    return count
+
+
+def assert_read_alike(path: Path, a, entry: dict | None = None) -> tuple:
+    """`path` says the same with shapes remembered (some learnt from other files first) as parsed."""
+    parsed = _read_and_graded(path, a, entry)
+    with remembered_shapes():
+        shaped = _read_and_graded(path, a, entry)
+    assert shaped == parsed, path.name
+    return parsed
+
+
+def test_our_class_files_read_from_their_shape_as_parsed(klass, shape_reads):
+    folder, manifest = klass
+    base = load("house-prices-sigmoid")
+    for e in manifest["students"] * 2:
+        a = student_assignment(base, _entry(e))
+        said = assert_read_alike(folder / e["file"], a, _entry(e))
+        assert said[-1][-1] == [] and said[-1][0] == "graded"
+        assert grade_as_issued(base, SECRET.encode(), folder / e["file"], _entry(e)) == ""
+    assert sum(shape_reads) >= 2 * len(manifest["students"])  # the shape really was used, file after file
+    assert not cells_module._SHAPES_ON  # and only inside the block
+
+
+def _sheet_edits(x: str) -> dict[str, str]:
+    """Edits of a sheet's XML, many of them in the texts the shape leaves out (the holes)."""
+    cell_v = re.compile(r'(<c r="(?:E6|A12|L13|M14)"[^>]*>(?:<f>[^<]*</f>)?<v>)([^<]*)(</v>)')
+
+    def value(new: str, count: int = 1) -> str:
+        return cell_v.sub(lambda m: m.group(1) + new + m.group(3), x, count=count)
+
+    name = re.compile(r"(<t>Student: )([^<]*)(</t>)")
+    return {
+        "number": value("9.5"), "numbers": value("1e3", 4), "text-in-a-number": value("five"),
+        "entity": value("1&amp;2"), "char-ref": value("&#49;"), "empty": value(""), "spaces": value(" 7 "),
+        "cr": value("7\r8"), "tab": value("7\t8"), "control": value("7\x01"), "nul": value("7\x00"),
+        "nul-alone": value("\x00"), "nuls": value("\x00", 4),
+        "lt": value("7<8"), "gt": value("7>8"), "cdata-end": value("]]>"), "two-values": value("1</v><v>2"),
+        "comment-in-value": value("1<!-- x -->2"), "cdata": value("<![CDATA[3]]>"),
+        "name-accents": name.sub(r"\g<1>Zoë Ångström\g<3>", x, count=1),
+        "name-fffe": name.sub("\\g<1>x\ufffe\\g<3>", x, count=1),
+        "name-amp": name.sub(r"\g<1>A &amp; B\g<3>", x, count=1),
+        "name-empty": name.sub(r"\g<1>\g<3>", x, count=1),
+        "comment": x.replace("</row><row", "</row><!-- a --><row", 1),
+        "pi": x.replace("</row><row", "</row><?pi x?><row", 1),
+        "dtd": re.sub(r"^(<\?xml[^>]*\?>)?", r'\g<1><!DOCTYPE worksheet [<!ENTITY e "x">]>', x, count=1),
+        "declaration-latin1": '<?xml version="1.0" encoding="ISO-8859-1"?>' + x,
+        "declaration-utf8": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + x,
+        "formula": x.replace("<f>(L14-K14)^2</f>", "<f>(L14-K14)^3</f>", 1),
+        "formula-gone": re.sub(r'(<c r="M14"[^>]*>)<f>[^<]*</f>', r"\g<1>", x, count=1),
+        "cut": x[: len(x) // 2], "cut-in-a-value": x[: x.index("<v>", len(x) // 2) + 5],
+        "moved-cell": x.replace('<c r="A12"', '<c r="A13"', 1),
+        "beyond": x.replace("</sheetData>", '<row r="40"><c r="A40"><v>1</v></c></row></sheetData>'),
+    }
+
+
+def _invalid_utf8(src: Path, dst: Path, member: str) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == member:
+                data = data.replace(b"<t>Student: ", b"<t>Student: \xff\xfe", 1)
+                assert b"\xff" in data
+            zout.writestr(item, data)
+    return dst
+
+
+def test_tampered_files_read_from_a_remembered_shape_as_parsed(klass, tmp_path, shape_reads):
+    folder, manifest = klass
+    base = load("house-prices-sigmoid")
+    first, target = manifest["students"][0], manifest["students"][2]
+    a_first, a = student_assignment(base, _entry(first)), student_assignment(base, _entry(target))
+    src = folder / target["file"]
+    member = sheet_member(src)
+    with remembered_shapes():  # the class's shape learnt from another student's file
+        assert _read_and_graded(folder / first["file"], a_first, _entry(first))[-1][-1] == []
+    with zipfile.ZipFile(src) as z:
+        x = z.read(member).decode("utf-8")
+    edits = _sheet_edits(x)
+    for label, edit in edits.items():
+        assert edit != x, label
+        path = rewrite_member(src, tmp_path / f"{label}.xlsx", member, lambda _, e=edit: e)
+        assert_read_alike(path, a, _entry(target))
+    assert_read_alike(_invalid_utf8(src, tmp_path / "utf8.xlsx", member), a, _entry(target))
+    # shapes of sheets whose text is not all elements (never learnt): a <v> or <t> inside a comment, a
+    # processing instruction, CDATA; what stands there then changed to what a comment or CDATA cannot hold
+    odd = {"comment": ("<!-- <v>1</v> -->", "<!-- <v>1--2</v> -->"), "pi": ("<?x <v>1</v>?>", "<?x <v>1?>2</v>?>"),
+           "cdata": ("<v><![CDATA[<v>1</v>]]></v>", "<v><![CDATA[<v>]]>1</v>]]></v>"),
+           "comment-t": ("<!-- <t>a</t> -->", "<!-- <t>a--b</t> -->")}
+    for label, (learnt, changed) in odd.items():
+        for k, text in enumerate((learnt, changed)):
+            sheet = re.sub(r'(<c r="O12"[^>]*>)', lambda m, t=text: t + m.group(1), x, count=1) if "CDATA" not in \
+                text else re.sub(r'(<c r="O12"[^>]*>)(?:<f>[^<]*</f>)?<v>[^<]*</v>', lambda m, t=text: m.group(1) + t,
+                                 x, count=1)
+            assert sheet != x
+            path = rewrite_member(src, tmp_path / f"{label}-{k}.xlsx", member, lambda _, t=sheet: t)
+            said = assert_read_alike(path, a, _entry(target))
+        assert said[1] == "damaged" or said[-1][-1], label  # what was changed is told, as parsing tells it
+    assert_read_alike(src, a, _entry(first))  # another student's variant: other-student, as parsed says
+    assert any(shape_reads)  # some of them were read from the shape (only the holes changed)
+
+
+def test_randomly_damaged_sheets_read_from_a_remembered_shape_as_parsed(klass, tmp_path, shape_reads):
+    folder, manifest = klass
+    base = load("house-prices-sigmoid")
+    e = manifest["students"][5]
+    a = student_assignment(base, _entry(e))
+    src = folder / e["file"]
+    member = sheet_member(src)
+    with zipfile.ZipFile(src) as z:
+        x = z.read(member)
+    holes = [m.start() for m in re.finditer(rb"<v>|<t>", x)]
+    rng = random.Random(16)
+    for k in range(120):
+        data = bytearray(x)
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            at = rng.choice(holes) + rng.randrange(0, 6) if rng.random() < 0.7 else rng.randrange(len(data))
+            at = min(at, len(data) - 1)
+            what = rng.choice([b"", b"<", b"&", b">", b"\0", b"\r", b"\x01", b"\xff", b"\xc3\xa9", b"7", b"e",
+                               b"-", b" ", b"x", b'"', b"/", b"<v>", b"</v>", b"]]>"])
+            if rng.random() < 0.5:
+                data[at:at + 1] = what
+            else:
+                data[at:at] = what
+        path = tmp_path / f"r{k}.xlsx"
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                zout.writestr(item, bytes(data) if item.filename == member else zin.read(item.filename))
+        with remembered_shapes():  # a clean file first, so that the shape is known
+            _read_and_graded(src, a, _entry(e))
+        assert_read_alike(path, a, _entry(e))
+    assert sum(shape_reads) > 120  # the clean ones, and the damaged ones whose holes alone changed
+
+
+@pytest.fixture(scope="module")
+def lo_class(klass, soffice, tmp_path_factory):
+    """Three students' files as LibreOffice saves them (shared strings, its own XML)."""
+    from workbook import libreoffice
+
+    folder, manifest = klass
+    out = tmp_path_factory.mktemp("lo")
+    chosen = manifest["students"][:3]
+    saved = libreoffice.recalculate([folder / e["file"] for e in chosen], out)
+    return list(zip(chosen, saved, strict=True))
+
+
+def test_files_saved_by_libreoffice_read_from_their_shape_as_parsed(lo_class, tmp_path, shape_reads):
+    base = load("house-prices-sigmoid")
+    for e, path in lo_class * 2:
+        said = assert_read_alike(path, student_assignment(base, _entry(e)), _entry(e))
+        assert said[-1][0] == "graded"
+    e, path = lo_class[1]
+    a = student_assignment(base, _entry(e))
+    member = sheet_member(path)
+    with zipfile.ZipFile(path) as z:
+        x = z.read(member).decode("utf-8")
+    shared = re.search(r'<c r="[A-Z]+[0-9]+"[^>]*t="s"[^>]*><v>([0-9]+)</v>', x)
+    assert shared is not None  # LibreOffice keeps its texts as shared strings
+    edits = {"shared-index": x.replace(shared.group(0), shared.group(0).replace(
+                 f"<v>{shared.group(1)}</v>", "<v>0</v>" if shared.group(1) != "0" else "<v>1</v>"), 1),
+             "shared-index-text": x.replace(shared.group(0), shared.group(0).replace(
+                 f"<v>{shared.group(1)}</v>", "<v>one</v>"), 1),
+             "weight": re.sub(r'(<c r="E6"[^>]*><v>)[^<]*(</v>)', r"\g<1>0.125\g<2>", x, count=1)}
+    for label, edit in edits.items():
+        assert edit != x, label
+        assert_read_alike(rewrite_member(path, tmp_path / f"{label}.xlsx", member, lambda _, t=edit: t), a, _entry(e))
+    assert any(shape_reads)
