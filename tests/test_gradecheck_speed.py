@@ -332,3 +332,81 @@ def test_files_saved_by_libreoffice_read_from_their_shape_as_parsed(lo_class, tm
         assert edit != x, label
         assert_read_alike(rewrite_member(path, tmp_path / f"{label}.xlsx", member, lambda _, t=edit: t), a, _entry(e))
     assert any(shape_reads)
+
+
+# ------------------------------------------------------------------------------------ the manual-ML sheet
+
+
+TEMPLATES = ["house-prices", "house-prices-sigmoid", "exam-pass"]
+
+
+def _variants(name: str):
+    from dataclasses import replace
+
+    from workbook.spec import Dataset
+
+    a = load(name)
+    yield a
+    rows = tuple((*r[:-1], r[-1] * 1.5 + 0.25) for r in a.data.rows)
+    yield replace(a, data=Dataset(inputs=a.data.inputs, target=a.data.target, rows=rows),
+                  weights={k: v * -0.5 + 0.125 for k, v in a.weights.items()})
+    yield replace(a, weights={k: 0.0 for k in a.weights})
+    yield replace(a, weights={k: -0.0 for k in a.weights})
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_the_sheets_baseline_is_the_loss_and_its_regions_are_made_alike(name):
+    import numpy as np
+
+    from workbook import manual_sheet, model
+
+    for a in _variants(name):
+        manual_sheet._AREAS.clear()
+        manual_sheet._LAST.clear()
+        first = manual_sheet.graded_sheet(a)
+        again = manual_sheet.graded_sheet(a)  # the layout's part kept from the first
+        assert repr(first.baseline) == repr(model.loss(a)) and first.baseline == model.loss(a)
+        for sheet in (first, again):
+            assert sheet.layout_key == first.layout_key and repr(sheet.regions[0].area) == repr(first.regions[0].area)
+            for r, s in zip(sheet.regions, first.regions, strict=True):
+                assert (r.key, r.role, r.area, r.formula, r.name, r.params, r.rows) == \
+                       (s.key, s.role, s.area, s.formula, s.name, s.params, s.rows)
+                assert np.array_equal(np.asarray(r.values, dtype=float), np.asarray(s.values, dtype=float)) \
+                    if r.values is not None else s.values is None
+            cells = {ref: v for region in sheet.regions for ref, v in region.cells()}
+            assert cells == {ref: v for region in first.regions for ref, v in region.cells()}
+        manual_sheet._AREAS.clear()
+        assert [r.area for r in manual_sheet.graded_sheet(a).regions] == [r.area for r in first.regions]
+
+
+@pytest.mark.parametrize("name", [*TEMPLATES, "house-prices-linear"])
+def test_the_kept_prediction_is_the_forward_pass_of_the_weights_asked_about(name):
+    import numpy as np
+
+    from workbook import manual_sheet, model
+
+    a = load(name)
+    X = a.data.X
+    zero = {k: 0.0 for k in a.weights}
+    asked = [a.weights, dict(a.weights), zero, {k: -0.0 for k in a.weights}, {**zero, "b_out": -0.0},
+             {k: 0 for k in a.weights}, zero, {**a.weights, "b_out": a.weights["b_out"] + 1e-12}, a.weights]
+    for weights in asked:
+        got = manual_sheet._predictions(a.network, X, weights)
+        exp = model.forward(a.network, weights, X).prediction
+        assert np.array_equal(got, exp) and np.array_equal(np.signbit(got), np.signbit(exp)), weights
+    if name == "house-prices-linear":  # y = Wx + b: weights of -0.0 predict -0.0, of 0.0 predict 0.0
+        assert np.signbit(manual_sheet._predictions(a.network, X, asked[3])).all()
+
+
+def test_a_file_as_issued_is_checked_with_the_forward_pass_of_its_baseline(klass, monkeypatch):
+    from workbook import manual_sheet, model
+
+    folder, manifest = klass
+    base = load("house-prices-sigmoid")
+    e = manifest["students"][3]
+    calls = []
+    real = model.forward
+    monkeypatch.setattr(model, "forward", lambda *args: calls.append(1) or real(*args))
+    manual_sheet._LAST.clear()
+    assert grade_as_issued(base, SECRET.encode(), folder / e["file"], _entry(e)) == ""
+    assert len(calls) == 1  # the baseline's; the saved predictions, the metric cell and the score reuse it

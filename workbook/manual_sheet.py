@@ -8,6 +8,7 @@ any submission against them, so the formulas are spelled once, in `workbook.form
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import partial
 
@@ -24,14 +25,23 @@ _LAST: list = []  # [(network, X, weights, prediction)]: the weights asked about
 
 def _predictions(network: Network, X: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
     """The network's prediction for every row (read-only). Grading one file asks for the same student's weights
-    several times (the saved predictions, the metric cell, the score), so the last answer is kept."""
+    several times (the saved predictions, the metric cell, the score), and a file as issued for the starting
+    weights its sheet's baseline was worked out from, so the last answer is kept: for equal weights, in the same
+    order, a zero of the same sign (-0.0 == 0.0, but a product with it keeps its sign)."""
     key = tuple(params.items())
-    if _LAST and _LAST[0][0] is network and _LAST[0][1] is X and _LAST[0][2] == key:
+    if _LAST and _LAST[0][0] is network and _LAST[0][1] is X and _LAST[0][2] == key and _same_zeros(
+            _LAST[0][2], key):
         return _LAST[0][3]
     prediction = model.forward(network, params, X).prediction
     prediction.flags.writeable = False
     _LAST[:] = [(network, X, key, prediction)]
     return prediction
+
+
+def _same_zeros(kept: tuple, key: tuple) -> bool:
+    """Every zero weight of `key` has the sign of `kept`'s (the two are equal: their zeros sit alike)."""
+    return all(math.copysign(1.0, a) == math.copysign(1.0, b) for (_, a), (_, b) in zip(kept, key, strict=True)
+               if a == 0)
 
 
 def _metric(network: Network, metric: str, X: np.ndarray, y: np.ndarray, params: Mapping[str, float]) -> float:
@@ -46,19 +56,19 @@ def graded_sheet(a, layout: Layout | None = None, *, baseline: float | None = No
     """The description of assignment `a`'s sheet (`a` is a workbook.spec.Assignment); `layout` and
     `baseline` (the starting weights' loss) when the caller has them already."""
     lay = layout or layout_for(a)
-    first, last = lay.first_row, lay.last_row
+    inputs, target, computed, pred_area = _areas(lay, a.metric)
     X, y = a.data.X, a.data.y
-    regions = [Region(f"input {k + 1}", Role.GIVEN, column_area(col, first, last), caption="input data",
-                      values=X[:, k], rows=True) for k, col in enumerate(lay.input_cols)]
-    regions.append(Region("target", Role.GIVEN, column_area(lay.target_col, first, last), caption="target data",
-                          values=y, rows=True))
+    regions = [Region(f"input {k + 1}", Role.GIVEN, area, caption="input data", values=X[:, k], rows=True)
+               for k, area in enumerate(inputs)]
+    regions.append(Region("target", Role.GIVEN, target, caption="target data", values=y, rows=True))
     regions += [Region(name, Role.EDITABLE, ref, name=name, values=(a.weights[name],), params=(name,))
                 for name, ref in lay.param_cells.items()]
-    regions += [Region(f"column {col}", Role.COMPUTED, column_area(col, first, last), formula=template, rows=True)
-                for col, template in row_templates(lay, a.metric)]
+    regions += computed
     average = model.average_metric(a.metric, y)
     summary = summary_formulas(lay, a.metric, a.rubric, a.display.improvement_format, average=average)
-    baseline = model.loss(a) if baseline is None else baseline
+    # model.loss(a), by the same steps; through _predictions, so that the saved predictions of a file as issued
+    # (checked next) are compared with this very forward pass instead of a second one
+    baseline = _metric(a.network, a.metric, X, y, a.weights) if baseline is None else baseline
     regions += [
         Region("metric", Role.COMPUTED, lay.metric_cell, name=lay.metric_name,
                formula=_literal(summary[lay.metric_cell]), result=True),
@@ -69,7 +79,7 @@ def graded_sheet(a, layout: Layout | None = None, *, baseline: float | None = No
         Region("points", Role.COMPUTED, lay.points_cell, formula=_literal(summary[lay.points_cell]), result=True),
     ]
     metric = partial(_metric, a.network, a.metric, X, y)
-    caches = (CacheCheck(column_area(lay.pred_col, first, last), partial(_predictions, a.network, X)),
+    caches = (CacheCheck(pred_area, partial(_predictions, a.network, X)),
               CacheCheck(lay.metric_cell, partial(_metric_cell, a.network, a.metric, X, y)))
     return GradedSheet(
         id=a.id, title=a.title, sheet=lay.sheet, version=LAYOUT_VERSION, regions=tuple(regions),
@@ -80,6 +90,26 @@ def graded_sheet(a, layout: Layout | None = None, *, baseline: float | None = No
         hidden=partial(_metric, a.network, a.metric, a.test.data.X, a.test.data.y) if a.test is not None else None,
         average=average, hidden_average=model.average_metric(a.metric, a.test.data.y) if a.test is not None else None,
         decorations=(*lay.grad_cells.values(), *lay.cue_cells.values()))
+
+
+_AREAS: dict[tuple[int, str], tuple] = {}  # (id of a layout, metric) -> (the layout, what _areas gives)
+
+
+def _areas(lay: Layout, metric: str) -> tuple[list[str], str, list[Region], str]:
+    """What of the sheet's description is the layout's alone (the inputs' and target's areas, the computed
+    columns' regions, the predictions' area): worked out once per layout, not per student's variant.
+    (Layouts are kept by make_layout; each is kept here beside its entry, so an id is never reused.)"""
+    found = _AREAS.get((id(lay), metric))
+    if found is None or found[0] is not lay:
+        if len(_AREAS) >= 64:
+            del _AREAS[next(iter(_AREAS))]
+        first, last = lay.first_row, lay.last_row
+        computed = [Region(f"column {col}", Role.COMPUTED, column_area(col, first, last), formula=template, rows=True)
+                    for col, template in row_templates(lay, metric)]
+        found = _AREAS[id(lay), metric] = (lay, ([column_area(col, first, last) for col in lay.input_cols],
+                                                 column_area(lay.target_col, first, last), computed,
+                                                 column_area(lay.pred_col, first, last)))
+    return found[1]
 
 
 def _literal(formula: str) -> str:
