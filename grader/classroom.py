@@ -187,20 +187,28 @@ def path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None
     `strong`: only whole folder or file names and their `_`-separated pieces (what an LMS writes),
     not the words inside them (a date's "10" in Blackboard's attempt stamp must never decide an owner).
     """
+    weak, strong_ = _path_tokens(path, root, extra)
+    return strong_ if strong else weak
+
+
+def _path_tokens(path: Path, root: Path | None, extra: dict[str, set[str]] | None) -> tuple[set[str], set[str]]:
+    """(`path_tokens`, `path_tokens(strong=True)`) in one pass over the path (the strong ones are among the
+    others: the words inside the pieces are what only the first adds)."""
     parts = list(path.relative_to(root).parts[:-1]) if root is not None and path.is_relative_to(root) else \
         [path.parent.name]
     stem = re.sub(r"-\d+$", "", path.stem)  # Canvas numbers a resubmission: name-1.xlsx
-    tokens = set()
+    strong, words = set(), set()
     for part in [*parts, stem]:
-        tokens.add(norm(part))
+        strong.add(norm(part))
         for piece in re.split(r"_+", part):
-            tokens.add(norm(piece))
-            if not strong:
-                tokens |= {norm(p) for p in re.split(r"[ .\-]+", piece)}
+            strong.add(norm(piece))
+            words |= {norm(p) for p in re.split(r"[ .\-]+", piece)}
         for key, people in (extra or {}).items():
             if part == key:
-                tokens |= {norm(p) for p in people} | {norm(p.split("@")[0]) for p in people}
-    return {t for t in tokens if t}
+                strong |= {norm(p) for p in people} | {norm(p.split("@")[0]) for p in people}
+    strong.discard("")
+    words.discard("")
+    return strong | words, strong
 
 
 class _Keys:
@@ -253,15 +261,15 @@ def _plan(manifest_path, files, *, template, secret, options, roots) -> ClassPla
     tokens = []
     for p in peeks:
         root = _root_of(p.path, roots)
-        tokens.append((root, path_tokens(p.path, root, submitters.get(root))))
+        tokens.append(_path_tokens(p.path, root, submitters.get(root)))
     # a path names a student only by one of its tokens (its strong ones are among them): no other key is looked up
-    keys = _Keys(_roster_keys(roster, among=set().union(*(t for _, t in tokens))))
+    keys = _Keys(_roster_keys(roster, among=set().union(*(weak for weak, _ in tokens))))
     owners: dict[str, list[Peek]] = {}
     notes, unmatched = [], []
-    for p, (root, weak) in zip(peeks, tokens, strict=True):
+    for p, (weak, strong) in zip(peeks, tokens, strict=True):
         named = keys.named(weak)
         stamped = _trusted_owner(p, roster, manifest["assignment"], secret)
-        strongly = keys.named(path_tokens(p.path, root, submitters.get(root), strong=True)) if stamped else []
+        strongly = keys.named(strong) if stamped else []
         if stamped is not None and (stamped in strongly or len(strongly) != 1):
             owner = stamped
         elif stamped is not None:

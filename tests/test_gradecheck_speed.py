@@ -410,3 +410,66 @@ def test_a_file_as_issued_is_checked_with_the_forward_pass_of_its_baseline(klass
     manual_sheet._LAST.clear()
     assert grade_as_issued(base, SECRET.encode(), folder / e["file"], _entry(e)) == ""
     assert len(calls) == 1  # the baseline's; the saved predictions, the metric cell and the score reuse it
+
+
+def _path_tokens_as_they_were(path: Path, root: Path | None, extra=None, *, strong: bool = False) -> set[str]:
+    """path_tokens before it made both kinds in one pass (copied)."""
+    from grader.classroom import norm
+
+    parts = list(path.relative_to(root).parts[:-1]) if root is not None and path.is_relative_to(root) else \
+        [path.parent.name]
+    stem = re.sub(r"-\d+$", "", path.stem)
+    tokens = set()
+    for part in [*parts, stem]:
+        tokens.add(norm(part))
+        for piece in re.split(r"_+", part):
+            tokens.add(norm(piece))
+            if not strong:
+                tokens |= {norm(p) for p in re.split(r"[ .\-]+", piece)}
+        for key, people in (extra or {}).items():
+            if part == key:
+                tokens |= {norm(p) for p in people} | {norm(p.split("@")[0]) for p in people}
+    return {t for t in tokens if t}
+
+
+@pytest.mark.parametrize("path", [
+    "dl/Homework_s001_attempt_2026-11-30-10-00-00_house-prices.xlsx",
+    "dl/Zoë Ångström_123_assignsubmission_file_/house-prices.xlsx", "dl/submission_123/a b.c_d-e-2.xlsx",
+    "dl/angstromzoe_LATE_12345_67890_house-prices-1.xlsx", "elsewhere/__x__/-_.xlsx", "dl/a/b/c/s0001.xlsx",
+    "dl/..-..  _/ .xlsx"])
+def test_a_paths_tokens_made_in_one_pass_are_what_each_kind_was(tmp_path, path):
+    root = tmp_path / "dl"
+    extra = {"submission_123": {"ann@uni.example", "Ann Lee", "s001"},
+             "Zoë Ångström_123_assignsubmission_file_": {"zoe@uni.example"}}
+    for r, x in ((root, extra), (root, None), (None, None), (tmp_path / "other", extra)):
+        for strong in (False, True):
+            assert path_tokens(tmp_path / path, r, x, strong=strong) == \
+                   _path_tokens_as_they_were(tmp_path / path, r, x, strong=strong)
+
+
+CORE_EDITS = [
+    lambda x: re.sub(r"^(<\?xml[^>]*\?>)?", r'\g<1><!DOCTYPE p [<!ENTITY e "x">]>', x, count=1),
+    lambda x: x.replace("</cp:coreProperties>", "<!DOCTYPE p></cp:coreProperties>"),
+    lambda x: re.sub(r"(<dcterms:modified[^>]*>)[^<]*", r"\g<1>2027-01-02T03:04:05Z", x, count=1),
+    lambda x: re.sub(r"(<dcterms:modified[^>]*>)[^<]*", r"\g<1>&undefined;", x, count=1),
+    lambda x: re.sub(r"(<dcterms:modified[^>]*>)[^<]*", r"\g<1>not a date", x, count=1),
+    lambda x: x[: len(x) - 20],
+    lambda x: '<?xml version="1.0" encoding="UTF-16"?>' + x,
+]
+
+
+def test_a_files_saved_time_is_what_it_was_read_alone_after_other_files(klass, tmp_path):
+    from grader import stamps
+    from grader.stamps import peek
+    from tests.test_selfcheck_speed import _defused_peek
+
+    folder, manifest = klass
+    files = [folder / e["file"] for e in manifest["students"]]
+    src = files[1]
+    edited = [rewrite_member(src, tmp_path / f"core{i}.xlsx", "docProps/core.xml", edit)
+              for i, edit in enumerate(CORE_EDITS)]
+    for order in (files + edited, edited + files, [*edited, *files, *edited]):
+        for path in order:
+            p = peek(path)
+            assert (p.stamp, p.saved) == _defused_peek(path), path.name
+    assert peek(files[0]).saved is not None and len(stamps._SAVED) >= 2  # one part for the class, the dated one
