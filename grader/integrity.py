@@ -439,17 +439,14 @@ def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
     if edit is None and not cells.runs and (r2 - r1 + 1) * (c2 - c1 + 1) <= EXTENT_CELLS_MAX:
         # the usual file: each cell's address looked up among the extent's, listed once for the sheet
         extent = derived(sheet, "extent cells", lambda: _extent_cells(sheet), layout_only=True)
-        odd = set()  # an address written otherwise ("a11", "A011"): looked at as below
-        for ref in refs:
-            where = extent.get(ref, _OUTSIDE)
-            if where is _OUTSIDE:
-                if not PLAIN_CELL.fullmatch(ref):
-                    odd.add(ref)
-            elif where is not None:
-                saved = cells.saved(ref)  # (value, formula) without a Cell: most are labels
-                if saved is not None and (saved[1] is not None or isinstance(saved[0], int | float)):
-                    stray.append((*where, cells[ref]))
-        refs = odd
+        inside, blank = derived(sheet, "extent sets", lambda: (frozenset(extent), frozenset(
+            ref for ref, where in extent.items() if where is not None)), layout_only=True)
+        for ref in refs & blank:  # (the cells where the builder wrote nothing: most files have none there)
+            saved = cells.saved(ref)  # (value, formula) without a Cell: most are labels
+            if saved is not None and (saved[1] is not None or isinstance(saved[0], int | float)):
+                stray.append((*extent[ref], cells[ref]))
+        # an address written otherwise ("a11", "A011"): looked at as below (a plain one outside is not stray)
+        refs = {ref for ref in refs if ref not in inside and not PLAIN_CELL.fullmatch(ref)}  # (in the same order)
     if refs or cells.runs:
         spans: dict[int, list[tuple[int, int]]] = {}  # column -> the row spans of what the builder wrote there
         for area in [*(region.area for region in sheet.regions), *sheet.decorations]:
@@ -476,7 +473,6 @@ def _stray(sub: Submission, sheet: GradedSheet, findings: list[Finding], edit: E
 
 
 EXTENT_CELLS_MAX = 20_000  # an extent up to this many cells has its cells listed once (see _extent_cells)
-_OUTSIDE = object()
 
 
 def _extent_cells(sheet: GradedSheet) -> dict[str, tuple[int, int] | None]:

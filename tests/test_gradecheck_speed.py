@@ -473,3 +473,57 @@ def test_a_files_saved_time_is_what_it_was_read_alone_after_other_files(klass, t
             p = peek(path)
             assert (p.stamp, p.saved) == _defused_peek(path), path.name
     assert peek(files[0]).saved is not None and len(stamps._SAVED) >= 2  # one part for the class, the dated one
+
+
+@pytest.mark.parametrize("name", [*TEMPLATES, "house-prices-linear"])
+def test_the_kept_metric_is_the_metric_of_the_weights_and_data_asked_about(name):
+    import numpy as np
+
+    from workbook import manual_sheet, model
+
+    a = load(name)
+    X, y = a.data.X, a.data.y
+    y2 = y * 2.0
+    X2 = np.ascontiguousarray(X[::-1])
+    other = {k: v + 0.5 for k, v in a.weights.items()}
+    asked = [(a.weights, "rmse", X, y), (a.weights, "rmse", X, y), (a.weights, "mae", X, y), (a.weights, "mse", X, y),
+             (a.weights, "mse", X, y2), (other, "mse", X, y2), (other, "mse", X2, y2), (a.weights, "rmse", X, y),
+             (dict(a.weights), "rmse", X, y), (other, "rmse", X, y)]
+    for weights, metric, inputs, targets in asked:
+        got = manual_sheet._metric(a.network, metric, inputs, targets, weights)
+        exp = model.metric_value(metric, targets, model.forward(a.network, weights, inputs).prediction)
+        assert repr(got) == repr(exp), (metric, weights)
+    sheet = manual_sheet.graded_sheet(a)
+    for weights in (a.weights, other, a.weights):
+        assert repr(sheet.metric(weights)) == repr(model.loss(a, weights))
+        if sheet.hidden is not None:
+            t = a.test.data
+            exp = model.metric_value(a.metric, t.y, model.forward(a.network, weights, t.X).prediction)
+            assert repr(float(sheet.hidden(weights))) == repr(exp)
+
+
+@pytest.mark.parametrize("added", [
+    '<c r="C6"><v>5</v></c>', '<c r="C6"><f>1+1</f><v>2</v></c>', '<c r="C6" t="inlineStr"><is><t>note</t></is></c>',
+    '<c r="c6"><v>5</v></c>', '<c r="C006"><v>5</v></c>', '<c r="J6"><v>5</v></c><c r="N7"><v>1</v></c>',
+    '<c r="Z6"><v>5</v></c>', '<c r="$C$6"><v>5</v></c>', '<c r="C6"><v>5</v></c><c r="c6"><v>6</v></c>',
+    "".join(f'<c r="{c}6"><v>{i}</v></c>' for i, c in enumerate("CJN")) + '<c r="C7"><v>9</v></c>'
+    '<c r="J7"><v>9</v></c><c r="N8"><v>9</v></c>'])
+def test_content_added_where_nothing_is_graded_is_told_as_the_cell_by_cell_look_tells_it(klass, tmp_path, monkeypatch,
+                                                                                          added):
+    from grader import integrity
+
+    folder, manifest = klass
+    base = load("house-prices-sigmoid")
+    e = manifest["students"][4]
+    src = folder / e["file"]
+    member = sheet_member(src)
+    path = rewrite_member(src, tmp_path / "added.xlsx", member, lambda x: re.sub(
+        r'(<row r="6"[^>]*>.*?)(</row>)', lambda m: m.group(1) + added + m.group(2), x, count=1))
+    a = student_assignment(base, _entry(e))
+    listed = _read_and_graded(path, a, _entry(e))
+    monkeypatch.setattr(integrity, "EXTENT_CELLS_MAX", 0)  # every cell looked at one by one, as for a big extent
+    each = _read_and_graded(path, a, _entry(e))
+    # (two cells at one place, "C6" and "c6", are told in the order a set of their names gives: sorted here)
+    assert each[:-1] == listed[:-1] and each[-1][:-1] == listed[-1][:-1]
+    assert sorted(each[-1][-1]) == sorted(listed[-1][-1])
+    assert listed[-1][0] == "graded" and (added.startswith('<c r="C6" t=') or listed[-1][-1])

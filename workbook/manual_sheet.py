@@ -44,8 +44,20 @@ def _same_zeros(kept: tuple, key: tuple) -> bool:
                if a == 0)
 
 
+_LAST_METRIC: list = []  # [(prediction, metric, y, value)]: the metric asked about last, with what it is of
+
+
 def _metric(network: Network, metric: str, X: np.ndarray, y: np.ndarray, params: Mapping[str, float]) -> float:
-    return model.metric_value(metric, y, _predictions(network, X, params))
+    """The metric of the prediction for `params`: asked for several times per file (the baseline, the metric
+    cell's saved result, the score and its baseline), so the last one is kept with the very prediction and
+    targets it is of (held here, so neither can be another array at the same address)."""
+    prediction = _predictions(network, X, params)
+    if _LAST_METRIC and _LAST_METRIC[0][0] is prediction and _LAST_METRIC[0][2] is y and \
+            _LAST_METRIC[0][1] == metric:
+        return _LAST_METRIC[0][3]
+    value = model.metric_value(metric, y, prediction)
+    _LAST_METRIC[:] = [(prediction, metric, y, value)]
+    return value
 
 
 def _metric_cell(network, metric, X, y, params) -> np.ndarray:
