@@ -488,7 +488,7 @@ def _extent_cells(sheet: GradedSheet) -> dict[str, tuple[int, int] | None]:
 
 
 def _report_stray(sub: Submission, stray: list, findings: list[Finding]) -> None:
-    stray.sort(key=lambda s: s[:2])
+    stray.sort(key=lambda s: (s[0], s[1], s[2].ref))  # "L19" and "l19" in one order whatever the set's order
     for _, _, cell in stray[:MAX_LISTED]:
         findings.append(Finding("content-added", INFO, f"cell {cell.ref} holds {describe(cell)} where the issued "
                                 "sheet has nothing to grade: the grader ignores it and reads only the yellow cells "

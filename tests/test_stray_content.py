@@ -125,3 +125,32 @@ def test_gradient_hints_are_the_builders_not_the_students(uno_python, tmp_path):
     for path in (xlsx, ods):
         r = grade_file(path, a)
         assert r.findings == () and r.weights["w_in1_h1"] == 4.0
+
+
+def test_one_cell_written_two_ways_is_listed_in_one_order_whatever_the_hash_seed(tmp_path, hp):
+    """Two addresses of one cell ("L19" and "l19", as a hand-edited file may hold) sort by their text: the
+    findings (and so the feedback and the JSON) are the same on every run, not in a set's order of the day."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+    import zipfile
+
+    issued = build_workbook(hp, tmp_path / "issued.xlsx")
+    with zipfile.ZipFile(issued) as z:
+        part = next(n for n in z.namelist() if n.startswith("xl/worksheets/") and b"<f>" in z.read(n))  # the graded one
+        xml = z.read(part).decode()
+        edited = re.sub(r'(<row r="19"[^>]*>.*?)(</row>)', r'\1<c r="l19"><v>5</v></c><c r="L19"><v>6</v></c>\2',
+                        xml, count=1, flags=re.S)
+        assert edited != xml
+        odd = tmp_path / "odd.xlsx"
+        with zipfile.ZipFile(odd, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in z.infolist():
+                out.writestr(info, edited.encode() if info.filename == part else z.read(info))
+    code = ("import json, sys\nfrom grader.grade import grade_file\nfrom workbook.catalog import load\n"
+            "r = grade_file(sys.argv[1], load('house-prices'))\n"
+            "print(json.dumps([f.message for f in r.findings if f.code == 'content-added']))")
+    seen = {subprocess.run([sys.executable, "-c", code, str(odd)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(6)}
+    assert [json.loads(s) for s in seen] == [[f"cell L19 holds 6{TAIL}", f"cell l19 holds 5{TAIL}"]]
