@@ -469,6 +469,7 @@ class _Stencil:
     last_row: int
     wide: int  # the rightmost column of the cells outside the data table
     patterns: dict  # (row template, rows) -> `_pattern`'s answer
+    given_texts: dict  # the given slots' sources -> (the dataset, weakly; `_given`'s answer for it)
 
     @classmethod
     def of(cls, layout: Layout, grid: dict, own: dict, heights: dict, data, summary: dict):
@@ -490,39 +491,75 @@ class _Stencil:
         extras = {r: {c: places[int(t[1:-1])] if t.startswith("\x00") else t for c, t in cells(r).items()}
                   for r in sorted(grid) if first <= r <= last}
         return cls(pieces(before), extras, pieces(after), dict(own), data, summary, max([*grid, last]),
-                   max((c for row in grid.values() for c in row), default=0), {})
+                   max((c for row in grid.values() for c in row), default=0), {}, {})
 
-    def _pattern(self, template: sheet_xml.RowTemplate, first: int, n: int):
-        """The whole sheet body as one %-pattern for `n` data rows of this row template, and for each of its
-        holes the place of its text in `body`'s list (the own cells', in `self.own`'s order, then the data
-        values row by row); None if the template has no %-form."""
+    def _pattern(self, template: sheet_xml.RowTemplate, first: int, n: int, sources: list):
+        """The whole sheet body as one %-pattern of bytes for `n` data rows of this row template, and for each
+        of its holes the place of its text in `body`'s list: the own text cells' (in `self.own`'s order), the
+        own numbers' (the same; a number cell's frame is in the pattern), the computed data values column by
+        column, then the given ones (inputs and targets, the same for every student of one dataset) row by
+        row. `sources`: where each slot's values come from (`_row_template`). None if the template has no
+        %-form."""
         key = (id(template), n)
         if key not in self.patterns:
-            own = {pos: i for i, pos in enumerate(self.own)}
-            extras = {r: {c: None if type(t) is not str else t for c, t in cells.items()}
+            texts = [pos for pos, (*_, kind) in self.own.items() if kind is not float and kind is not int]
+            numbers = [pos for pos in self.own if pos not in texts]
+            place = {pos: i for i, pos in enumerate(texts)} | {pos: len(texts) + i for i, pos in enumerate(numbers)}
+            given = [k for k, (kind, _) in enumerate(sources) if kind != "results"]
+            computed = [k for k, (kind, _) in enumerate(sources) if kind == "results"]
+            start = len(texts) + len(numbers)
+            slot = {k: (start + j * n, 1) for j, k in enumerate(computed)}  # (index of row 0's value, step)
+            slot |= {k: (start + len(computed) * n + j, len(given)) for j, k in enumerate(given)}
+            frames = {pos: sheet_xml.number_parts(ref, style) for pos, (_, ref, style, _) in self.own.items()
+                      if pos in numbers}  # a number's cell around its text
+            extras = {r: {c: t if type(t) is str else frames.get(t) for c, t in cells.items()}
                       for r, cells in self.extras.items()}
             rows = sheet_xml.data_rows_pattern(template, first, n, extras)
             if rows is None:
                 self.patterns[key] = None
-            else:
-                width, text, order = len(template.columns), [], []
-                for p in self.before:
-                    text.append(p.replace("%", "%%") if type(p) is str else "%s")
-                    order += [] if type(p) is str else [own[p]]
-                text.append(rows[0])
-                for hole in rows[1]:
-                    order.append(len(own) + hole[1] * width + hole[2] if hole[0] == "slot" else
-                                 own[self.extras[hole[1]][hole[2]]])
-                for p in self.after:
-                    text.append(p.replace("%", "%%") if type(p) is str else "%s")
-                    order += [] if type(p) is str else [own[p]]
-                self.patterns[key] = ("".join(text), order, template)  # the template kept: its id stays its own
+                return None
+            pattern, order = [], []
+
+            def outside(parts: tuple) -> None:  # the rows above or below the data rows
+                for p in parts:
+                    if type(p) is str:
+                        pattern.append(p.replace("%", "%%"))
+                    else:
+                        head, tail = frames.get(p, ("", ""))
+                        pattern.append(f"{head.replace('%', '%%')}%s{tail.replace('%', '%%')}")
+                        order.append(place[p])
+
+            outside(self.before)
+            pattern.append(rows[0])
+            for hole in rows[1]:
+                if hole[0] == "slot":
+                    at, step = slot[hole[2]]
+                    order.append(at + hole[1] * step)
+                else:
+                    order.append(place[self.extras[hole[1]][hole[2]]])
+            outside(self.after)
+            dimension = sheet_xml.dimension(self.last_row, max(template.width, self.wide))
+            self.patterns[key] = ("".join(pattern).encode(), order, texts, given, computed, dimension,
+                                  template)  # the template kept: its id stays its own
         return self.patterns[key]
+
+    def _given(self, data, sources: list, given: list) -> list[bytes] | None:
+        """The given slots' number texts of `data`'s rows, row by row (None: one is not finite), worked out
+        once per dataset: a class's students share theirs unless their targets are their own."""
+        key = tuple(sources[k] for k in given)
+        known = self.given_texts.get(key)
+        if known is not None and known[0]() is data:
+            return known[1]
+        X, y = data.X, data.y
+        block = np.array([X[:, i] if kind == "X" else y for kind, i in key], dtype=float)
+        texts = _number_texts(block.T.ravel().tolist())
+        self.given_texts[key] = (weakref.ref(data), texts)
+        return texts
 
     def body(self, a: Assignment, layout: Layout, baseline: float, student_id: str, student_name: str,
              results: dict, ws) -> package.SheetBody | None:
         summary = self.summary if a.data is self.data else _summary(a, layout)
-        made = {}
+        made, numbers, spots = {}, [], []  # spots: each own number's cell
         for pos, (source, ref, style, kind) in self.own.items():
             what = source[0]
             value = (a.weights[source[1]] if what == "weight" else baseline if what == "baseline" else
@@ -536,20 +573,26 @@ class _Stencil:
                 made[pos] = (sheet_xml.formula(ref, value, results[ref], style) if formula else
                              sheet_xml.text(ref, value, style))
             elif kind is float or kind is int:
-                made[pos] = sheet_xml.number(ref, value, style)
+                numbers.append(value)
+                spots.append((pos, ref, style))
             else:
                 return None
-        template, columns = _data_row_template(ws, a, layout, results)
-        dimension = sheet_xml.dimension(self.last_row, max(template.width, self.wide))
-        n = len(columns[0]) if columns else 0
-        compiled = self._pattern(template, layout.first_row, n) if n else None
+        template, sources = _row_template(ws, a, layout)
+        n = len(a.data.rows)  # each slot's column of values is as long
+        compiled = self._pattern(template, layout.first_row, n, sources) if n else None
         if compiled is not None:
-            block = np.array(columns, dtype=float)
-            if np.isfinite(block).all():  # else the rows with an error value are written cell by cell
-                texts = [made[p] for p in self.own]
-                texts += [t[:-2] if (t := repr(v)).endswith(".0") else t for v in block.T.ravel().tolist()]
-                text = (compiled[0] % tuple(map(texts.__getitem__, compiled[1]))).encode()
+            pattern, order, texts, given, computed, dimension, _ = compiled
+            values = np.array([results[sources[k][1]] for k in computed], dtype=float).ravel().tolist()
+            data = self._given(a.data, sources, given)
+            own = _number_texts(numbers + values) if data is not None else None
+            if own is not None:  # else a weight or a data value is not finite: written cell by cell
+                holes = [made[p].encode() for p in texts] + own + data
+                text = pattern % tuple(map(holes.__getitem__, order))
                 return package.SheetBody(rows=lambda: iter([text]), dimension=dimension)
+        for (pos, ref, style), value in zip(spots, numbers, strict=True):
+            made[pos] = sheet_xml.number(ref, value, style)
+        columns = _data_row_template(ws, a, layout, results)[1]
+        dimension = sheet_xml.dimension(self.last_row, max(template.width, self.wide))
         before = "".join(p if type(p) is str else made[p] for p in self.before).encode()
         after = "".join(p if type(p) is str else made[p] for p in self.after).encode()
         extras = {r: {c: t if type(t) is str else made[t] for c, t in cells.items()}
@@ -612,9 +655,17 @@ def main_sheet_values(a: Assignment, layout: Layout, baseline: float, fwd=None) 
 def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
     """The data rows' template (given columns, formulas from per-column templates) and each slot's column of
     values: this is what runs for every row of a 100,000-row sheet, so nothing is built per cell."""
+    template, sources = _row_template(ws, a, layout)
+    X, y = a.data.X, a.data.y
+    pick = {"X": lambda i: X[:, i], "y": lambda _: y, "results": lambda col: results[col]}
+    return template, [pick[kind](arg) for kind, arg in sources]
+
+
+def _row_template(ws, a: Assignment, layout: Layout):
+    """`_data_row_template`'s template, and where each slot's values come from: ("X", input index), ("y", 0)
+    or ("results", column)."""
     fmt = a.display.number_format
     known = ws.__dict__.setdefault("_manualml_row_templates", {})  # one per sheet: a class set reuses it
-    y = a.data.y
     target_fmt = _target_format(a)
     key = (a.metric, fmt, target_fmt)
     if key not in known:
@@ -629,10 +680,16 @@ def _data_row_template(ws, a: Assignment, layout: Layout, results: dict):
         slots.sort(key=lambda slot: col_index(slot[0]))
         known[key] = (sheet_xml.RowTemplate([(col, style, tpl) for col, style, tpl, _ in slots]),
                       [source for *_, source in slots])
-    template, sources = known[key]
-    X = a.data.X
-    pick = {"X": lambda i: X[:, i], "y": lambda _: y, "results": lambda col: results[col]}
-    return template, [pick[kind](arg) for kind, arg in sources]
+    return known[key]
+
+
+def _number_texts(values: list) -> list[bytes] | None:
+    """Each float's (or int's) text as a cell's <v> holds it (`sheet_xml._num`: its repr, a whole number
+    without '.0'), in one pass; None if one is not finite (only 'nan' and 'inf' hold an 'n')."""
+    text = "\x00".join(map(repr, values))
+    if "n" in text:
+        return None
+    return (text + "\x00").replace(".0\x00", "\x00").encode().split(b"\x00")[:-1]
 
 
 def _target_format(a: Assignment) -> str:

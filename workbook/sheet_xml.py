@@ -36,6 +36,12 @@ def number(ref: str, value: float, style: int = 0) -> str:
     return f'<c r="{ref}"{_style(style)}><v>{_num(value)}</v></c>'
 
 
+def number_parts(ref: str, style: int = 0) -> tuple[str, str]:
+    """`number(ref, value, style)` as the text before its value's and the text after it."""
+    head, _, tail = number(ref, 0, style).partition("<v>0</v>")
+    return head + "<v>", "</v>" + tail
+
+
 def formula(ref: str, text_: str, value, style: int = 0) -> str:
     """`text_` without or with its leading '='; `value` is its cached result."""
     kind, v = cached(value)
@@ -167,8 +173,8 @@ def data_rows_pattern(template: RowTemplate, first_row: int, n: int,
                       extras: dict[int, dict[int, str | None]]) -> tuple[str, list[tuple]] | None:
     """What `data_rows` writes for `n` rows of finite values, as one %-pattern: a class set fills it for each
     student at once instead of row by row. Its holes, in order: ("slot", row index, slot) for each row's
-    values, then ("extra", row, column) for that row's extra cells given as None (the others are text).
-    None if the template has no %-form."""
+    values, then ("extra", row, column) for that row's extra cells given as None (the cell's text goes there)
+    or as (head, tail) (the text between them; the others are text). None if the template has no %-form."""
     if template._marked is None:
         return None
     holes: list[tuple] = []
@@ -179,8 +185,9 @@ def data_rows_pattern(template: RowTemplate, first_row: int, n: int,
         more = extras.get(r)
         cells = None
         if more:
-            cells = {c: "%s" if t is None else t.replace("%", "%%") for c, t in more.items()}
-            holes += [("extra", r, c) for c in sorted(more) if more[c] is None]
+            cells = {c: "%s" if t is None else t.replace("%", "%%") if type(t) is str else
+                     f"{t[0].replace('%', '%%')}%s{t[1].replace('%', '%%')}" for c, t in more.items()}
+            holes += [("extra", r, c) for c in sorted(more) if type(more[c]) is not str]
         text.append(_data_row(r, template._marked.replace(_ROW, str(r)), cells))
     return "".join(text), holes
 
