@@ -868,7 +868,7 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
     own = {_STUDENT: _student_line(student_id, student_name), _BASELINE: _baseline_line(a, baseline)}
     key = (_instructions_key(a), own[_STUDENT] is None)
     wrapped = ws.__dict__.setdefault("_manualml_wrapped", {})  # style before -> after, decided once per look
-    cut = ws.__dict__.get("_manualml_instructions")  # (key, rows: text, or (row, own paragraph, look))
+    cut = ws.__dict__.get("_manualml_instructions")  # (key, rows: UTF-8, or (row, own paragraph, look))
     if cut is None or not _same(cut[0], key):
         known = ws.__dict__.setdefault("_manualml_paragraphs", {})  # (row, text, look) -> its <row>
         made, count = [], 0
@@ -884,9 +884,10 @@ def _instructions_sheet(wb, a: Assignment, baseline: float, student_id: str, stu
             if row is None:
                 row = known[row_key] = _paragraph(ws, r, para[0], para[2], wrapped)
             made.append(row)
+        made = [row.encode() if type(row) is str else row for row in made]  # the sheet's UTF-8, once
         cut = ws.__dict__["_manualml_instructions"] = (key, made, count)
-    text = "".join(row if type(row) is str else _paragraph(ws, row[0], own[row[1]], row[2], wrapped)
-                   for row in cut[1]).encode()
+    text = b"".join([row if type(row) is bytes else _paragraph(ws, row[0], own[row[1]], row[2], wrapped).encode()
+                     for row in cut[1]])
     return package.SheetBody(rows=lambda: iter([text]), dimension=sheet_xml.dimension(cut[2], 1))
 
 

@@ -231,31 +231,37 @@ def _write_batch(run: _Run, students: Sequence[tuple[int, Student]], progress) -
     """`_write_students` for a few students: their variants first, then one forward pass for all whose data
     has the same inputs as the first's (all of them, unless the data itself varies), then each file."""
     from workbook.builder import AssignmentBook
+    from workbook.roster import variant_payload_text
 
     a, written = run.assignment, []
     variants = [variant(a, s.id) for _, s in students]
     X = variants[0].data.X
     shared = [k for k, v in enumerate(variants) if v.data.X is X or np.array_equal(v.data.X, X)]
     passes = dict(zip(shared, forward_each(a.network, [variants[k].weights for k in shared], X), strict=True))
+    folder = str(run.out_dir)
     for k, (i, s) in enumerate(students):
         v = variants[k]
         digest = variant_digest(v)
         props = {"variant": digest}
         if run.secret:
             props["signature"] = signature(run.secret, a.id, s.id, digest)
-        path = run.out_dir / f"{file_stem(s.id)}.xlsx"
+        name = f"{file_stem(s.id)}.xlsx"
+        path = os.path.join(folder, name)  # str(run.out_dir / name), without a Path a student
         book = _BOOKS.get(run.password)
         if book is None:
             book = _BOOKS[run.password] = AssignmentBook(v, password=run.password)
         sha, baseline = book.write_student(path, v, student_id=s.id, student_name=s.name, properties=props,
                                            fwd=passes.get(k))
-        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": path.name, "sha256": sha,
-                 "variant_digest": digest, "baseline": baseline, "variant": variant_payload(v)}
+        entry = {"id": s.id, "name": s.name, "email": s.email, "extra": s.extra, "file": name, "sha256": sha,
+                 "variant_digest": digest, "baseline": baseline}
         if run.check is not None and i in run.checked:
-            problem = run.check(path, json.loads(json.dumps({k: x for k, x in entry.items() if k != "sha256"})))
+            told = {k: x for k, x in entry.items() if k != "sha256"} | {"variant": variant_payload(v)}
+            problem = run.check(Path(path), json.loads(json.dumps(told)))
             if problem:  # checked against the entry as the manifest will give it back
                 raise ClassCheckFailed(path, problem)
-        written.append(_Written(digest, _entry_line(entry)))
+        # _entry_line of the entry with its "variant" last, the payload's text made by workbook.roster
+        line = f'{_entry_line(entry)[:-1]}, "variant": {variant_payload_text(v)}}}'
+        written.append(_Written(digest, line))
         if progress:
             progress(1)
     return written

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -198,9 +199,31 @@ def variant_payload(assignment: Assignment) -> dict:
     return {"rows": [list(r) for r in assignment.data.rows], "weights": dict(assignment.weights)}
 
 
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode  # json.dumps with these, made once
+_spaced = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False), as a manifest line
+_ROWS: list = [lambda: None, None]  # the last dataset asked about (weakly) and its rows as both JSON texts
+
+
+def _rows_json(data: Dataset) -> tuple[str, str]:
+    """The rows of `variant_payload` as `_canonical` and `_spaced` write them, once per dataset (a class's
+    students share theirs unless their targets are their own)."""
+    if _ROWS[0]() is not data:
+        rows = [list(r) for r in data.rows]
+        _ROWS[:] = [weakref.ref(data), (_canonical(rows), _spaced(rows))]
+    return _ROWS[1]
+
+
 def variant_digest(assignment: Assignment) -> str:
-    canonical = json.dumps(variant_payload(assignment), sort_keys=True, separators=(",", ":"))
+    """sha256 of the variant's payload as sorted, compact JSON."""
+    rows = _rows_json(assignment.data)[0]  # the payload's keys sorted: "rows", then "weights"
+    canonical = f'{{"rows":{rows},"weights":{_canonical(dict(assignment.weights))}}}'
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def variant_payload_text(assignment: Assignment) -> str:
+    """`json.dumps(variant_payload(assignment), ensure_ascii=False)`: a student's manifest line holds it."""
+    rows = _rows_json(assignment.data)[1]
+    return f'{{"rows": {rows}, "weights": {_spaced(dict(assignment.weights))}}}'
 
 
 def signature(secret: bytes, assignment_id: str, student_id: str, digest: str) -> str:
