@@ -205,7 +205,7 @@ def _plain_type(value, formula: bool) -> tuple[object, str] | None:
     kind = type(value)
     if kind is str:
         value = value[:32767]
-        if next(ILLEGAL_CHARACTERS_RE.finditer(value), None):
+        if ILLEGAL_CHARACTERS_RE.search(value):
             return None  # openpyxl raises its own error: let it
         if formula and len(value) > 1 and value.startswith("="):
             return value, "f"

@@ -304,10 +304,15 @@ _VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 
 def custom_properties(props: Mapping[str, str]) -> bytes:
     """docProps/custom.xml: string properties in order (what openpyxl writes, made without it per student)."""
-    items = "".join(f'<property name={quoteattr(k)} fmtid="{_FMTID}" pid="{i}"><vt:lpwstr xmlns:vt="{_VT}">'
-                    f"{escape(v)}</vt:lpwstr></property>" for i, (k, v) in enumerate(props.items(), start=2))
+    items = "".join([f"{_property(k, i)}{escape(v)}</vt:lpwstr></property>"
+                     for i, (k, v) in enumerate(props.items(), start=2)])
     return ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties">'
             f"{items}</Properties>").encode()
+
+
+@lru_cache(maxsize=256)  # a class set stamps the same names for every student
+def _property(name: str, pid: int) -> str:
+    return f'<property name={quoteattr(name)} fmtid="{_FMTID}" pid="{pid}"><vt:lpwstr xmlns:vt="{_VT}">'
 
 
 def fix_dates(core: bytes) -> bytes:
@@ -368,26 +373,24 @@ def sheet_part(name: str, sheet: str, data: bytes, values: Mapping[str, object],
                body: SheetBody | None, *, small: bool = False) -> Part | Stream:
     """The sheet's part: openpyxl's `data` with our cached `values`, or with our `body` as its cells
     (streamed, or deflated in memory when `small`: the same bytes either way)."""
-    xml = data.decode() if body is None or _has_formula(data) else None
-    if xml is not None and "<f" in xml:
-        xml = put_values(sheet, xml, values)
     if body is None:
-        return Part.of(name, xml.encode())
-    head, tail = _frame(sheet, data, body.dimension) if xml is None else _split_frame(sheet, xml, body.dimension)
+        xml = data.decode()
+        return Part.of(name, (put_values(sheet, xml, values) if "<f" in xml else xml).encode())
+    if values and b"<f" in data:
+        head, tail = _split_frame(sheet, put_values(sheet, data.decode(), values), body.dimension)
+    else:  # no values to put (a class set's sheets): the same frame for every student
+        head, tail = _frame(sheet, data, body.dimension)
     if small:
         chunks = [head, *body.rows(), tail]
         return Part.of(name, b"".join(chunks) if sum(map(len, chunks)) < THREAD_AFTER else chunks)
     return Stream(name, _chain(head, body.rows(), tail))
 
 
-@lru_cache(maxsize=64)  # a class set fills the same frames for every student
-def _has_formula(data: bytes) -> bool:
-    return b"<f" in data
-
-
 @lru_cache(maxsize=64)  # a class set fills the same frame for every student
 def _frame(sheet: str, data: bytes, dimension: str) -> tuple[bytes, bytes]:
-    return _split_frame(sheet, data.decode(), dimension)
+    """`_split_frame` of `data` with no values to put (any formula it holds must not need one)."""
+    xml = data.decode()
+    return _split_frame(sheet, put_values(sheet, xml, {}) if "<f" in xml else xml, dimension)
 
 
 def _split_frame(sheet: str, xml: str, dimension: str) -> tuple[bytes, bytes]:
