@@ -43,7 +43,7 @@ from workbook.layout import (
     activation_heading,
     layout_for,
 )
-from workbook.model import forward, loss, metric_value, row_errors, truncate
+from workbook.model import forward, loss, metric_of_errors, metric_value, row_errors, truncate
 from workbook.network import ACTIVATION_TITLES
 from workbook.spec import Assignment, average_metric
 
@@ -470,6 +470,7 @@ class _Stencil:
     wide: int  # the rightmost column of the cells outside the data table
     patterns: dict  # (row template, rows) -> `_pattern`'s answer
     given_texts: dict  # the given slots' sources -> (the dataset, weakly; `_given`'s answer for it)
+    plain: dict  # a summary cell -> whether `_plain_type` takes its formula in `summary` for one as it is
 
     @classmethod
     def of(cls, layout: Layout, grid: dict, own: dict, heights: dict, data, summary: dict):
@@ -491,7 +492,7 @@ class _Stencil:
         extras = {r: {c: places[int(t[1:-1])] if t.startswith("\x00") else t for c, t in cells(r).items()}
                   for r in sorted(grid) if first <= r <= last}
         return cls(pieces(before), extras, pieces(after), dict(own), data, summary, max([*grid, last]),
-                   max((c for row in grid.values() for c in row), default=0), {}, {})
+                   max((c for row in grid.values() for c in row), default=0), {}, {}, {})
 
     def _pattern(self, template: sheet_xml.RowTemplate, first: int, n: int, sources: list):
         """The whole sheet body as one %-pattern of bytes for `n` data rows of this row template, and for each
@@ -568,7 +569,13 @@ class _Stencil:
                 return None
             if kind is str:
                 formula = what == "summary"
-                if _plain_type(value, formula) != (value, "f" if formula else "s"):
+                kept = formula and summary is self.summary  # the same formulas for every student of one dataset
+                plain = self.plain.get(ref) if kept else None
+                if plain is None:
+                    plain = _plain_type(value, formula) == (value, "f" if formula else "s")
+                    if kept:
+                        self.plain[ref] = plain
+                if not plain:
                     return None
                 made[pos] = (sheet_xml.formula(ref, value, results[ref], style) if formula else
                              sheet_xml.text(ref, value, style))
@@ -636,7 +643,7 @@ def main_sheet_values(a: Assignment, layout: Layout, baseline: float, fwd=None) 
         out[n.a_col] = fwd.a[n.label] if n.has_z_column else fwd.z[n.label]
     errors = row_errors(a.metric, a.data.y, fwd.prediction)
     out[layout.error_col] = errors
-    current = metric_value(a.metric, a.data.y, fwd.prediction) if np.isfinite(errors).all() else package.NUM
+    current = metric_of_errors(a.metric, errors) if np.isfinite(errors).all() else package.NUM  # metric_value
     out[layout.metric_cell] = current
     if baseline == 0:
         out[layout.improvement_cell] = package.DIV0
@@ -689,6 +696,8 @@ def _number_texts(values: list) -> list[bytes] | None:
     text = "\x00".join(map(repr, values))
     if "n" in text:
         return None
+    if not values:
+        return []
     return (text + "\x00").replace(".0\x00", "\x00").encode().split(b"\x00")[:-1]
 
 

@@ -93,7 +93,12 @@ def row_errors(metric: str, y: np.ndarray, prediction: np.ndarray) -> np.ndarray
 
 def metric_value(metric: str, y: np.ndarray, prediction: np.ndarray) -> float:
     """The loss the sheet shows: RMSE, MSE or MAE over all rows."""
-    mean = float(np.mean(row_errors(metric, y, prediction)))
+    return metric_of_errors(metric, row_errors(metric, y, prediction))
+
+
+def metric_of_errors(metric: str, errors: np.ndarray) -> float:
+    """`metric_value` from the per-row errors `row_errors` gave (a sheet's error column holds them too)."""
+    mean = float(np.mean(errors))
     return float(np.sqrt(mean)) if metric == "rmse" else mean
 
 
