@@ -182,3 +182,19 @@ def test_draw_weights_draws_what_it_drew():
         assert list(got.items()) == list(exp.items())
     everything = {n: i for i, n in enumerate(names)}
     assert draw_weights(a.network, everything, None, salt="s") == {n: float(i) for i, n in enumerate(names)}
+
+
+def test_a_variant_is_the_assignment_replaced_and_carries_no_cached_property():
+    from workbook.catalog import templates_dir
+    from workbook.spec import parse_template
+
+    text = (templates_dir() / "house-prices.toml").read_text(encoding="utf-8")
+    for a in [load("house-prices-sigmoid"), parse_template(text + "\n[variants]\ntarget_noise = 0.2\n"),
+              parse_template(text + '\n[variants]\nstarting_weights = "random"\n')]:
+        a.graded_sheet()  # a cached property of the template's own data and weights
+        for sid in ["s1", "Zoë"]:
+            v = variant(a, sid)
+            alike = replace(a, weights=v.weights, data=v.data)
+            assert v == alike and type(v) is type(alike) and list(v.__dict__) == list(alike.__dict__)
+            assert all(v.__dict__[k] is alike.__dict__[k] for k in alike.__dict__)
+            assert v.graded_sheet() is not a.graded_sheet()

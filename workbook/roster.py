@@ -12,6 +12,7 @@ instructor secret that never enters a workbook.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -191,7 +192,23 @@ def variant(assignment: Assignment, student_id: str, *, target_noise: float | No
         factors = 1 + rng.uniform(-target_noise, target_noise, size=len(data.rows))
         rows = tuple((*r[:-1], round(r[-1] * f, 6)) for r, f in zip(data.rows, factors, strict=True))
         data = Dataset(inputs=data.inputs, target=data.target, rows=rows)
-    return replace(assignment, weights=weights, data=data)
+    return _with(assignment, weights, data)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Assignment))
+_PLAIN_INIT = not hasattr(Assignment, "__post_init__")  # its __init__ only sets the fields
+
+
+def _with(assignment: Assignment, weights: dict, data: Dataset) -> Assignment:
+    """`replace(assignment, weights=weights, data=data)`: the same fields set on a new object, without
+    dataclasses' per-field checks (a tenth of a student's variant); never a cached property's value."""
+    if type(assignment) is not Assignment or not _PLAIN_INIT:
+        return replace(assignment, weights=weights, data=data)
+    made = object.__new__(Assignment)
+    known = assignment.__dict__
+    made.__dict__.update({name: weights if name == "weights" else data if name == "data" else known[name]
+                          for name in _FIELDS})
+    return made
 
 
 def variant_payload(assignment: Assignment) -> dict:
