@@ -198,3 +198,16 @@ def test_a_variant_is_the_assignment_replaced_and_carries_no_cached_property():
             assert v == alike and type(v) is type(alike) and list(v.__dict__) == list(alike.__dict__)
             assert all(v.__dict__[k] is alike.__dict__[k] for k in alike.__dict__)
             assert v.graded_sheet() is not a.graded_sheet()
+
+
+def test_signature_and_file_stem_are_what_they_were():
+    import hmac
+    import re
+
+    from workbook import LAYOUT_VERSION
+    from workbook.roster import file_stem, signature
+
+    for sid in ["s1", "Zoë", "id 7/x", "", "..a..", "__", "a" * 300]:
+        message = "\x1f".join([LAYOUT_VERSION, "hp", sid, "d" * 64]).encode()
+        assert signature(b"key", "hp", sid, "d" * 64) == hmac.new(b"key", message, hashlib.sha256).hexdigest()
+        assert file_stem(sid) == (re.sub(r"[^A-Za-z0-9_.-]+", "_", sid).strip("._") or "student")

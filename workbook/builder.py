@@ -267,10 +267,17 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
     fresh = ws is None
     if fresh:
         ws = wb.create_sheet(layout.sheet)
+    results = main_sheet_values(a, layout, baseline, fwd) | teaching.expected(a, layout).get(layout.sheet, {})
+    # the cells that depend on nothing a student's variant changes are made once per sheet and copied
+    frame_key = _frame_key(a, layout)
+    cut = None if fresh else ws.__dict__.get("_manualml_stencil")  # (frame key, its _Stencil or None)
+    if cut is not None and cut[1] is not None and _same(cut[0], frame_key):
+        body = cut[1].body(a, layout, baseline, student_id, student_name, results, ws)
+        if body is not None:
+            return body
     fmt = a.display.number_format
     grid: dict[int, dict[int, str]] = {}
     headings: dict[int, str] = {}  # the data table's column headings, for the heading row's height
-    results = main_sheet_values(a, layout, baseline, fwd) | teaching.expected(a, layout).get(layout.sheet, {})
 
     def put(ref: str, cell: WriteOnlyCell) -> None:
         """`cell` (from `_cell`) as SpreadsheetML text, a formula with its computed result."""
@@ -311,13 +318,6 @@ def write_main_sheet(wb, a: Assignment, layout: Layout, baseline: float, student
             headings[col] = value
         grid.setdefault(row, {})[col] = sheet_xml.formula(ref, value, results[ref], style) if text is None else text
 
-    # the cells that depend on nothing a student's variant changes are made once per sheet and copied
-    frame_key = _frame_key(a, layout)
-    cut = None if fresh else ws.__dict__.get("_manualml_stencil")  # (frame key, its _Stencil or None)
-    if cut is not None and cut[1] is not None and _same(cut[0], frame_key):
-        body = cut[1].body(a, layout, baseline, student_id, student_name, results, ws)
-        if body is not None:
-            return body
     frame = ws.__dict__.get("_manualml_frame")
     shared = frame is not None and _same(frame[0], frame_key)
     if shared:

@@ -163,9 +163,12 @@ def _id_index(path: Path, header: list[str], normal: list[str], id_column: str |
                         f"yours with --id-column; found: {found}")
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
 def file_stem(student_id: str) -> str:
     """A safe file name from a student id."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", student_id).strip("._") or "student"
+    return _UNSAFE.sub("_", student_id).strip("._") or "student"
 
 
 def _salt_int(*parts: str) -> int:
@@ -246,7 +249,7 @@ def variant_payload_text(assignment: Assignment) -> str:
 def signature(secret: bytes, assignment_id: str, student_id: str, digest: str) -> str:
     """HMAC-SHA256 over assignment id, student id and variant digest."""
     message = "\x1f".join([LAYOUT_VERSION, assignment_id, student_id, digest]).encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret, message, "sha256").hex()  # hmac.new(...).hexdigest(), in one call
 
 
 def secret_path() -> Path:
