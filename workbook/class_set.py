@@ -28,6 +28,7 @@ from workbook.roster import (
     variant,
     variant_digest,
     variant_payload,
+    variant_payload_text,
 )
 from workbook.spec import Assignment
 
@@ -231,7 +232,6 @@ def _write_batch(run: _Run, students: Sequence[tuple[int, Student]], progress) -
     """`_write_students` for a few students: their variants first, then one forward pass for all whose data
     has the same inputs as the first's (all of them, unless the data itself varies), then each file."""
     from workbook.builder import AssignmentBook
-    from workbook.roster import variant_payload_text
 
     a, written = run.assignment, []
     variants = [variant(a, s.id) for _, s in students]

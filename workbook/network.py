@@ -78,7 +78,11 @@ class Network:
 
     def parameter_names(self) -> list[str]:
         """All weights and biases, neuron by neuron, in the order the sheet shows them."""
-        return [p for n in self.neurons for p in n.parameter_names]
+        return list(self._parameter_names)
+
+    @cached_property
+    def _parameter_names(self) -> tuple[str, ...]:  # listed once a network: a class set draws each student's
+        return tuple(p for n in self.neurons for p in n.parameter_names)
 
     @property
     def shape(self) -> str:

@@ -108,7 +108,7 @@ class Part:
     crc: int
     size: int  # uncompressed size
 
-    @cached_property
+    @cached_property  # a non-data descriptor: once made, every read is the instance's own dict's
     def records(self) -> tuple[bytes, bytes, bytes]:
         """Its local header, its central-directory record up to the offset, and its encoded name: a class
         set writes the shared parts into a thousand files, so they are packed once."""
@@ -249,8 +249,7 @@ def zip_bytes(parts: Iterable[Part]) -> bytes:
     """The bytes `write_zip` writes for these parts (each already deflated)."""
     out, central, offset = [], [], 0
     for p in parts:
-        known = p.__dict__  # `records` as cached_property keeps it, without its lock
-        local, entry, name = known.get("records") or known.setdefault("records", _records(p))
+        local, entry, name = p.records
         raw = p.raw
         out += (local, raw)
         central.append(entry + _OFFSET(offset) + name)

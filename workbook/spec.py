@@ -644,22 +644,13 @@ def _read_weights(table: Table, network: Network) -> tuple[dict[str, float], tup
     return weights, tuple(n for n in names if n in given), random_init
 
 
-_NAMES: list = [None, ()]  # the last network asked about and its parameter names (a class draws for one)
-
-
-def _parameter_names(network: Network) -> list[str]:
-    if _NAMES[0] is not network:
-        _NAMES[:] = [network, network.parameter_names()]
-    return _NAMES[1]
-
-
 def draw_weights(network: Network, given: Mapping[str, float], random_init: RandomInit | None,
                  *, salt: str) -> dict[str, float]:
     """Fill every parameter: `given` ones as they are, the rest drawn reproducibly.
 
     `salt` (e.g. a student id) gives each student their own starting point from one seed.
     """
-    names = _parameter_names(network)
+    names = network.parameter_names()
     rng = None
     if random_init is not None:
         digest = int.from_bytes(salt.encode("utf-8"), "big") % (2**63) if salt else 0
